@@ -1,0 +1,36 @@
+#ifndef SIGNET_COPENSSL_SHIM_H
+#define SIGNET_COPENSSL_SHIM_H
+#include <openssl/evp.h>
+#include <openssl/ec.h>
+#include <openssl/ecdsa.h>
+#include <openssl/rsa.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/err.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
+#include <openssl/pkcs12.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+/* Wrappers for OpenSSL macros, which Swift cannot call. */
+static inline int signet_evp_pkey_ec(void) { return EVP_PKEY_EC; }
+static inline int signet_evp_pkey_rsa(void) { return EVP_PKEY_RSA; }
+static inline int signet_evp_pkey_rsa_pss(void) { return EVP_PKEY_RSA_PSS; }
+static inline int signet_evp_pkey_ed25519(void) { return EVP_PKEY_ED25519; }
+static inline int signet_rsa_pkcs1_pss_padding(void) { return RSA_PKCS1_PSS_PADDING; }
+static inline int signet_rsa_pss_saltlen_digest(void) { return RSA_PSS_SALTLEN_DIGEST; }
+static inline int signet_rsa_pss_saltlen_auto(void) { return RSA_PSS_SALTLEN_AUTO; }
+static inline int signet_nid_x9_62_prime256v1(void) { return NID_X9_62_prime256v1; }
+static inline int signet_nid_secp384r1(void) { return NID_secp384r1; }
+static inline int signet_evp_pkey_keypair(void) { return EVP_PKEY_KEYPAIR; }
+static inline int signet_evp_max_md_size(void) { return EVP_MAX_MD_SIZE; }
+static inline int signet_evp_pkey_ctx_set_rsa_padding(EVP_PKEY_CTX *ctx, int pad) { return EVP_PKEY_CTX_set_rsa_padding(ctx, pad); }
+static inline int signet_evp_pkey_ctx_set_rsa_pss_saltlen(EVP_PKEY_CTX *ctx, int len) { return EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, len); }
+static inline int signet_evp_pkey_ctx_set_rsa_mgf1_md(EVP_PKEY_CTX *ctx, const EVP_MD *md) { return EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md); }
+static inline int signet_evp_pkey_ctx_set_ec_paramgen_curve_nid(EVP_PKEY_CTX *ctx, int nid) { return EVP_PKEY_CTX_set_ec_paramgen_curve_nid(ctx, nid); }
+static inline BIO *signet_bio_new_mem(void) { return BIO_new(BIO_s_mem()); }
+static inline long signet_bio_get_mem_data(BIO *b, char **pp) { return BIO_get_mem_data(b, pp); }
+static inline void signet_openssl_free(void *p) { OPENSSL_free(p); }
+#endif

@@ -1,0 +1,231 @@
+import COpenSSL
+
+/// Reads and clears OpenSSL's thread-local error queue, returning a readable summary.
+func drainOpenSSLErrors() -> String {
+    var parts: [String] = []
+    while true {
+        let code = ERR_get_error()
+        if code == 0 { break }
+        var buffer = [CChar](repeating: 0, count: 256)
+        ERR_error_string_n(code, &buffer, buffer.count)
+        let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        parts.append(text)
+    }
+    return parts.isEmpty ? "no OpenSSL error recorded" : parts.joined(separator: "; ")
+}
+
+/// Builds a `CryptoError.library` for an OpenSSL failure, draining the error queue.
+func openSSLError(_ operation: String) -> CryptoError {
+    .library(operation: operation, detail: drainOpenSSLErrors())
+}
+
+/// Owns one `EVP_PKEY`.
+final class EVPKey: @unchecked Sendable {
+    let pointer: OpaquePointer
+    init(taking pointer: OpaquePointer) { self.pointer = pointer }
+    deinit { EVP_PKEY_free(pointer) }
+
+    var bits: Int { Int(EVP_PKEY_get_bits(pointer)) }
+    var baseID: Int32 { EVP_PKEY_get_base_id(pointer) }
+
+    /// Parses a DER SubjectPublicKeyInfo.
+    static func fromSPKI(_ der: [UInt8]) throws(CryptoError) -> EVPKey {
+        ERR_clear_error()
+        let result: OpaquePointer? = der.withUnsafeBufferPointer { buf in
+            guard let base = buf.baseAddress else { return nil }
+            var p: UnsafePointer<UInt8>? = base
+            let parsed = d2i_PUBKEY(nil, &p, buf.count)
+            // Reject trailing bytes after the structure.
+            if parsed != nil, p != base + buf.count {
+                EVP_PKEY_free(parsed)
+                return nil
+            }
+            return parsed
+        }
+        guard let key = result else { throw CryptoError.invalidKey("not a DER SubjectPublicKeyInfo (\(drainOpenSSLErrors()))") }
+        return EVPKey(taking: key)
+    }
+
+    /// DER SubjectPublicKeyInfo of this key.
+    func spkiDER() throws(CryptoError) -> [UInt8] {
+        var out: UnsafeMutablePointer<UInt8>? = nil
+        let n = i2d_PUBKEY(pointer, &out)
+        guard n > 0, let bytes = out else { throw openSSLError("encoding a public key") }
+        defer { signet_openssl_free(bytes) }
+        return Array(UnsafeBufferPointer(start: bytes, count: Int(n)))
+    }
+
+    /// Unencrypted PKCS#8 DER of this private key, as secret bytes.
+    func pkcs8DER() throws(CryptoError) -> SecretBytes {
+        guard let info = EVP_PKEY2PKCS8(pointer) else { throw openSSLError("exporting a private key") }
+        defer { PKCS8_PRIV_KEY_INFO_free(info) }
+        var out: UnsafeMutablePointer<UInt8>? = nil
+        let n = i2d_PKCS8_PRIV_KEY_INFO(info, &out)
+        guard n > 0, let bytes = out else { throw openSSLError("encoding a private key") }
+        defer {
+            OPENSSL_cleanse(bytes, Int(n))
+            signet_openssl_free(bytes)
+        }
+        return SecretBytes(copying: UnsafeRawBufferPointer(start: bytes, count: Int(n)))
+    }
+
+    /// Parses unencrypted PKCS#8 DER.
+    static func fromPKCS8(_ der: SecretBytes) throws(CryptoError) -> EVPKey {
+        ERR_clear_error()
+        let info: OpaquePointer? = der.withUnsafeBytes { raw in
+            guard let base = raw.bindMemory(to: UInt8.self).baseAddress else { return nil }
+            var p: UnsafePointer<UInt8>? = base
+            let parsed = d2i_PKCS8_PRIV_KEY_INFO(nil, &p, raw.count)
+            if parsed != nil, p != base + raw.count {
+                PKCS8_PRIV_KEY_INFO_free(parsed)
+                return nil
+            }
+            return parsed
+        }
+        guard let info else { throw CryptoError.invalidKey("not an unencrypted PKCS#8 private key (\(drainOpenSSLErrors()))") }
+        defer { PKCS8_PRIV_KEY_INFO_free(info) }
+        guard let key = EVP_PKCS82PKEY(info) else { throw CryptoError.invalidKey("unusable PKCS#8 private key (\(drainOpenSSLErrors()))") }
+        return EVPKey(taking: key)
+    }
+
+    /// Decrypts an `EncryptedPrivateKeyInfo` (PKCS#8, PBES1/PBES2) DER structure.
+    static func fromEncryptedPKCS8(_ der: [UInt8], passphrase: SecretBytes) throws(CryptoError) -> EVPKey {
+        ERR_clear_error()
+        let sig: OpaquePointer? = der.withUnsafeBufferPointer { buf in
+            guard let base = buf.baseAddress else { return nil }
+            var p: UnsafePointer<UInt8>? = base
+            let parsed = d2i_X509_SIG(nil, &p, buf.count)
+            if parsed != nil, p != base + buf.count {
+                X509_SIG_free(parsed)
+                return nil
+            }
+            return parsed
+        }
+        guard let sig else { throw CryptoError.invalidKey("not an encrypted PKCS#8 private key (\(drainOpenSSLErrors()))") }
+        defer { X509_SIG_free(sig) }
+        let info: OpaquePointer? = passphrase.withUnsafeBytes { raw in
+            raw.withMemoryRebound(to: CChar.self) { chars in
+                PKCS8_decrypt(sig, chars.baseAddress, Int32(chars.count))
+            }
+        }
+        guard let info else {
+            _ = drainOpenSSLErrors()
+            throw CryptoError.wrongPassphraseOrTampered("encrypted PKCS#8 key")
+        }
+        defer { PKCS8_PRIV_KEY_INFO_free(info) }
+        guard let key = EVP_PKCS82PKEY(info) else { throw CryptoError.invalidKey("unusable PKCS#8 private key (\(drainOpenSSLErrors()))") }
+        return EVPKey(taking: key)
+    }
+
+    /// Raw public key bytes (for Ed25519 keys).
+    func rawPublicKey() throws(CryptoError) -> [UInt8] {
+        var len = 0
+        guard EVP_PKEY_get_raw_public_key(pointer, nil, &len) == 1 else { throw openSSLError("reading a raw public key") }
+        var out = [UInt8](repeating: 0, count: len)
+        guard EVP_PKEY_get_raw_public_key(pointer, &out, &len) == 1 else { throw openSSLError("reading a raw public key") }
+        return Array(out.prefix(len))
+    }
+
+    /// Raw private key bytes (for Ed25519 keys: the 32-byte seed).
+    func rawPrivateKey() throws(CryptoError) -> SecretBytes {
+        var len = 0
+        guard EVP_PKEY_get_raw_private_key(pointer, nil, &len) == 1 else { throw openSSLError("reading a raw private key") }
+        var failed = false
+        let secret = SecretBytes(count: len) { buf in
+            var l = len
+            if EVP_PKEY_get_raw_private_key(pointer, buf.baseAddress?.assumingMemoryBound(to: UInt8.self), &l) != 1 || l != len {
+                failed = true
+            }
+        }
+        if failed { throw openSSLError("reading a raw private key") }
+        return secret
+    }
+
+    /// The curve name of an EC key, such as "prime256v1" or "secp384r1".
+    func ecCurveName() -> String? {
+        var buffer = [CChar](repeating: 0, count: 64)
+        var len = 0
+        guard EVP_PKEY_get_utf8_string_param(pointer, OSSL_PKEY_PARAM_GROUP_NAME, &buffer, buffer.count, &len) == 1 else {
+            _ = drainOpenSSLErrors()
+            return nil
+        }
+        return String(decoding: buffer.prefix(len).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+/// Owns one `EVP_MD` fetched once and reused (explicit fetching avoids a lookup per operation).
+final class FetchedDigest: @unchecked Sendable {
+    let pointer: OpaquePointer
+    private init?(name: String) {
+        guard let md = EVP_MD_fetch(nil, name, nil) else { return nil }
+        pointer = md
+    }
+    deinit { EVP_MD_free(pointer) }
+
+    static let sha256 = FetchedDigest(name: "SHA256")
+    static let sha384 = FetchedDigest(name: "SHA384")
+    static let sha512 = FetchedDigest(name: "SHA512")
+
+    static func get(_ algorithm: DigestAlgorithm) throws(CryptoError) -> OpaquePointer {
+        let md: FetchedDigest?
+        switch algorithm {
+        case .sha256: md = sha256
+        case .sha384: md = sha384
+        case .sha512: md = sha512
+        }
+        guard let md else { throw openSSLError("loading the \(algorithm.rawValue) implementation") }
+        return md.pointer
+    }
+}
+
+/// Owns one `EVP_MD_CTX`.
+final class DigestContext: @unchecked Sendable {
+    let pointer: OpaquePointer
+    let algorithm: DigestAlgorithm
+    init(_ algorithm: DigestAlgorithm) throws(CryptoError) {
+        let md = try FetchedDigest.get(algorithm)
+        guard let ctx = EVP_MD_CTX_new() else { throw openSSLError("allocating a digest context") }
+        guard EVP_DigestInit_ex2(ctx, md, nil) == 1 else {
+            EVP_MD_CTX_free(ctx)
+            throw openSSLError("initialising \(algorithm.rawValue)")
+        }
+        pointer = ctx
+        self.algorithm = algorithm
+    }
+    deinit { EVP_MD_CTX_free(pointer) }
+
+    func update(_ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        // EVP_DigestUpdate only fails on a misconfigured context, which `init` rules out.
+        _ = EVP_DigestUpdate(pointer, base, bytes.count)
+    }
+
+    func finalize() -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: Int(signet_evp_max_md_size()))
+        var len: UInt32 = 0
+        _ = EVP_DigestFinal_ex(pointer, &out, &len)
+        return Array(out.prefix(Int(len)))
+    }
+
+    func copy() throws(CryptoError) -> DigestContext {
+        let other = try DigestContext(algorithm)
+        guard EVP_MD_CTX_copy_ex(other.pointer, pointer) == 1 else { throw openSSLError("copying a digest context") }
+        return other
+    }
+
+    static func oneShot(_ algorithm: DigestAlgorithm, _ bytes: UnsafeRawBufferPointer) throws(CryptoError) -> [UInt8] {
+        let md = try FetchedDigest.get(algorithm)
+        var out = [UInt8](repeating: 0, count: Int(signet_evp_max_md_size()))
+        var len: UInt32 = 0
+        let ok = EVP_Digest(bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1), bytes.count, &out, &len, md, nil)
+        guard ok == 1 else { throw openSSLError("computing \(algorithm.rawValue)") }
+        return Array(out.prefix(Int(len)))
+    }
+}
+
+/// Constant-time comparison of two equal-length buffers.
+func constantTimeEqual(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+    guard a.count == b.count else { return false }
+    guard a.count > 0, let pa = a.baseAddress, let pb = b.baseAddress else { return true }
+    return CRYPTO_memcmp(pa, pb, a.count) == 0
+}

@@ -1,0 +1,153 @@
+import CSodium
+
+/// libsodium must be initialised once before use; `sodium_init` is itself thread-safe and idempotent.
+enum Sodium {
+    static let ready: Bool = sodium_init() >= 0
+
+    static func ensureReady() throws(CryptoError) {
+        guard ready else { throw CryptoError.library(operation: "initialising libsodium", detail: "sodium_init failed") }
+    }
+
+    static func zero(_ buffer: UnsafeMutableRawBufferPointer) {
+        guard let base = buffer.baseAddress, buffer.count > 0 else { return }
+        sodium_memzero(base, buffer.count)
+    }
+
+    static func randomBytes(_ count: Int) throws(CryptoError) -> [UInt8] {
+        try ensureReady()
+        var out = [UInt8](repeating: 0, count: count)
+        out.withUnsafeMutableBytes { buf in
+            if let base = buf.baseAddress { randombytes_buf(base, buf.count) }
+        }
+        return out
+    }
+
+    static func randomSecret(_ count: Int) throws(CryptoError) -> SecretBytes {
+        try ensureReady()
+        return SecretBytes(count: count) { buf in
+            if let base = buf.baseAddress { randombytes_buf(base, buf.count) }
+        }
+    }
+
+    // MARK: Ed25519
+
+    static let ed25519PublicKeyBytes = Int(signet_sodium_ed25519_publickeybytes())
+    static let ed25519SecretKeyBytes = Int(signet_sodium_ed25519_secretkeybytes())
+    static let ed25519SeedBytes = Int(signet_sodium_ed25519_seedbytes())
+    static let ed25519SignatureBytes = Int(signet_sodium_ed25519_bytes())
+
+    /// Derives a key pair from a 32-byte seed; returns (public key, 64-byte secret key).
+    static func ed25519KeyPair(seed: SecretBytes) throws(CryptoError) -> ([UInt8], SecretBytes) {
+        try ensureReady()
+        guard seed.count == ed25519SeedBytes else {
+            throw CryptoError.invalidKey("an Ed25519 seed is \(ed25519SeedBytes) bytes, got \(seed.count)")
+        }
+        var pk = [UInt8](repeating: 0, count: ed25519PublicKeyBytes)
+        var rc: Int32 = -1
+        let sk = SecretBytes(count: ed25519SecretKeyBytes) { (skPtr: UnsafeMutablePointer<UInt8>) in
+            seed.withPointer { seedPtr, _ in
+                rc = crypto_sign_seed_keypair(&pk, skPtr, seedPtr)
+            }
+        }
+        guard rc == 0 else { throw CryptoError.library(operation: "deriving an Ed25519 key pair", detail: "crypto_sign_seed_keypair returned \(rc)") }
+        return (pk, sk)
+    }
+
+    static func ed25519Sign(_ message: UnsafeRawBufferPointer, secretKey: SecretBytes) throws(CryptoError) -> [UInt8] {
+        try ensureReady()
+        var sig = [UInt8](repeating: 0, count: ed25519SignatureBytes)
+        var rc: Int32 = -1
+        var dummy: UInt8 = 0
+        withUnsafePointer(to: &dummy) { fallback in
+            let m = message.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? fallback
+            secretKey.withPointer { sk, _ in
+                rc = crypto_sign_detached(&sig, nil, m, UInt64(message.count), sk)
+            }
+        }
+        guard rc == 0 else { throw CryptoError.library(operation: "Ed25519 signing", detail: "crypto_sign_detached returned \(rc)") }
+        return sig
+    }
+
+    static func ed25519Verify(signature: [UInt8], message: UnsafeRawBufferPointer, publicKey: [UInt8]) -> Bool {
+        guard ready, signature.count == ed25519SignatureBytes, publicKey.count == ed25519PublicKeyBytes else { return false }
+        // An empty message may have no base address; libsodium accepts any pointer with length 0.
+        var dummy: UInt8 = 0
+        return withUnsafePointer(to: &dummy) { fallback in
+            let m = message.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? fallback
+            return crypto_sign_verify_detached(signature, m, UInt64(message.count), publicKey) == 0
+        }
+    }
+
+    // MARK: Argon2id
+
+    static let pwhashSaltBytes = Int(signet_sodium_pwhash_saltbytes())
+    static let opsLimitModerate = UInt64(signet_sodium_pwhash_opslimit_moderate())
+    static let memLimitModerate = UInt64(signet_sodium_pwhash_memlimit_moderate())
+    static let opsLimitMin = UInt64(signet_sodium_pwhash_opslimit_min())
+    static let memLimitMin = UInt64(signet_sodium_pwhash_memlimit_min())
+
+    static func argon2id(passphrase: SecretBytes, salt: [UInt8], opsLimit: UInt64, memLimit: UInt64, outputLength: Int) throws(CryptoError) -> SecretBytes {
+        try ensureReady()
+        guard salt.count == pwhashSaltBytes else { throw CryptoError.corruptKeyFile("Argon2id salt must be \(pwhashSaltBytes) bytes, got \(salt.count)") }
+        var rc: Int32 = -1
+        let key = SecretBytes(count: outputLength) { (out: UnsafeMutablePointer<UInt8>) in
+            passphrase.withPointer { pw, pwCount in
+                pw.withMemoryRebound(to: CChar.self, capacity: max(pwCount, 1)) { pwChars in
+                    rc = crypto_pwhash(out, UInt64(outputLength), pwChars, UInt64(pwCount), salt,
+                                       opsLimit, Int(memLimit), signet_sodium_pwhash_alg_argon2id13())
+                }
+            }
+        }
+        guard rc == 0 else { throw CryptoError.library(operation: "Argon2id key derivation", detail: "crypto_pwhash failed (out of memory?)") }
+        return key
+    }
+
+    // MARK: XChaCha20-Poly1305
+
+    static let xchachaKeyBytes = Int(signet_sodium_xchacha_keybytes())
+    static let xchachaNonceBytes = Int(signet_sodium_xchacha_npubbytes())
+    static let xchachaTagBytes = Int(signet_sodium_xchacha_abytes())
+
+    static func xchachaSeal(plaintext: SecretBytes, associatedData: [UInt8], nonce: [UInt8], key: SecretBytes) throws(CryptoError) -> [UInt8] {
+        try ensureReady()
+        guard key.count == xchachaKeyBytes, nonce.count == xchachaNonceBytes else {
+            throw CryptoError.library(operation: "XChaCha20-Poly1305 encryption", detail: "bad key or nonce length")
+        }
+        var out = [UInt8](repeating: 0, count: plaintext.count + xchachaTagBytes)
+        var outLen: UInt64 = 0
+        var rc: Int32 = -1
+        plaintext.withPointer { pt, ptCount in
+            key.withPointer { k, _ in
+                rc = crypto_aead_xchacha20poly1305_ietf_encrypt(
+                    &out, &outLen, pt, UInt64(ptCount),
+                    associatedData, UInt64(associatedData.count), nil, nonce, k)
+            }
+        }
+        guard rc == 0 else { throw CryptoError.library(operation: "XChaCha20-Poly1305 encryption", detail: "returned \(rc)") }
+        return Array(out.prefix(Int(outLen)))
+    }
+
+    /// Returns nil when authentication fails.
+    static func xchachaOpen(ciphertext: [UInt8], associatedData: [UInt8], nonce: [UInt8], key: SecretBytes) throws(CryptoError) -> SecretBytes? {
+        try ensureReady()
+        guard key.count == xchachaKeyBytes else {
+            throw CryptoError.library(operation: "XChaCha20-Poly1305 decryption", detail: "key must be \(xchachaKeyBytes) bytes")
+        }
+        guard nonce.count == xchachaNonceBytes else {
+            throw CryptoError.invalidKey("XChaCha20-Poly1305 nonce must be \(xchachaNonceBytes) bytes, got \(nonce.count)")
+        }
+        guard ciphertext.count >= xchachaTagBytes else { return nil }
+        var rc: Int32 = -1
+        var plainLen: UInt64 = 0
+        let plain = SecretBytes(count: ciphertext.count - xchachaTagBytes) { (out: UnsafeMutablePointer<UInt8>) in
+            key.withPointer { k, _ in
+                rc = crypto_aead_xchacha20poly1305_ietf_decrypt(
+                    out, &plainLen, nil,
+                    ciphertext, UInt64(ciphertext.count), associatedData, UInt64(associatedData.count),
+                    nonce, k)
+            }
+        }
+        guard rc == 0 else { return nil }
+        return plain
+    }
+}

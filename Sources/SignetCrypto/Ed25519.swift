@@ -1,0 +1,66 @@
+/// An Ed25519 public key (RFC 8032), verified with libsodium.
+public struct Ed25519PublicKey: Sendable, Hashable {
+    /// The 32-byte encoded point.
+    public let rawRepresentation: [UInt8]
+
+    /// Wraps a raw 32-byte public key.
+    /// - Throws: `CryptoError.invalidKey` when the length is not 32.
+    public init(rawRepresentation: [UInt8]) throws(CryptoError) {
+        guard rawRepresentation.count == 32 else {
+            throw CryptoError.invalidKey("an Ed25519 public key is 32 bytes, got \(rawRepresentation.count)")
+        }
+        self.rawRepresentation = rawRepresentation
+    }
+
+    /// DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410): SEQUENCE { SEQUENCE { OID 1.3.101.112 }, BIT STRING }.
+    static let spkiPrefix: [UInt8] = [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00]
+
+    /// DER SubjectPublicKeyInfo.
+    public var spkiDER: [UInt8] { Ed25519PublicKey.spkiPrefix + rawRepresentation }
+
+    /// Checks a 64-byte signature over `message`. Malformed input yields `false`.
+    public func isValidSignature(_ signature: [UInt8], for message: UnsafeRawBufferPointer) -> Bool {
+        Sodium.ed25519Verify(signature: signature, message: message, publicKey: rawRepresentation)
+    }
+
+    /// Checks a 64-byte signature over `message`. Malformed input yields `false`.
+    public func isValidSignature(_ signature: [UInt8], for message: [UInt8]) -> Bool {
+        message.withUnsafeBytes { isValidSignature(signature, for: $0) }
+    }
+}
+
+/// An Ed25519 private key. The 64-byte libsodium secret key lives in `SecretBytes`.
+public struct Ed25519PrivateKey: Sendable {
+    private let secretKey: SecretBytes
+    /// The matching public key.
+    public let publicKey: Ed25519PublicKey
+
+    /// Generates a new key from the operating system's random source.
+    /// - Throws: `CryptoError.library` if libsodium cannot be initialised.
+    public init() throws(CryptoError) {
+        try self.init(seed: try Sodium.randomSecret(Sodium.ed25519SeedBytes))
+    }
+
+    /// Derives the key from a 32-byte seed (RFC 8032 private key).
+    /// - Throws: `CryptoError.invalidKey` for a seed that is not 32 bytes.
+    public init(seed: SecretBytes) throws(CryptoError) {
+        let (pk, sk) = try Sodium.ed25519KeyPair(seed: seed)
+        secretKey = sk
+        publicKey = try Ed25519PublicKey(rawRepresentation: pk)
+    }
+
+    /// The 32-byte seed (the RFC 8032 private key).
+    public var seed: SecretBytes { secretKey.slice(0..<32) }
+
+    /// Signs `message` (pure Ed25519, 64-byte signature).
+    /// - Throws: `CryptoError.library` if libsodium fails.
+    public func signature(for message: UnsafeRawBufferPointer) throws(CryptoError) -> [UInt8] {
+        try Sodium.ed25519Sign(message, secretKey: secretKey)
+    }
+
+    /// Signs `message` (pure Ed25519, 64-byte signature).
+    /// - Throws: `CryptoError.library` if libsodium fails.
+    public func signature(for message: [UInt8]) throws(CryptoError) -> [UInt8] {
+        try withBytes(message) { (m) throws(CryptoError) -> [UInt8] in try signature(for: m) }
+    }
+}

@@ -1,0 +1,153 @@
+/// The key algorithms Signet knows.
+public enum KeyAlgorithm: String, Sendable, CaseIterable, CustomStringConvertible {
+    case ed25519
+    case ecdsaP256 = "ecdsa-p256"
+    case ecdsaP384 = "ecdsa-p384"
+    case rsa
+
+    public var description: String { rawValue }
+}
+
+/// A public key of any supported algorithm.
+public enum PublicKey: Sendable {
+    case ed25519(Ed25519PublicKey)
+    case ecdsa(ECDSAPublicKey)
+    case rsa(RSAPublicKey)
+
+    /// The algorithm (for ECDSA including the curve).
+    public var algorithm: KeyAlgorithm {
+        switch self {
+        case .ed25519: return .ed25519
+        case .ecdsa(let k): return k.curve == .p256 ? .ecdsaP256 : .ecdsaP384
+        case .rsa: return .rsa
+        }
+    }
+
+    /// Reads a DER SubjectPublicKeyInfo of any supported algorithm.
+    /// - Throws: `CryptoError.invalidKey` / `.unsupportedKey`.
+    public init(spkiDER: [UInt8]) throws(CryptoError) {
+        let key = try EVPKey.fromSPKI(spkiDER)
+        if OpenSSLSignatures.isEd25519(key) {
+            self = .ed25519(try Ed25519PublicKey(rawRepresentation: try key.rawPublicKey()))
+        } else if OpenSSLSignatures.isEC(key) {
+            self = .ecdsa(try ECDSAPublicKey(key: key))
+        } else if OpenSSLSignatures.isRSA(key) {
+            self = .rsa(try RSAPublicKey(spkiDER: spkiDER))
+        } else {
+            throw CryptoError.unsupportedKey("public key algorithm is not Ed25519, ECDSA or RSA")
+        }
+    }
+
+    /// Reads a PEM `PUBLIC KEY` block.
+    /// - Throws: `CryptoError.invalidPEM`, `.invalidKey`, `.unsupportedKey`.
+    public init(pem: String) throws(CryptoError) {
+        try self.init(spkiDER: try PEMDocument.parse(pem, expecting: ["PUBLIC KEY"]).der)
+    }
+
+    /// DER SubjectPublicKeyInfo.
+    /// - Throws: `CryptoError.library` if OpenSSL cannot encode the key.
+    public func spkiDER() throws(CryptoError) -> [UInt8] {
+        switch self {
+        case .ed25519(let k): return k.spkiDER
+        case .ecdsa(let k): return try k.spkiDER()
+        case .rsa(let k): return try k.spkiDER()
+        }
+    }
+
+    /// PEM `PUBLIC KEY` text.
+    /// - Throws: `CryptoError.library` if OpenSSL cannot encode the key.
+    public func pem() throws(CryptoError) -> String {
+        PEMDocument.encode(label: "PUBLIC KEY", der: try spkiDER())
+    }
+}
+
+/// A private key Signet can sign with.
+public enum PrivateKey: Sendable {
+    case ed25519(Ed25519PrivateKey)
+    case ecdsa(ECDSAPrivateKey)
+
+    /// Generates a new key.
+    /// - Throws: `CryptoError.unsupportedKey` for RSA (Signet only verifies RSA), `.library` on failure.
+    public static func generate(_ algorithm: KeyAlgorithm) throws(CryptoError) -> PrivateKey {
+        switch algorithm {
+        case .ed25519: return .ed25519(try Ed25519PrivateKey())
+        case .ecdsaP256: return .ecdsa(try ECDSAPrivateKey(curve: .p256))
+        case .ecdsaP384: return .ecdsa(try ECDSAPrivateKey(curve: .p384))
+        case .rsa: throw CryptoError.unsupportedKey("Signet verifies RSA-PSS signatures but does not create RSA keys")
+        }
+    }
+
+    /// The algorithm.
+    public var algorithm: KeyAlgorithm { publicKey.algorithm }
+
+    /// The matching public key.
+    public var publicKey: PublicKey {
+        switch self {
+        case .ed25519(let k): return .ed25519(k.publicKey)
+        case .ecdsa(let k): return .ecdsa(k.publicKey)
+        }
+    }
+
+    /// Signs `message`. Ed25519 gives 64 bytes; ECDSA gives DER with the curve's hash.
+    /// - Throws: `CryptoError.library` on failure.
+    public func sign(_ message: [UInt8]) throws(CryptoError) -> [UInt8] {
+        switch self {
+        case .ed25519(let k): return try k.signature(for: message)
+        case .ecdsa(let k): return try k.signature(for: message).derRepresentation
+        }
+    }
+
+    /// Unencrypted PKCS#8 DER (the form private keys are exchanged in).
+    /// - Throws: `CryptoError.library` on failure.
+    public func pkcs8DER() throws(CryptoError) -> SecretBytes {
+        switch self {
+        case .ed25519(let k):
+            // RFC 8410: SEQUENCE { INTEGER 0, SEQUENCE { OID 1.3.101.112 }, OCTET STRING { OCTET STRING seed } }
+            let prefix: [UInt8] = [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20]
+            let seed = k.seed
+            return SecretBytes(count: prefix.count + seed.count) { out in
+                out.copyBytes(from: prefix)
+                seed.withUnsafeBytes { s in
+                    UnsafeMutableRawBufferPointer(rebasing: out[prefix.count...]).copyMemory(from: s)
+                }
+            }
+        case .ecdsa(let k): return try k.pkcs8DER()
+        }
+    }
+
+    /// Reads an unencrypted PKCS#8 DER private key (Ed25519 or ECDSA P-256/P-384).
+    /// - Throws: `CryptoError.invalidKey` / `.unsupportedKey`.
+    public init(pkcs8DER: SecretBytes) throws(CryptoError) {
+        let key = try EVPKey.fromPKCS8(pkcs8DER)
+        try self.init(evp: key)
+    }
+
+    init(evp key: EVPKey) throws(CryptoError) {
+        if OpenSSLSignatures.isEd25519(key) {
+            self = .ed25519(try Ed25519PrivateKey(seed: try key.rawPrivateKey()))
+        } else if OpenSSLSignatures.isEC(key) {
+            self = .ecdsa(try ECDSAPrivateKey(key: key))
+        } else if OpenSSLSignatures.isRSA(key) {
+            throw CryptoError.unsupportedKey("RSA private keys cannot sign in Signet (verification only)")
+        } else {
+            throw CryptoError.unsupportedKey("private key algorithm is not Ed25519 or ECDSA")
+        }
+    }
+
+    /// Reads a PEM private key: `PRIVATE KEY` (unencrypted PKCS#8) or `ENCRYPTED PRIVATE KEY`
+    /// (PKCS#8 with PBES2, as OpenSSL and the Notary client write; extra header lines are ignored).
+    /// - Throws: `CryptoError.invalidPEM`; `.wrongPassphraseOrTampered` when the passphrase is wrong or
+    ///   missing for an encrypted key; `.invalidKey` / `.unsupportedKey`.
+    public init(pem: String, passphrase: SecretBytes?) throws(CryptoError) {
+        let doc = try PEMDocument.parse(pem, expecting: ["PRIVATE KEY", "ENCRYPTED PRIVATE KEY", "EC PRIVATE KEY"])
+        switch doc.label {
+        case "PRIVATE KEY":
+            try self.init(pkcs8DER: doc.body)
+        case "ENCRYPTED PRIVATE KEY":
+            guard let passphrase else { throw CryptoError.wrongPassphraseOrTampered("the key is encrypted and no passphrase was given") }
+            try self.init(evp: try EVPKey.fromEncryptedPKCS8(doc.der, passphrase: passphrase))
+        default:
+            throw CryptoError.unsupportedKey("\"EC PRIVATE KEY\" (SEC 1) files are not read; convert with `openssl pkcs8 -topk8`")
+        }
+    }
+}

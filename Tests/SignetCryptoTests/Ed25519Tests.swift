@@ -1,0 +1,69 @@
+import XCTest
+@testable import SignetCrypto
+
+final class Ed25519Tests: XCTestCase {
+    /// RFC 8032 §7.1, TEST 1–3: (secret key, public key, message, signature).
+    static let rfc8032: [(String, String, String, String)] = [
+        ("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+         "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", "",
+         "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"),
+        ("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
+         "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c", "72",
+         "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00"),
+        ("c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7",
+         "fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025", "af82",
+         "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a"),
+    ]
+
+    func testRFC8032Vectors() throws {
+        for (sk, pk, msg, sig) in Self.rfc8032 {
+            var seedBytes = Fixtures.hex(sk)
+            let key = try Ed25519PrivateKey(seed: SecretBytes(consuming: &seedBytes))
+            XCTAssertEqual(key.publicKey.rawRepresentation, Fixtures.hex(pk))
+            let signature = try key.signature(for: Fixtures.hex(msg))
+            XCTAssertEqual(Hex.encode(signature), sig)
+            XCTAssertTrue(key.publicKey.isValidSignature(signature, for: Fixtures.hex(msg)))
+            var flipped = signature
+            flipped[0] ^= 1
+            XCTAssertFalse(key.publicKey.isValidSignature(flipped, for: Fixtures.hex(msg)))
+            XCTAssertFalse(key.publicKey.isValidSignature(signature, for: Fixtures.hex(msg) + [0]))
+            XCTAssertFalse(key.publicKey.isValidSignature(Array(signature.prefix(63)), for: Fixtures.hex(msg)))
+        }
+    }
+
+    func testGenerateSignVerifyAndSeedRoundTrip() throws {
+        let key = try Ed25519PrivateKey()
+        let other = try Ed25519PrivateKey(seed: key.seed)
+        XCTAssertEqual(other.publicKey, key.publicKey)
+        let sig = try key.signature(for: Array("hello".utf8))
+        XCTAssertTrue(other.publicKey.isValidSignature(sig, for: Array("hello".utf8)))
+        XCTAssertFalse(try Ed25519PrivateKey().publicKey.isValidSignature(sig, for: Array("hello".utf8)))
+    }
+
+    func testBadLengthsAreErrors() {
+        XCTAssertThrowsError(try Ed25519PublicKey(rawRepresentation: [UInt8](repeating: 1, count: 31))) { error in
+            XCTAssertEqual(error as? CryptoError, .invalidKey("an Ed25519 public key is 32 bytes, got 31"))
+        }
+        var short = [UInt8](repeating: 1, count: 16)
+        XCTAssertThrowsError(try Ed25519PrivateKey(seed: SecretBytes(consuming: &short)))
+    }
+
+    func testSPKIAndPKCS8RoundTripThroughOpenSSL() throws {
+        let dir = try Fixtures.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let keyPath = dir.appendingPathComponent("k.pem").path
+        try Fixtures.openssl(["genpkey", "-algorithm", "ed25519", "-out", keyPath])
+        let pubPEM = String(decoding: try Fixtures.openssl(["pkey", "-in", keyPath, "-pubout"]), as: UTF8.self)
+        let privPEM = try String(contentsOfFile: keyPath, encoding: .utf8)
+        let priv = try PrivateKey(pem: privPEM, passphrase: nil)
+        let pub = try PublicKey(pem: pubPEM)
+        XCTAssertEqual(try priv.publicKey.spkiDER(), try pub.spkiDER())
+        XCTAssertEqual(try pub.pem(), pubPEM)
+        // Our PKCS#8 encoding is read back by OpenSSL to the same public key.
+        let der = try priv.pkcs8DER()
+        let derPath = dir.appendingPathComponent("k.der")
+        try Data(der.withUnsafeBytes { Array($0) }).write(to: derPath)
+        let pub2 = String(decoding: try Fixtures.openssl(["pkey", "-inform", "DER", "-in", derPath.path, "-pubout"]), as: UTF8.self)
+        XCTAssertEqual(pub2, pubPEM)
+    }
+}

@@ -1,0 +1,129 @@
+import XCTest
+@testable import SignetCrypto
+
+final class KeyTests: XCTestCase {
+    func testECDSASignVerifyBothCurvesAndEncodings() throws {
+        for curve in ECDSACurve.allCases {
+            let key = try ECDSAPrivateKey(curve: curve)
+            let msg = Array("signed bytes".utf8)
+            let der = try key.signature(for: msg)
+            XCTAssertTrue(key.publicKey.isValidSignature(der, for: msg))
+            XCTAssertFalse(key.publicKey.isValidSignature(der, for: msg + [0]))
+            let raw = try der.raw(for: curve)
+            XCTAssertEqual(raw.rawRepresentation.count, 2 * curve.componentLength)
+            XCTAssertTrue(key.publicKey.isValidSignature(raw, for: msg))
+            XCTAssertEqual(try raw.der(), der)
+            // A raw signature of the other curve's width is refused at parse time.
+            let otherWidth = curve == .p256 ? 96 : 64
+            XCTAssertThrowsError(try ECDSASignatureRaw(rawRepresentation: [UInt8](repeating: 1, count: otherWidth), curve: curve))
+            // Round trip through SPKI and PKCS#8.
+            let pub = try PublicKey(spkiDER: try key.publicKey.spkiDER())
+            XCTAssertEqual(pub.algorithm, curve == .p256 ? .ecdsaP256 : .ecdsaP384)
+            let restored = try PrivateKey(pkcs8DER: try key.pkcs8DER())
+            XCTAssertEqual(try restored.publicKey.spkiDER(), try key.publicKey.spkiDER())
+        }
+    }
+
+    func testDERParserRejectsBERAndGarbage() throws {
+        let key = try ECDSAPrivateKey(curve: .p256)
+        let der = try key.signature(for: [1, 2, 3]).derRepresentation
+        XCTAssertThrowsError(try ECDSASignatureDER(derRepresentation: der + [0]))
+        XCTAssertThrowsError(try ECDSASignatureDER(derRepresentation: []))
+        // Long-form length for a short sequence is BER, not DER.
+        var ber: [UInt8] = [0x30, 0x81, der[1]]
+        ber += der[2...]
+        XCTAssertThrowsError(try ECDSASignatureDER(derRepresentation: ber)) { error in
+            XCTAssertEqual(error as? CryptoError, .invalidSignatureEncoding("ECDSA signature is BER, not DER"))
+        }
+    }
+
+    func testGenerateEveryAlgorithm() throws {
+        for algorithm in [KeyAlgorithm.ed25519, .ecdsaP256, .ecdsaP384] {
+            let key = try PrivateKey.generate(algorithm)
+            XCTAssertEqual(key.algorithm, algorithm)
+            let sig = try key.sign([9, 9])
+            switch key.publicKey {
+            case .ed25519(let p): XCTAssertTrue(p.isValidSignature(sig, for: [9, 9]))
+            case .ecdsa(let p): XCTAssertTrue(p.isValidSignature(try ECDSASignatureDER(derRepresentation: sig), for: [9, 9]))
+            case .rsa: XCTFail("unexpected RSA")
+            }
+        }
+        XCTAssertThrowsError(try PrivateKey.generate(.rsa))
+    }
+
+    func testRSAKeySizeLimits() throws {
+        let dir = try Fixtures.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let small = dir.appendingPathComponent("small.pem").path
+        try Fixtures.openssl(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024", "-out", small])
+        let pem = String(decoding: try Fixtures.openssl(["pkey", "-in", small, "-pubout"]), as: UTF8.self)
+        XCTAssertThrowsError(try RSAPublicKey(pem: pem)) { error in
+            XCTAssertEqual(error as? CryptoError, .unsupportedKey("RSA key of 1024 bits (expected 2048 to 4096)"))
+        }
+    }
+
+    func testRSAPSSSignatureFromOpenSSLVerifies() throws {
+        let dir = try Fixtures.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let keyPath = dir.appendingPathComponent("rsa.pem").path
+        let msgPath = dir.appendingPathComponent("msg").path
+        try Fixtures.openssl(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", keyPath])
+        try Data("payload".utf8).write(to: URL(fileURLWithPath: msgPath))
+        let sig = try Fixtures.openssl(["dgst", "-sha256", "-sign", keyPath, "-sigopt", "rsa_padding_mode:pss",
+                                        "-sigopt", "rsa_pss_saltlen:32", msgPath])
+        let pem = String(decoding: try Fixtures.openssl(["pkey", "-in", keyPath, "-pubout"]), as: UTF8.self)
+        guard case .rsa(let key) = try PublicKey(pem: pem) else { return XCTFail("expected RSA") }
+        XCTAssertEqual(key.bitCount, 2048)
+        XCTAssertTrue(key.isValidPSSSignature(Array(sig), for: Array("payload".utf8)))
+        XCTAssertTrue(key.isValidPSSSignature(Array(sig), for: Array("payload".utf8), saltLength: .auto))
+        XCTAssertFalse(key.isValidPSSSignature(Array(sig), for: Array("payloaD".utf8)))
+        // Salt length 20 is refused by the strict policy, accepted by "auto".
+        let sig20 = try Fixtures.openssl(["dgst", "-sha256", "-sign", keyPath, "-sigopt", "rsa_padding_mode:pss",
+                                          "-sigopt", "rsa_pss_saltlen:20", msgPath])
+        XCTAssertFalse(key.isValidPSSSignature(Array(sig20), for: Array("payload".utf8)))
+        XCTAssertTrue(key.isValidPSSSignature(Array(sig20), for: Array("payload".utf8), saltLength: .auto))
+    }
+
+    func testEncryptedPKCS8WithNotaryStyleHeaders() throws {
+        let dir = try Fixtures.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let keyPath = dir.appendingPathComponent("ec.pem").path
+        try Fixtures.openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", keyPath])
+        // PBES2 with PBKDF2-HMAC-SHA1 (2048 iterations) and AES-256-CBC: the Notary client's parameters.
+        let encrypted = String(decoding: try Fixtures.openssl(["pkcs8", "-topk8", "-in", keyPath, "-v2", "aes-256-cbc",
+                                                               "-v2prf", "hmacWithSHA1", "-iter", "2048", "-passout", "pass:s3cret"]), as: UTF8.self)
+        XCTAssertTrue(encrypted.hasPrefix("-----BEGIN ENCRYPTED PRIVATE KEY-----\n"))
+        let withHeaders = encrypted.replacingOccurrences(of: "-----BEGIN ENCRYPTED PRIVATE KEY-----\n",
+                                                         with: "-----BEGIN ENCRYPTED PRIVATE KEY-----\nrole: targets/releases\ngun: example.com/app\n\n")
+        let pubPEM = String(decoding: try Fixtures.openssl(["pkey", "-in", keyPath, "-pubout"]), as: UTF8.self)
+        for text in [encrypted, withHeaders] {
+            let key = try PrivateKey(pem: text, passphrase: SecretBytes(utf8: "s3cret"))
+            XCTAssertEqual(try key.publicKey.pem(), pubPEM)
+            XCTAssertThrowsError(try PrivateKey(pem: text, passphrase: SecretBytes(utf8: "wrong"))) { error in
+                guard case .wrongPassphraseOrTampered = error as? CryptoError else { return XCTFail("got \(error)") }
+            }
+            XCTAssertThrowsError(try PrivateKey(pem: text, passphrase: nil))
+        }
+        let doc = try PEMDocument.parse(withHeaders)
+        XCTAssertEqual(doc.headers.map { $0.0 }, ["role", "gun"])
+        XCTAssertEqual(doc.headers.first?.1, "targets/releases")
+    }
+
+    func testPEMErrors() {
+        XCTAssertThrowsError(try PublicKey(pem: "hello")) { error in
+            XCTAssertEqual(error as? CryptoError, .invalidPEM("no -----BEGIN line found"))
+        }
+        XCTAssertThrowsError(try PublicKey(pem: "-----BEGIN PUBLIC KEY-----\nAAAA\n")) { error in
+            XCTAssertEqual(error as? CryptoError, .invalidPEM("missing -----END PUBLIC KEY----- line"))
+        }
+        XCTAssertThrowsError(try PublicKey(pem: "-----BEGIN PUBLIC KEY-----\n*&^%\n-----END PUBLIC KEY-----\n")) { error in
+            XCTAssertEqual(error as? CryptoError, .invalidPEM("body of \"PUBLIC KEY\" is not valid base64"))
+        }
+        XCTAssertThrowsError(try PublicKey(pem: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")) { error in
+            XCTAssertEqual(error as? CryptoError, .invalidPEM("expected \"PUBLIC KEY\", found \"CERTIFICATE\""))
+        }
+        XCTAssertThrowsError(try PublicKey(pem: "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")) { error in
+            guard case .invalidKey = error as? CryptoError else { return XCTFail("got \(error)") }
+        }
+    }
+}
