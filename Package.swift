@@ -7,6 +7,10 @@ let package = Package(
     products: [
         .library(name: "SignetCrypto", targets: ["SignetCrypto"]),
         .library(name: "SignetHTTP", targets: ["SignetHTTP"]),
+        .library(name: "SignetJSON", targets: ["SignetJSON"]),
+        .library(name: "SignetTUF", targets: ["SignetTUF"]),
+        .executable(name: "signet-tuf-client", targets: ["signet-tuf-client"]),
+        .executable(name: "signet-bench", targets: ["signet-bench"]),
     ],
     targets: [
         .systemLibrary(name: "CSodium", path: "Sources/CSodium", pkgConfig: "libsodium",
@@ -17,8 +21,14 @@ let package = Package(
                        providers: [.apt(["libcurl4-openssl-dev"])]),
         .target(name: "SignetCrypto", dependencies: ["CSodium", "COpenSSL"]),
         .target(name: "SignetHTTP", dependencies: ["CCurl"]),
+        .target(name: "SignetJSON"),
+        .target(name: "SignetTUF", dependencies: ["SignetJSON", "SignetCrypto", "SignetHTTP"]),
+        .target(name: "SignetTestSupport", dependencies: ["SignetTUF", "SignetJSON", "SignetCrypto", "SignetHTTP"]),
+        .executableTarget(name: "signet-tuf-client", dependencies: ["SignetTUF"]),
+        .executableTarget(name: "signet-bench", dependencies: ["SignetCrypto", "SignetHTTP", "SignetJSON"]),
         .testTarget(name: "SignetCryptoTests", dependencies: ["SignetCrypto"]),
         .testTarget(name: "SignetHTTPTests", dependencies: ["SignetHTTP"]),
+        .testTarget(name: "SignetTUFTests", dependencies: ["SignetTUF", "SignetTestSupport", "SignetJSON", "SignetCrypto", "SignetHTTP"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,147 @@
+import SignetCrypto
+import SignetJSON
+
+/// A TUF key object: `keytype`, `scheme`, `keyval` (TUF 1.0.34 §4.2 "Key objects").
+///
+/// Keys of an unknown type or scheme, or whose public value cannot be read, are kept (so the metadata
+/// can be re-signed unchanged) but can never verify a signature, so they never count toward a threshold.
+public struct Key: Sendable {
+    /// `keytype`, e.g. `ed25519`, `ecdsa`, `ecdsa-sha2-nistp256`, `rsa`.
+    public var keyType: String
+    /// `scheme`, e.g. `ed25519`, `ecdsa-sha2-nistp256`, `ecdsa-sha2-nistp384`, `rsassa-pss-sha256`.
+    public var scheme: String
+    /// `keyval`, normally `{"public": …}`.
+    public var keyval: JSONObject
+    /// Unknown fields, kept verbatim.
+    public var unknown: JSONObject
+    /// The parsed verifier, or nil for unsupported or unreadable keys.
+    let verifier: Verifier?
+
+    enum Verifier: Sendable {
+        case ed25519(Ed25519PublicKey)
+        case ecdsa(ECDSAPublicKey)
+        case rsaPSS(RSAPublicKey)
+    }
+
+    /// Builds a key from its parts.
+    public init(keyType: String, scheme: String, keyval: JSONObject, unknown: JSONObject = JSONObject()) {
+        self.keyType = keyType
+        self.scheme = scheme
+        self.keyval = keyval
+        self.unknown = unknown
+        verifier = Key.makeVerifier(keyType: keyType, scheme: scheme, keyval: keyval)
+    }
+
+    /// The TUF key object for a Signet public key (ed25519 hex, ECDSA and RSA as PEM).
+    /// - Throws: `CryptoError` if the key cannot be encoded.
+    public init(publicKey: PublicKey) throws {
+        switch publicKey {
+        case .ed25519(let k):
+            self.init(keyType: "ed25519", scheme: "ed25519", keyval: try JSONObject([("public", .string(Hex.encode(k.rawRepresentation)))]))
+        case .ecdsa(let k):
+            let scheme = k.curve == .p256 ? "ecdsa-sha2-nistp256" : "ecdsa-sha2-nistp384"
+            self.init(keyType: "ecdsa", scheme: scheme, keyval: try JSONObject([("public", .string(try publicKey.pem()))]))
+        case .rsa:
+            self.init(keyType: "rsa", scheme: "rsassa-pss-sha256", keyval: try JSONObject([("public", .string(try publicKey.pem()))]))
+        }
+    }
+
+    init(json: JSONValue, file: String, context: String) throws(TUFError) {
+        var f = try Fields(json, file: file, context: context)
+        let keyType = try f.string("keytype")
+        let scheme = try f.string("scheme")
+        let keyval = try f.objectField("keyval")
+        self.init(keyType: keyType, scheme: scheme, keyval: keyval, unknown: f.unknown())
+    }
+
+    /// Whether this client can verify signatures made with this key.
+    public var isSupported: Bool { verifier != nil }
+
+    /// The key object as JSON.
+    public var json: JSONValue {
+        var o = JSONObject()
+        o["keytype"] = .string(keyType)
+        o["scheme"] = .string(scheme)
+        o["keyval"] = .object(keyval)
+        o.merge(unknown: unknown)
+        return .object(o)
+    }
+
+    /// The key ID: lowercase hex SHA-256 of the canonical JSON of the key object.
+    /// - Throws: `JSONError` if the key object holds a float, `CryptoError` if hashing fails.
+    public func keyID() throws -> String {
+        try SHA256.hash(try CanonicalJSON.encode(json)).hex
+    }
+
+    /// Bytes that identify the key material, so that one key listed under two key IDs counts once.
+    var identity: [UInt8] {
+        (try? CanonicalJSON.encode(.object((try? JSONObject([("keytype", .string(keyType)), ("scheme", .string(scheme)),
+                                                             ("keyval", .object(keyval))])) ?? JSONObject()))) ?? []
+    }
+
+    /// Verifies `signature` over `message`. Unsupported keys and malformed signatures give `false`.
+    func verify(signature: [UInt8], message: UnsafeRawBufferPointer) -> Bool {
+        switch verifier {
+        case .none: return false
+        case .ed25519(let k): return k.isValidSignature(signature, for: message)
+        case .ecdsa(let k):
+            guard let der = try? ECDSASignatureDER(derRepresentation: signature) else { return false }
+            return k.isValidSignature(der, for: message)
+        case .rsaPSS(let k):
+            return k.isValidPSSSignature(signature, for: message, digest: .sha256, saltLength: .auto)
+        }
+    }
+
+    static func makeVerifier(keyType: String, scheme: String, keyval: JSONObject) -> Verifier? {
+        guard case .string(let pub) = keyval["public"] else { return nil }
+        switch (keyType, scheme) {
+        case ("ed25519", "ed25519"):
+            guard pub.utf8.count == 64, let raw = Hex.decode(pub), let k = try? Ed25519PublicKey(rawRepresentation: raw) else { return nil }
+            return .ed25519(k)
+        case ("ecdsa", "ecdsa-sha2-nistp256"), ("ecdsa-sha2-nistp256", "ecdsa-sha2-nistp256"):
+            guard let k = try? ECDSAPublicKey(pem: pub), k.curve == .p256 else { return nil }
+            return .ecdsa(k)
+        case ("ecdsa", "ecdsa-sha2-nistp384"), ("ecdsa-sha2-nistp384", "ecdsa-sha2-nistp384"):
+            guard let k = try? ECDSAPublicKey(pem: pub), k.curve == .p384 else { return nil }
+            return .ecdsa(k)
+        case ("rsa", "rsassa-pss-sha256"):
+            guard let k = try? RSAPublicKey(pem: pub) else { return nil }
+            return .rsaPSS(k)
+        default:
+            return nil
+        }
+    }
+}
+
+/// One entry of a metadata file's `signatures` list.
+public struct Signature: Sendable {
+    /// The signing key's ID.
+    public var keyID: String
+    /// Hex signature bytes as written.
+    public var sig: String
+    /// Unknown fields, kept verbatim.
+    public var unknown: JSONObject
+
+    /// Builds a signature entry.
+    public init(keyID: String, sig: String, unknown: JSONObject = JSONObject()) {
+        self.keyID = keyID
+        self.sig = sig
+        self.unknown = unknown
+    }
+
+    init(json: JSONValue, file: String) throws(TUFError) {
+        var f = try Fields(json, file: file, context: "signature")
+        keyID = try f.string("keyid")
+        sig = try f.string("sig")
+        unknown = f.unknown()
+    }
+
+    /// The entry as JSON.
+    public var json: JSONValue {
+        var o = JSONObject()
+        o["keyid"] = .string(keyID)
+        o["sig"] = .string(sig)
+        o.merge(unknown: unknown)
+        return .object(o)
+    }
+}

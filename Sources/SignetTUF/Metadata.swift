@@ -1,0 +1,122 @@
+import SignetCrypto
+import SignetJSON
+
+/// A signed metadata file: `{"signed": …, "signatures": […]}`.
+///
+/// Parsing keeps the received bytes and the canonical encoding of the received `signed` subtree, which
+/// is what signatures are verified over (TUF 1.0.34 §4.2: signatures cover the canonical JSON of `signed`).
+public struct Metadata<R: RoleMetadata>: Sendable {
+    /// The typed role content. Changing it invalidates the received canonical bytes.
+    public var signed: R { didSet { receivedCanonical = nil } }
+    /// Signatures, in received order; no key ID repeats.
+    public var signatures: [Signature]
+    /// Unknown top-level fields, kept verbatim.
+    public var unknown: JSONObject
+    /// The canonical JSON of `signed` as received (what signatures cover), until `signed` is changed.
+    private var receivedCanonical: [UInt8]?
+
+    /// Builds metadata to be signed.
+    public init(signed: R) {
+        self.signed = signed
+        signatures = []
+        unknown = JSONObject()
+        receivedCanonical = nil
+    }
+
+    /// The bytes signatures cover: the canonical JSON of the received `signed` subtree, or of the current
+    /// `signed` value when it was built or changed locally.
+    /// - Throws: `TUFError.json` if `signed` holds a float, which canonical JSON cannot represent.
+    public func canonicalSigned() throws(TUFError) -> [UInt8] {
+        if let receivedCanonical { return receivedCanonical }
+        do { return try CanonicalJSON.encode(signed.json) } catch { throw TUFError.json(file: R.typeName, error) }
+    }
+
+    /// Signs the current `signed` content with `key`, replacing any earlier signature by the same key ID.
+    /// - Throws: `TUFError.json` for unencodable content; `CryptoError` from signing.
+    public mutating func sign(with key: PrivateKey, keyID: String) throws {
+        let message = try canonicalSigned()
+        let sig = try key.sign(message)
+        signatures.removeAll { ByteKey($0.keyID) == ByteKey(keyID) }
+        signatures.append(Signature(keyID: keyID, sig: Hex.encode(sig)))
+    }
+
+    /// Encodes the whole file: canonical JSON (compact, deterministic).
+    /// - Throws: `TUFError.json` for unencodable content.
+    public func encoded() throws(TUFError) -> [UInt8] {
+        do { return try CanonicalJSON.encode(json) } catch { throw TUFError.json(file: R.typeName, error) }
+    }
+
+    /// Strictly parses a metadata file of role type `R`.
+    /// - Throws: `TUFError.json` for malformed JSON, `.invalidMetadata` / `.wrongType` /
+    ///   `.unsupportedSpecVersion` for bad structure, `.duplicateSignature` for a repeated key ID.
+    public init(bytes: [UInt8], file: String) throws(TUFError) {
+        let value: JSONValue
+        do { value = try JSONParser.parse(bytes, limits: JSONLimits(maxBytes: max(bytes.count, 1), maxDepth: 64)) } catch {
+            throw TUFError.json(file: file, error)
+        }
+        var f = try Fields(value, file: file, context: "metadata")
+        let signedValue = try f.required("signed")
+        let sigs = try f.array("signatures")
+        var seen: Set<ByteKey> = []
+        var signatures: [Signature] = []
+        for s in sigs {
+            let sig = try Signature(json: s, file: file)
+            // Convention: a file whose signature list repeats a key ID is invalid.
+            guard seen.insert(ByteKey(sig.keyID)).inserted else { throw TUFError.duplicateSignature(file: file, keyID: sig.keyID) }
+            signatures.append(sig)
+        }
+        self.signatures = signatures
+        unknown = f.unknown()
+        do { receivedCanonical = try CanonicalJSON.encode(signedValue) } catch {
+            throw TUFError.json(file: file, error)
+        }
+        signed = try R(signed: signedValue, file: file)
+    }
+
+    /// The whole file as JSON.
+    public var json: JSONValue {
+        var o = JSONObject()
+        o["signatures"] = .array(signatures.map(\.json))
+        o["signed"] = signed.json
+        o.merge(unknown: unknown)
+        return .object(o)
+    }
+
+    /// Verifies that a threshold of distinct keys of `role` signed this file.
+    /// - Throws: `TUFError.thresholdNotMet`.
+    public func verify(role: RoleKeys, roleName: String, keys: [(String, Key)], file: String) throws(TUFError) {
+        var map: [ByteKey: Key] = [:]
+        for (id, k) in keys { map[ByteKey(id)] = k }
+        try verifyThreshold(message: try canonicalSigned(), signatures: signatures, role: role, roleName: roleName, keys: map, file: file)
+    }
+}
+
+/// The single threshold check used for root and for every delegation.
+///
+/// TUF 1.0.34 §5.3.4: each key contributes at most one signature. Keys are told apart by their key
+/// material, so one key listed under two key IDs counts once; signatures by keys the role does not list,
+/// by unsupported keys, or that do not verify, count for nothing.
+func verifyThreshold(message: [UInt8], signatures: [Signature], role: RoleKeys, roleName: String,
+                     keys: [ByteKey: Key], file: String) throws(TUFError) {
+    let valid = countValidSignatures(message: message, signatures: signatures, role: role, keys: keys)
+    guard valid >= role.threshold else {
+        throw TUFError.thresholdNotMet(file: file, role: roleName, threshold: role.threshold, valid: valid)
+    }
+}
+
+/// Number of distinct keys of `role` with a valid signature.
+func countValidSignatures(message: [UInt8], signatures: [Signature], role: RoleKeys, keys: [ByteKey: Key]) -> Int {
+    var bySigner: [ByteKey: Signature] = [:]
+    for s in signatures { bySigner[ByteKey(s.keyID)] = s }
+    var counted: Set<[UInt8]> = []
+    message.withUnsafeBytes { m in
+        for id in role.keyIDs {
+            let keyID = ByteKey(id)
+            guard let key = keys[keyID], let sig = bySigner[keyID], let raw = Hex.decode(sig.sig) else { continue }
+            let identity = key.identity
+            guard !counted.contains(identity) else { continue }
+            if key.verify(signature: raw, message: m) { counted.insert(identity) }
+        }
+    }
+    return counted.count
+}

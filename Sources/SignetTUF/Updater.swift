@@ -1,0 +1,325 @@
+import Foundation
+import SignetCrypto
+import SignetHTTP
+
+/// Limits and switches of an `Updater`.
+public struct UpdaterConfig: Sendable {
+    /// Most root versions accepted in one refresh (TUF 1.0.34 §5.3.3 "Y").
+    public var maxRootRotations = 256
+    /// Most targets roles visited in one lookup.
+    public var maxDelegations = 32
+    /// Byte limit for a root file.
+    public var rootMaxLength = 512_000
+    /// Byte limit for the timestamp.
+    public var timestampMaxLength = 16_384
+    /// Byte limit for the snapshot when the timestamp gives no length.
+    public var snapshotMaxLength = 2_000_000
+    /// Byte limit for a targets role when the snapshot gives no length.
+    public var targetsMaxLength = 5_000_000
+    /// With consistent snapshots, download targets as `DIR/HASH.NAME`.
+    public var prefixTargetsWithHash = true
+
+    /// Default limits.
+    public init() {}
+}
+
+/// Steps an updater reports (for logs and diagnostics; never needed for correctness).
+public enum UpdaterEvent: Sendable, CustomStringConvertible {
+    case fetching(url: String)
+    case notFound(url: String)
+    case accepted(file: String, version: Int64)
+    case unchanged(file: String, version: Int64)
+    case localRejected(file: String, reason: String)
+    case localAccepted(file: String, version: Int64)
+    case discarded(file: String, reason: String)
+    case targetCached(path: String)
+    case targetStored(path: String, file: String)
+
+    public var description: String {
+        switch self {
+        case .fetching(let u): return "fetching \(u)"
+        case .notFound(let u): return "not found: \(u)"
+        case .accepted(let f, let v): return "accepted \(f) version \(v)"
+        case .unchanged(let f, let v): return "\(f) unchanged at version \(v)"
+        case .localRejected(let f, let r): return "stored \(f) not usable: \(r)"
+        case .localAccepted(let f, let v): return "stored \(f) version \(v) is current"
+        case .discarded(let f, let r): return "discarded stored \(f): \(r)"
+        case .targetCached(let p): return "target \(p) already stored and verified"
+        case .targetStored(let p, let f): return "target \(p) verified and stored as \(f)"
+        }
+    }
+}
+
+/// The TUF client workflow (TUF 1.0.34 §5): refresh metadata, look up targets, download them verified.
+///
+/// The updater decides what to fetch and when; `TrustedMetadataSet` decides what is trusted. The
+/// transport, store, clock and event sink are injected.
+public final class Updater {
+    /// Metadata base URL, ending in `/`.
+    public let metadataBaseURL: String
+    /// Configuration.
+    public let config: UpdaterConfig
+    private let transport: any Transport
+    private let store: any MetadataStore
+    private let clock: @Sendable () -> Int64
+    private let events: (UpdaterEvent) -> Void
+    /// The trusted metadata after the last refresh (or only the root before).
+    public private(set) var trusted: TrustedMetadataSet
+    private var refreshed = false
+
+    /// Creates an updater from the root in `store` (role "root"), which must exist.
+    /// - Throws: `TUFError.storage` when no root is stored; parse/signature errors of the stored root.
+    public init(metadataBaseURL: String, transport: any Transport, store: any MetadataStore,
+                clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) },
+                config: UpdaterConfig = UpdaterConfig(), events: @escaping (UpdaterEvent) -> Void = { _ in }) throws(TUFError) {
+        self.metadataBaseURL = metadataBaseURL.hasSuffix("/") ? metadataBaseURL : metadataBaseURL + "/"
+        self.transport = transport
+        self.store = store
+        self.clock = clock
+        self.config = config
+        self.events = events
+        guard let rootBytes = try store.load(role: "root", limit: config.rootMaxLength) else {
+            throw TUFError.storage(path: "root.json", detail: "no trusted root stored; initialise with a root obtained out of band")
+        }
+        trusted = try TrustedMetadataSet(rootBytes: rootBytes, referenceTime: clock())
+    }
+
+    // MARK: Refresh
+
+    /// Runs the client workflow: root chain, timestamp, snapshot, top-level targets.
+    /// - Throws: `TUFError` for any verification or fetch failure; the stored metadata then still holds
+    ///   the last verified state.
+    public func refresh() throws(TUFError) {
+        guard let rootBytes = try store.load(role: "root", limit: config.rootMaxLength) else {
+            throw TUFError.storage(path: "root.json", detail: "no trusted root stored")
+        }
+        // §5.1: one reference time for the whole update.
+        var set = try TrustedMetadataSet(rootBytes: rootBytes, referenceTime: clock())
+        trusted = set
+        defer { trusted = set }
+        let startRoot = set.root.signed
+        try loadRoot(&set)
+        // §5.3.11: after a timestamp or snapshot key rotation, forget the stored timestamp and snapshot
+        // so that a fast-forward attack on their versions can be recovered from.
+        if set.root.signed.roleChanged("timestamp", from: startRoot) || set.root.signed.roleChanged("snapshot", from: startRoot) {
+            try store.remove(role: "timestamp")
+            try store.remove(role: "snapshot")
+            events(.discarded(file: "timestamp.json, snapshot.json", reason: "timestamp or snapshot keys changed in root"))
+        }
+        try loadTimestamp(&set)
+        try loadSnapshot(&set)
+        _ = try loadTargets(&set, ref: .topLevelTargets, delegatorRef: nil)
+        refreshed = true
+    }
+
+    private func loadRoot(_ set: inout TrustedMetadataSet) throws(TUFError) {
+        let first = set.root.signed.header.version + 1
+        for version in first..<(first + Int64(config.maxRootRotations)) {
+            let name = "\(version).root.json"
+            guard let bytes = try fetchMetadata(name, limit: config.rootMaxLength, optional: true) else { return }
+            try set.updateRoot(bytes)
+            try store.save(role: "root", bytes: bytes)
+            events(.accepted(file: name, version: version))
+        }
+    }
+
+    private func loadTimestamp(_ set: inout TrustedMetadataSet) throws(TUFError) {
+        if let local = try? store.load(role: "timestamp", limit: config.timestampMaxLength) {
+            do {
+                try set.updateTimestamp(local)
+                events(.localAccepted(file: "timestamp.json", version: set.timestamp?.signed.header.version ?? 0))
+            } catch {
+                events(.localRejected(file: "timestamp.json", reason: error.description))
+            }
+        }
+        guard let bytes = try fetchMetadata("timestamp.json", limit: config.timestampMaxLength, optional: false) else { return }
+        switch try set.updateTimestamp(bytes) {
+        case .updated:
+            try store.save(role: "timestamp", bytes: bytes)
+            events(.accepted(file: "timestamp.json", version: set.timestamp?.signed.header.version ?? 0))
+        case .unchanged:
+            events(.unchanged(file: "timestamp.json", version: set.timestamp?.signed.header.version ?? 0))
+        }
+    }
+
+    private func loadSnapshot(_ set: inout TrustedMetadataSet) throws(TUFError) {
+        if let local = try? store.load(role: "snapshot", limit: config.snapshotMaxLength) {
+            do {
+                try set.updateSnapshot(local, trusted: true)
+                events(.localAccepted(file: "snapshot.json", version: set.snapshot?.signed.header.version ?? 0))
+                return
+            } catch {
+                events(.localRejected(file: "snapshot.json", reason: error.description))
+            }
+        }
+        guard let meta = set.timestamp?.signed.snapshotMeta else { throw TUFError.misuse("no timestamp") }
+        let limit = meta.length.map { Int(clamping: $0) } ?? config.snapshotMaxLength
+        let name = set.root.signed.consistentSnapshot ? "\(meta.version).snapshot.json" : "snapshot.json"
+        guard let bytes = try fetchMetadata(name, limit: limit, optional: false) else { return }
+        try set.updateSnapshot(bytes)
+        try store.save(role: "snapshot", bytes: bytes)
+        events(.accepted(file: name, version: meta.version))
+    }
+
+    private func loadTargets(_ set: inout TrustedMetadataSet, ref: RoleRef, delegatorRef: RoleRef?) throws(TUFError) -> Metadata<Targets> {
+        if let cached = set.targetsRoles[ref] { return cached }
+        let role = ref.name.string
+        guard let meta = set.snapshot?.signed.meta(forRole: role) else { throw TUFError.missingFromSnapshot(role: role) }
+        let limit = meta.length.map { Int(clamping: $0) } ?? config.targetsMaxLength
+        if let local = try? store.load(role: role, limit: limit) {
+            do {
+                let m = try set.updateTargets(local, ref: ref, delegatorRef: delegatorRef)
+                events(.localAccepted(file: "\(role).json", version: m.signed.header.version))
+                return m
+            } catch {
+                events(.localRejected(file: "\(role).json", reason: error.description))
+            }
+        }
+        let encoded = PercentEncoding.encode(role)
+        let name = set.root.signed.consistentSnapshot ? "\(meta.version).\(encoded).json" : "\(encoded).json"
+        guard let bytes = try fetchMetadata(name, limit: limit, optional: false) else { throw TUFError.misuse("unreachable") }
+        let m = try set.updateTargets(bytes, ref: ref, delegatorRef: delegatorRef)
+        try store.save(role: role, bytes: bytes)
+        events(.accepted(file: "\(role).json", version: m.signed.header.version))
+        return m
+    }
+
+    /// Fetches `name` under the metadata URL, reading at most `limit` bytes. With `optional`, a 404/403
+    /// gives nil.
+    private func fetchMetadata(_ name: String, limit: Int, optional: Bool) throws(TUFError) -> [UInt8]? {
+        let url = metadataBaseURL + name
+        events(.fetching(url: url))
+        do {
+            return try transport.get(url, maxBodyBytes: limit)
+        } catch {
+            switch error {
+            case .notFound where optional, .status(code: 403, url: _, body: _) where optional:
+                events(.notFound(url: url))
+                return nil
+            case .tooLarge(_, let l): throw TUFError.tooLarge(file: name, limit: l)
+            default: throw TUFError.fetch(file: name, error)
+            }
+        }
+    }
+
+    // MARK: Targets
+
+    /// Finds the trusted description of `path`: a pre-order depth-first search of the delegation graph
+    /// (TUF 1.0.34 §5.6.7), refreshing first if needed.
+    /// - Throws: `TUFError.targetNotFound`, or any error of loading a role on the way.
+    public func lookup(_ path: String) throws(TUFError) -> TargetFile {
+        if !refreshed { try refresh() }
+        var set = trusted
+        defer { trusted = set }
+        var stack: [(ref: RoleRef, delegatorRef: RoleRef?)] = [(.topLevelTargets, nil)]
+        var visited: Set<ByteKey> = []
+        while !stack.isEmpty, visited.count < config.maxDelegations {
+            let (ref, delegatorRef) = stack.removeLast()
+            // §5.6.7.1: skip roles already visited (cycles).
+            if visited.contains(ref.name) { continue }
+            let role = try loadTargets(&set, ref: ref, delegatorRef: delegatorRef)
+            if let target = try role.signed.target(path) { return target }
+            visited.insert(ref.name)
+            guard let delegations = role.signed.delegations else { continue }
+            // §5.6.7.2: children in order of appearance; a terminating match ends the search after it.
+            var children: [(RoleRef, RoleRef?)] = []
+            for (name, terminating) in delegations.roles(for: path) {
+                children.append((RoleRef(delegator: ref.name.string, name: name), ref))
+                if terminating {
+                    stack.removeAll()
+                    break
+                }
+            }
+            stack.append(contentsOf: children.reversed())
+        }
+        throw TUFError.targetNotFound(path: path)
+    }
+
+    /// The local file a target is stored as in `directory`: the percent-encoded path, the same every time.
+    /// - Throws: `TUFError.unsafeTargetPath` when the path has no safe file name.
+    public static func localPath(for target: String, in directory: String) throws(TUFError) -> String {
+        guard !target.isEmpty, let name = PercentEncoding.fileName(for: target) else { throw TUFError.unsafeTargetPath(path: target) }
+        return (directory.hasSuffix("/") ? directory : directory + "/") + name
+    }
+
+    /// Returns the stored copy of `target` in `directory` if it exists and matches length and hashes.
+    public func cachedTarget(_ target: TargetFile, in directory: String) -> String? {
+        guard let path = try? Updater.localPath(for: target.path, in: directory),
+              let bytes = try? AtomicFile.read(path, limit: Int(clamping: target.length)),
+              (try? target.verify(bytes)) != nil else { return nil }
+        return path
+    }
+
+    /// Downloads `target` from `targetBaseURL`, verifying length and every supported hash while streaming,
+    /// and stores it atomically in `directory`. An already stored, matching copy is reused.
+    /// - Returns: the stored file's path.
+    /// - Throws: `TUFError.noSupportedHash`, `.tooLarge`, `.lengthMismatch`, `.hashMismatch`, `.fetch`, `.storage`.
+    @discardableResult
+    public func download(_ target: TargetFile, targetBaseURL: String, into directory: String) throws(TUFError) -> String {
+        let path = try Updater.localPath(for: target.path, in: directory)
+        if let cached = cachedTarget(target, in: directory) {
+            events(.targetCached(path: target.path))
+            return cached
+        }
+        let digests = try target.supportedDigests()
+        var remote = target.path
+        if trusted.root.signed.consistentSnapshot && config.prefixTargetsWithHash, let first = target.hashes.first {
+            let slash = remote.lastIndex(of: "/")
+            let dir = slash.map { String(remote[...$0]) } ?? ""
+            let base = slash.map { String(remote[remote.index(after: $0)...]) } ?? remote
+            remote = dir + first.1 + "." + base
+        }
+        let base = targetBaseURL.hasSuffix("/") ? targetBaseURL : targetBaseURL + "/"
+        let url = base + PercentEncoding.encode(remote, keepSlash: true)
+        try AtomicFile.makeDirectory(directory)
+        let tmp = directory + "/.download-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw TUFError.storage(path: tmp, detail: "cannot create: \(errnoText())") }
+        var keep = false
+        defer {
+            if fd >= 0 { close(fd) }
+            if !keep { unlink(tmp) }
+        }
+        var hashers: [StreamingDigest] = []
+        for d in digests {
+            guard let h = try? StreamingDigest(d.algorithm) else { throw TUFError.noSupportedHash(file: target.path) }
+            hashers.append(h)
+        }
+        var received: Int64 = 0
+        events(.fetching(url: url))
+        do {
+            _ = try transport.stream(HTTPRequest(url: url), maxBodyBytes: target.length) { chunk in
+                received += Int64(chunk.count)
+                for h in hashers { h.update(chunk) }
+                var off = 0
+                while off < chunk.count {
+                    guard let b = chunk.baseAddress else { break }
+                    let n = Glibc.write(fd, b + off, chunk.count - off)
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        throw TUFError.storage(path: tmp, detail: "write failed: \(errnoText())")
+                    }
+                    off += n
+                }
+            }
+        } catch {
+            switch error {
+            case .tooLarge: throw TUFError.tooLarge(file: target.path, limit: target.length)
+            case .sinkFailed(_, let underlying as TUFError): throw underlying
+            default: throw TUFError.fetch(file: target.path, error)
+            }
+        }
+        guard received == target.length else {
+            throw TUFError.lengthMismatch(file: target.path, expected: target.length, received: received)
+        }
+        for (h, expected) in zip(hashers, digests) where h.finalize() != expected {
+            throw TUFError.hashMismatch(file: target.path, algorithm: expected.algorithm.rawValue)
+        }
+        guard fsync(fd) == 0 else { throw TUFError.storage(path: tmp, detail: "fsync failed: \(errnoText())") }
+        guard rename(tmp, path) == 0 else { throw TUFError.storage(path: path, detail: "rename failed: \(errnoText())") }
+        keep = true
+        AtomicFile.syncDirectory(directory)
+        events(.targetStored(path: target.path, file: path))
+        return path
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import SignetCrypto
+import SignetHTTP
+import SignetJSON
+
+// signet-bench: measures Signet's hot paths in a release build. The peers (openssl speed, a C loop over
+// libsodium, python, curl) are run side by side by `Benchmarks/run`, which prints the comparison.
+
+func now() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+/// Peak resident set size of this process in KiB (VmHWM).
+func peakRSSKiB() -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return -1 }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? -1
+    }
+    return -1
+}
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("signet-bench: \(message)\n".utf8))
+    exit(2)
+}
+
+func benchSHA256(megabytes: Int) throws {
+    let size = megabytes << 20
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
+    defer { buffer.deallocate() }
+    for i in stride(from: 0, to: size, by: 4096) { buffer[i] = UInt8(truncatingIfNeeded: i >> 12) }
+    var best = Double.infinity
+    for _ in 0..<3 {
+        let t0 = now()
+        let digest = try Digest.compute(.sha256, over: UnsafeRawBufferPointer(buffer))
+        let dt = now() - t0
+        if digest.bytes.isEmpty { fail("empty digest") }
+        best = min(best, dt)
+    }
+    print(String(format: "sha256_one_shot bytes=%d best_seconds=%.4f bytes_per_second=%.0f", size, best, Double(size) / best))
+    // Streaming in 1 MiB chunks, as downloads do.
+    let t0 = now()
+    let h = try StreamingDigest(.sha256)
+    var offset = 0
+    while offset < size {
+        let end = min(size, offset + (1 << 20))
+        h.update(UnsafeRawBufferPointer(rebasing: buffer[offset..<end]))
+        offset = end
+    }
+    _ = h.finalize()
+    let dt = now() - t0
+    print(String(format: "sha256_streaming bytes=%d seconds=%.4f bytes_per_second=%.0f", size, dt, Double(size) / dt))
+}
+
+func benchEd25519(seconds: Double) throws {
+    let key = try Ed25519PrivateKey()
+    let message = [UInt8](repeating: 0x5a, count: 256)
+    let signature = try key.signature(for: message)
+    let pub = key.publicKey
+    var count = 0
+    let t0 = now()
+    var elapsed = 0.0
+    try message.withUnsafeBytes { m in
+        while elapsed < seconds {
+            for _ in 0..<1000 {
+                guard pub.isValidSignature(signature, for: m) else { throw CryptoError.library(operation: "bench", detail: "verify failed") }
+            }
+            count += 1000
+            elapsed = now() - t0
+        }
+    }
+    print(String(format: "ed25519_verify message_bytes=256 verifications=%d seconds=%.3f per_second=%.0f", count, elapsed, Double(count) / elapsed))
+}
+
+func benchJSON(path: String, rounds: Int) throws {
+    let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+    var parseBest = Double.infinity, encodeBest = Double.infinity
+    var outputSize = 0
+    for _ in 0..<rounds {
+        let t0 = now()
+        let value = try JSONParser.parse(bytes, limits: JSONLimits(maxBytes: 64 << 20))
+        let t1 = now()
+        let encoded = try CanonicalJSON.encode(value)
+        let t2 = now()
+        outputSize = encoded.count
+        parseBest = min(parseBest, t1 - t0)
+        encodeBest = min(encodeBest, t2 - t1)
+    }
+    print(String(format: "json_parse bytes=%d best_ms=%.1f", bytes.count, parseBest * 1000))
+    print(String(format: "json_canonical_encode bytes=%d best_ms=%.1f", outputSize, encodeBest * 1000))
+}
+
+func benchDownload(url: String) throws {
+    let transport = try CurlTransport()
+    let hash = try StreamingDigest(.sha256)
+    let t0 = now()
+    _ = try transport.stream(HTTPRequest(url: url), maxBodyBytes: 1 << 40) { chunk in hash.update(chunk) }
+    let dt = now() - t0
+    let digest = hash.finalize()
+    print(String(format: "download_sha256 bytes=%lld seconds=%.3f bytes_per_second=%.0f peak_rss_kib=%d sha256=%@",
+                 hash.byteCount, dt, Double(hash.byteCount) / dt, peakRSSKiB(), digest.hex))
+}
+
+let args = Array(CommandLine.arguments.dropFirst())
+guard let command = args.first else {
+    fail("usage: signet-bench crypto | json FILE | download URL")
+}
+do {
+    switch command {
+    case "crypto":
+        try benchSHA256(megabytes: 1024)
+        try benchEd25519(seconds: 2)
+    case "sha256":
+        try benchSHA256(megabytes: Int(args.dropFirst().first ?? "1024") ?? 1024)
+    case "ed25519":
+        try benchEd25519(seconds: 2)
+    case "json":
+        guard args.count >= 2 else { fail("usage: signet-bench json FILE") }
+        try benchJSON(path: args[1], rounds: 5)
+    case "download":
+        guard args.count >= 2 else { fail("usage: signet-bench download URL") }
+        try benchDownload(url: args[1])
+    default:
+        fail("unknown benchmark \(command)")
+    }
+} catch {
+    fail("\(error)")
+}
