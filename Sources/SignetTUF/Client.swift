@@ -11,13 +11,13 @@ public enum TUFClient {
     }
 
     /// Makes `rootFile` the trusted root in `metadataDir` (stored as `root.json`), after checking that it
-    /// is well-formed root metadata signed by a threshold of its own keys. No network access.
+    /// is well-formed root metadata. Signatures and expiry are checked by every refresh. No network access.
     /// - Throws: `TUFError` naming what is wrong with the file; nothing is written then.
     public static func initialize(metadataDir: String, rootFile: String, limit: Int = UpdaterConfig().rootMaxLength) throws(TUFError) {
         guard let bytes = try AtomicFile.read(rootFile, limit: limit) else {
             throw TUFError.storage(path: rootFile, detail: "no such file")
         }
-        _ = try TrustedMetadataSet(rootBytes: bytes, referenceTime: Int64(Date().timeIntervalSince1970))
+        _ = try Metadata<Root>(bytes: bytes, file: rootFile)
         let store = try DirectoryMetadataStore(directory: metadataDir)
         try store.save(role: "root", bytes: bytes)
     }

@@ -729,7 +729,7 @@ def main(argv: list[str]) -> int:
         return 2
     out = argv[1]
     os.makedirs(out, exist_ok=True)
-    existing = [n for n in os.listdir(out)]
+    existing = os.listdir(out)
     if existing:
         print(f"error: {out} is not empty (found {', '.join(sorted(existing)[:5])})", file=sys.stderr)
         return 2

@@ -1,0 +1,165 @@
+import Foundation
+import SignetCrypto
+import SignetJSON
+
+/// A key in a `Keyring`, as listed without its passphrase.
+public struct KeyringEntry: Sendable {
+    /// TUF key ID (SHA-256 of the canonical TUF key object).
+    public let keyID: String
+    /// Algorithm.
+    public let algorithm: KeyAlgorithm
+    /// Public key.
+    public let publicKey: PublicKey
+    /// Labels recorded with the key (for example `role` and `repository`).
+    public let labels: [(String, String)]
+    /// The key file's path.
+    public let path: String
+
+    /// The TUF key object.
+    /// - Throws: `CryptoError` if the public key cannot be encoded.
+    public func tufKey() throws -> Key { try Key(publicKey: publicKey) }
+
+    /// The value of label `name`, if set.
+    public func label(_ name: String) -> String? { labels.first { $0.0 == name }?.1 }
+}
+
+/// Errors of the key store.
+public enum KeyringError: Error, Sendable, CustomStringConvertible {
+    /// No key with this ID (or unique ID prefix) exists.
+    case notFound(String)
+    /// A prefix matched several keys.
+    case ambiguous(String, [String])
+    /// The key already exists.
+    case exists(String)
+    /// A key file could not be read or decrypted.
+    case crypto(path: String, CryptoError)
+    /// A file system problem.
+    case storage(path: String, detail: String)
+
+    public var description: String {
+        switch self {
+        case .notFound(let id): return "no key \"\(id)\" in the key store"
+        case .ambiguous(let id, let m): return "key ID prefix \"\(id)\" matches \(m.count) keys: \(m.joined(separator: ", "))"
+        case .exists(let id): return "key \(id) is already in the key store"
+        case .crypto(let path, let e): return "\(path): \(e)"
+        case .storage(let path, let d): return "\(path): \(d)"
+        }
+    }
+}
+
+/// Encrypted private keys under `$SIGNET_HOME/keys` (directory 0700, files 0600), one file per key named
+/// by its key ID, each in Signet's encrypted key file format.
+public struct Keyring: Sendable {
+    /// The key directory.
+    public let directory: String
+    /// Argon2id cost for new files.
+    public let kdf: KeyFileKDFParameters
+
+    /// Opens (creating if needed) the key store in `home/keys`.
+    /// - Throws: `KeyringError.storage`.
+    public init(home: String, kdf: KeyFileKDFParameters = .moderate) throws(KeyringError) {
+        directory = (home.hasSuffix("/") ? String(home.dropLast()) : home) + "/keys"
+        self.kdf = kdf
+        do { try AtomicFile.makeDirectory(home, mode: 0o700); try AtomicFile.makeDirectory(directory, mode: 0o700) } catch {
+            throw KeyringError.storage(path: directory, detail: "\(error)")
+        }
+        // Tighten permissions even if the directories existed.
+        chmod(home, 0o700)
+        chmod(directory, 0o700)
+    }
+
+    /// The default home: `$SIGNET_HOME`, else `~/.signet`.
+    public static var defaultHome: String {
+        if let h = ProcessInfo.processInfo.environment["SIGNET_HOME"], !h.isEmpty { return h }
+        return NSHomeDirectory() + "/.signet"
+    }
+
+    func path(for keyID: String) -> String { directory + "/" + keyID + ".key" }
+
+    /// Generates a key, encrypts it under `passphrase` and stores it.
+    /// - Throws: `KeyringError`.
+    @discardableResult
+    public func generate(_ algorithm: KeyAlgorithm, passphrase: SecretBytes, labels: [(String, String)] = []) throws(KeyringError) -> KeyringEntry {
+        let key: PrivateKey
+        do { key = try PrivateKey.generate(algorithm) } catch { throw KeyringError.crypto(path: directory, error) }
+        return try add(key, passphrase: passphrase, labels: labels)
+    }
+
+    /// Imports a PEM private key (PKCS#8, encrypted or not), re-encrypting it under `passphrase`.
+    /// - Throws: `KeyringError.crypto` for unreadable PEM or a wrong `pemPassphrase`; `.exists`.
+    @discardableResult
+    public func importPEM(_ pem: String, pemPassphrase: SecretBytes?, passphrase: SecretBytes, labels: [(String, String)] = []) throws(KeyringError) -> KeyringEntry {
+        let key: PrivateKey
+        do { key = try PrivateKey(pem: pem, passphrase: pemPassphrase) } catch { throw KeyringError.crypto(path: "PEM input", error) }
+        return try add(key, passphrase: passphrase, labels: labels)
+    }
+
+    /// Stores an in-memory key.
+    /// - Throws: `KeyringError`.
+    @discardableResult
+    public func add(_ key: PrivateKey, passphrase: SecretBytes, labels: [(String, String)] = []) throws(KeyringError) -> KeyringEntry {
+        let keyID: String
+        do { keyID = try Key(publicKey: key.publicKey).keyID() } catch { throw KeyringError.storage(path: directory, detail: "cannot compute key ID: \(error)") }
+        let path = path(for: keyID)
+        guard !FileManager.default.fileExists(atPath: path) else { throw KeyringError.exists(keyID) }
+        let bytes: [UInt8]
+        do {
+            bytes = try EncryptedKeyFile.seal(key, passphrase: passphrase, kdf: kdf, labels: labels + [("keyid", keyID)])
+        } catch { throw KeyringError.crypto(path: path, error) }
+        do { try AtomicFile.write(bytes, to: path, mode: 0o600) } catch { throw KeyringError.storage(path: path, detail: "\(error)") }
+        return KeyringEntry(keyID: keyID, algorithm: key.algorithm, publicKey: key.publicKey, labels: labels, path: path)
+    }
+
+    /// Lists every key (no passphrase needed). Unreadable files are reported, not skipped.
+    /// - Throws: `KeyringError`.
+    public func list() throws(KeyringError) -> [KeyringEntry] {
+        let names: [String]
+        do { names = try FileManager.default.contentsOfDirectory(atPath: directory) } catch {
+            throw KeyringError.storage(path: directory, detail: "\(error.localizedDescription)")
+        }
+        var out: [KeyringEntry] = []
+        for name in names.sorted() where name.hasSuffix(".key") {
+            out.append(try entry(atPath: directory + "/" + name))
+        }
+        return out
+    }
+
+    func entry(atPath path: String) throws(KeyringError) -> KeyringEntry {
+        let bytes: [UInt8]
+        do {
+            guard let b = try AtomicFile.read(path, limit: EncryptedKeyFile.maxLength) else { throw KeyringError.storage(path: path, detail: "missing") }
+            bytes = b
+        } catch let e as KeyringError { throw e } catch { throw KeyringError.storage(path: path, detail: "\(error)") }
+        let info: KeyFileInfo
+        do { info = try EncryptedKeyFile.inspect(bytes) } catch { throw KeyringError.crypto(path: path, error) }
+        let keyID = ((try? Key(publicKey: info.publicKey).keyID()) ?? "")
+        guard path.hasSuffix("/" + keyID + ".key") else {
+            throw KeyringError.storage(path: path, detail: "file name does not match the key it holds (key ID \(keyID))")
+        }
+        return KeyringEntry(keyID: keyID, algorithm: info.algorithm, publicKey: info.publicKey,
+                            labels: info.labels.filter { $0.0 != "keyid" }, path: path)
+    }
+
+    /// Finds a key by ID or unique ID prefix (at least 8 characters).
+    /// - Throws: `KeyringError.notFound` / `.ambiguous`.
+    public func find(_ idOrPrefix: String) throws(KeyringError) -> KeyringEntry {
+        let all = try list()
+        if let exact = all.first(where: { $0.keyID == idOrPrefix }) { return exact }
+        guard idOrPrefix.count >= 8 else { throw KeyringError.notFound(idOrPrefix) }
+        let matches = all.filter { $0.keyID.hasPrefix(idOrPrefix) }
+        if matches.count == 1 { return matches[0] }
+        if matches.isEmpty { throw KeyringError.notFound(idOrPrefix) }
+        throw KeyringError.ambiguous(idOrPrefix, matches.map(\.keyID))
+    }
+
+    /// Decrypts a key.
+    /// - Throws: `KeyringError.crypto` (wrong passphrase or damaged file), `.notFound`.
+    public func unlock(_ entry: KeyringEntry, passphrase: SecretBytes) throws(KeyringError) -> PrivateKey {
+        let bytes: [UInt8]
+        do {
+            guard let b = try AtomicFile.read(entry.path, limit: EncryptedKeyFile.maxLength) else { throw KeyringError.notFound(entry.keyID) }
+            bytes = b
+        } catch let e as KeyringError { throw e } catch { throw KeyringError.storage(path: entry.path, detail: "\(error)") }
+        do { return try EncryptedKeyFile.open(bytes, passphrase: passphrase) } catch { throw KeyringError.crypto(path: entry.path, error) }
+    }
+}
