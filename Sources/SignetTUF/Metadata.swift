@@ -31,6 +31,10 @@ public struct Metadata<R: RoleMetadata>: Sendable {
         do { return try CanonicalJSON.encode(signed.json) } catch { throw TUFError.json(file: R.typeName, error) }
     }
 
+    /// Releases the received canonical bytes once they have been verified (they can be recomputed from
+    /// `signed`, which keeps every received field); large targets roles would otherwise hold them twice.
+    mutating func releaseCanonicalBytes() { receivedCanonical = nil }
+
     /// Signs the current `signed` content with `key`, replacing any earlier signature by the same key ID.
     /// - Throws: `TUFError.json` for unencodable content; `CryptoError` from signing.
     public mutating func sign(with key: PrivateKey, keyID: String) throws {
@@ -67,7 +71,11 @@ public struct Metadata<R: RoleMetadata>: Sendable {
         }
         self.signatures = signatures
         unknown = f.unknown()
-        do { receivedCanonical = try CanonicalJSON.encode(signedValue) } catch {
+        // Canonical output is never longer than compact input written without escapes; reserving the input
+        // size avoids growing (and briefly doubling) a multi-megabyte buffer.
+        var canonical: [UInt8] = []
+        canonical.reserveCapacity(bytes.count)
+        do { try CanonicalJSON.encode(signedValue, into: &canonical); receivedCanonical = canonical } catch {
             throw TUFError.json(file: file, error)
         }
         signed = try R(signed: signedValue, file: file)

@@ -217,8 +217,10 @@ public struct TrustedMetadataSet: Sendable {
         if new.signed.header.isExpired(at: referenceTime) {
             throw TUFError.expired(file: file, expires: new.signed.header.expires)
         }
-        targetsRoles[ref] = new
-        return new
+        var trustedRole = new
+        trustedRole.releaseCanonicalBytes()
+        targetsRoles[ref] = trustedRole
+        return trustedRole
     }
 
     private func verifyTopLevel(_ message: [UInt8], _ signatures: [Signature], role name: String, file: String) throws(TUFError) {

@@ -119,6 +119,13 @@ do {
     case "json":
         guard args.count >= 2 else { fail("usage: signet-bench json FILE") }
         try benchJSON(path: args[1], rounds: 5)
+    case "json-memory":
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: args[1])))
+        print("after read peak_kib=\(peakRSSKiB())")
+        let v = try JSONParser.parse(bytes, limits: JSONLimits(maxBytes: 64 << 20))
+        print("after parse peak_kib=\(peakRSSKiB())")
+        let c = try CanonicalJSON.encode(v)
+        print("after encode peak_kib=\(peakRSSKiB()) \(c.count)")
     case "download":
         guard args.count >= 2 else { fail("usage: signet-bench download URL") }
         try benchDownload(url: args[1])

@@ -78,6 +78,7 @@ func run() -> Int32 {
             let updater = try TUFClient.updater(metadataDir: dir, metadataURL: url) { log($0.description) }
             try updater.refresh()
             log("refresh complete")
+            withExtendedLifetime(updater) { exit(0) }
         case "download":
             guard let url = inv.metadataURL, let base = inv.targetBaseURL, let targetDir = inv.targetDir, !inv.targetNames.isEmpty else {
                 log("download needs --metadata-url, --target-name, --target-base-url and --target-dir")
@@ -86,6 +87,8 @@ func run() -> Int32 {
             let updater = try TUFClient.updater(metadataDir: dir, metadataURL: url) { log($0.description) }
             let paths = try TUFClient.download(updater: updater, targets: inv.targetNames, targetBaseURL: base, targetDir: targetDir)
             log("downloaded \(paths.count) target(s)")
+            // Exit while the updater is alive: tearing down a large trusted set only costs time.
+            withExtendedLifetime(updater) { exit(0) }
         case .some(let other):
             log("unknown command \(other)")
             return 1

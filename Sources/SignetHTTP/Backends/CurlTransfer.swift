@@ -197,7 +197,7 @@ final class CurlExchange {
                 return false
             }
             if sink == nil {
-                body.reserveCapacity(Int(min(advertised, 16 << 20)))
+                body.reserveCapacity(Int(min(advertised, limit)))
             }
         }
         return true
