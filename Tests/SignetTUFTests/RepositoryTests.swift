@@ -1,0 +1,223 @@
+import Foundation
+import SignetCrypto
+import SignetHTTP
+import SignetTestSupport
+import XCTest
+@testable import SignetTUF
+
+/// The repository editor, checked by Signet's own client and by python-tuf's ngclient.
+final class RepositoryTests: XCTestCase {
+    var dir = ""
+    var now: Int64 = RepositorySimulator.now
+    var keys: [String: [PrivateKey]] = [:]
+    var firstRoot: [UInt8] = []
+
+    override func setUpWithError() throws {
+        dir = try TestProcesses.temporaryDirectory("signet-repo")
+    }
+
+    override func tearDown() {
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    func key(_ seed: UInt8) throws -> PrivateKey {
+        var s = [UInt8](repeating: seed, count: 32)
+        return .ed25519(try Ed25519PrivateKey(seed: SecretBytes(consuming: &s)))
+    }
+
+    func clock() -> @Sendable () -> Int64 { let t = now; return { t } }
+
+    /// A new repository with one key per role, published with "hello.txt".
+    func makeRepository() throws -> Repository {
+        keys = ["root": [try key(1)], "targets": [try key(2)], "snapshot": [try key(3)], "timestamp": [try key(4)]]
+        let repo = try Repository(creating: dir, keys: keys.mapValues { ($0.map(\.publicKey), 1) }, clock: clock())
+        try repo.addTarget(path: "hello.txt", content: Array("hello".utf8))
+        guard case .published = try repo.publish(signers: keys.values.flatMap { $0 }) else { throw XCTSkip("not published") }
+        firstRoot = try XCTUnwrap(AtomicFile.read(dir + "/metadata/1.root.json", limit: 1 << 20))
+        return repo
+    }
+
+    var allSigners: [PrivateKey] { keys.values.flatMap { $0 } }
+
+    /// Signet's client, starting from root v1 each time unless `store` is given.
+    func verify(_ targets: [String: String], store: InMemoryMetadataStore? = nil, file: StaticString = #filePath, line: UInt = #line) throws {
+        let store = store ?? InMemoryMetadataStore(root: firstRoot)
+        let t = now
+        let u = try Updater(metadataBaseURL: "file://\(dir)/metadata/", transport: FileTransport(), store: store, clock: { t })
+        try u.refresh()
+        let out = dir + "-client"
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        for (path, content) in targets {
+            let stored = try u.download(try u.lookup(path), targetBaseURL: "file://\(dir)/targets/", into: out)
+            XCTAssertEqual(try String(contentsOfFile: stored, encoding: .utf8), content, file: file, line: line)
+        }
+    }
+
+    /// python-tuf's client, from root v1. The repository's expiries are relative to the real clock here.
+    func verifyWithPythonTUF(_ targets: [String: String], file: StaticString = #filePath, line: UInt = #line) throws {
+        let rootPath = dir + "-root1.json"
+        try Data(firstRoot).write(to: URL(fileURLWithPath: rootPath))
+        let script = TestProcesses.packageRoot.appendingPathComponent("Tests/Interop/verify_with_python_tuf.py").path
+        let args = [script, dir, rootPath] + targets.map { "\($0.key)=\((try? SHA256.hash(Array($0.value.utf8)).hex) ?? "")" }
+        let r = try TestProcesses.run(TestProcesses.python, args)
+        XCTAssertEqual(r.status, 0, "python-tuf rejected the repository:\n\(r.stderr)", file: file, line: line)
+    }
+
+    func testCreatePublishAndVerifyWithBothClients() throws {
+        now = Int64(Date().timeIntervalSince1970)
+        let repo = try makeRepository()
+        try repo.addTarget(path: "dir/with space/ünï.txt", content: Array("nested".utf8))
+        try repo.publish(signers: allSigners)
+        try verify(["hello.txt": "hello", "dir/with space/ünï.txt": "nested"])
+        try verifyWithPythonTUF(["hello.txt": "hello", "dir/with space/ünï.txt": "nested"])
+        let status = repo.status()
+        XCTAssertEqual(status.map(\.name), ["root", "timestamp", "snapshot", "targets"])
+        XCTAssertTrue(status.allSatisfy(\.thresholdMet))
+        XCTAssertEqual(status.first { $0.name == "targets" }?.version, 2)
+        // Reloading from disk gives the same state.
+        let reloaded = try Repository(directory: dir, clock: clock())
+        XCTAssertEqual(reloaded.status().map(\.version), status.map(\.version))
+    }
+
+    func testRootRotationToTwoOfThreeAndKeyRotationsAreFollowed() throws {
+        now = Int64(Date().timeIntervalSince1970)
+        let repo = try makeRepository()
+        let client = InMemoryMetadataStore(root: firstRoot)
+        try verify(["hello.txt": "hello"], store: client)
+        // Root: 1 key → 2 of 3 new keys, signed by the old key and two new ones.
+        let newRoot = [try key(11), try key(12), try key(13)]
+        try repo.rotate(role: "root", to: newRoot.map(\.publicKey), threshold: 2)
+        guard case .published = try repo.publish(signers: keys["root"]! + [newRoot[0], newRoot[1]] + allSigners) else { return XCTFail("not published") }
+        keys["root"] = newRoot
+        // Timestamp and snapshot keys rotated through root v3.
+        keys["timestamp"] = [try key(21)]
+        keys["snapshot"] = [try key(22)]
+        try repo.rotate(role: "timestamp", to: [try key(21).publicKey], threshold: 1)
+        try repo.rotate(role: "snapshot", to: [try key(22).publicKey], threshold: 1)
+        try repo.addTarget(path: "v3.txt", content: Array("three".utf8))
+        guard case .published = try repo.publish(signers: allSigners) else { return XCTFail("not published") }
+        XCTAssertEqual(repo.root.signed.header.version, 3)
+        try verify(["v3.txt": "three", "hello.txt": "hello"], store: client)   // existing client follows
+        try verify(["v3.txt": "three"])                                          // fresh client from v1
+        try verifyWithPythonTUF(["v3.txt": "three"])
+    }
+
+    func testStagedRootRotationNeedsTwoOfThree() throws {
+        now = Int64(Date().timeIntervalSince1970)
+        // Root already 2-of-3.
+        let rootKeys = [try key(31), try key(32), try key(33)]
+        keys = ["root": rootKeys, "targets": [try key(2)], "snapshot": [try key(3)], "timestamp": [try key(4)]]
+        var spec = keys.mapValues { ($0.map(\.publicKey), 1) }
+        spec["root"] = (rootKeys.map(\.publicKey), 2)
+        let repo = try Repository(creating: dir, keys: spec, clock: clock())
+        try repo.addTarget(path: "a", content: [1])
+        try repo.publish(signers: allSigners)
+        firstRoot = try XCTUnwrap(AtomicFile.read(dir + "/metadata/1.root.json", limit: 1 << 20))
+        // Rotate root to three new keys (2 of 3). Holder 1 has old key 31 and new key 41.
+        let newKeys = [try key(41), try key(42), try key(43)]
+        try repo.rotate(role: "root", to: newKeys.map(\.publicKey), threshold: 2)
+        let online = [keys["snapshot"]![0], keys["timestamp"]![0]]
+        guard case .staged(let missing) = try repo.publish(signers: [rootKeys[0], newKeys[0]] + online) else { return XCTFail("published without threshold") }
+        XCTAssertEqual(missing.map(\.role), ["root (version 2 keys)", "root (version 1 keys)"])
+        XCTAssertEqual(missing.map(\.have), [1, 1])
+        XCTAssertEqual(missing.map(\.need), [2, 2])
+        XCTAssertTrue(RepositoryError.thresholdNotMet(missing).description.contains("has 1 of the 2 required signatures"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/metadata/2.root.json"))
+        try verify(["a": "\u{1}"])   // still the old state
+        // Holder 2, on another machine: a fresh editor over the same files, signing the staged change.
+        let second = try Repository(directory: dir, clock: clock())
+        guard case .published = try second.signStaged(signers: [rootKeys[1], newKeys[1]] + online) else { return XCTFail("not published") }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/metadata/2.root.json"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/staged"))
+        try verify(["a": "\u{1}"])
+        try verifyWithPythonTUF(["a": "\u{1}"])
+    }
+
+    func testDelegatedSignerAddedAndRevoked() throws {
+        now = Int64(Date().timeIntervalSince1970)
+        let repo = try makeRepository()
+        let alice = try key(51), bob = try key(52)
+        try repo.delegate(from: "targets", name: "releases", keys: [alice.publicKey], threshold: 1, paths: ["release/*"])
+        try repo.addTarget(path: "release/1.0", content: Array("one".utf8), role: "releases")
+        try repo.publish(signers: allSigners + [alice])
+        try verify(["release/1.0": "one"])
+        // Add bob, require both.
+        try repo.updateDelegation(from: "targets", name: "releases", addKeys: [bob.publicKey], threshold: 2)
+        try repo.addTarget(path: "release/2.0", content: Array("two".utf8), role: "releases")
+        guard case .staged(let missing) = try repo.publish(signers: allSigners + [alice]) else { return XCTFail("1 of 2 published") }
+        XCTAssertEqual(missing.first?.role, "releases")
+        let second = try Repository(directory: dir, clock: clock())
+        // The delegator (targets) change is staged too; sign with everyone needed.
+        guard case .published = try second.signStaged(signers: allSigners + [bob, alice]) else { return XCTFail("not published") }
+        try verify(["release/2.0": "two"])
+        // Revoke alice: bob alone, threshold 1. A later release signed only by alice must fail.
+        let third = try Repository(directory: dir, clock: clock())
+        let aliceID = try Key(publicKey: alice.publicKey).keyID()
+        try third.updateDelegation(from: "targets", name: "releases", removeKeyIDs: [aliceID], threshold: 1)
+        try third.addTarget(path: "release/3.0", content: Array("three".utf8), role: "releases")
+        guard case .staged = try third.publish(signers: allSigners + [alice]) else { return XCTFail("revoked signer accepted") }
+        guard case .published = try third.signStaged(signers: allSigners + [bob]) else { return XCTFail("not published") }
+        try verify(["release/3.0": "three", "release/1.0": "one"])
+        try verifyWithPythonTUF(["release/3.0": "three"])
+    }
+
+    func testHashBinDelegationWithTenThousandTargets() throws {
+        now = Int64(Date().timeIntervalSince1970)
+        let repo = try makeRepository()
+        let binKey = try key(61)
+        try repo.delegateHashBins(from: "targets", namePrefix: "bins", bitLength: 6, keys: [binKey.publicKey], threshold: 1)
+        for i in 0..<10_000 {
+            let path = "pkg/\(i).tgz"
+            guard let bin = repo.hashBin(for: path) else { return XCTFail("no bin") }
+            let content = Array("content \(i)".utf8)
+            try repo.addTarget(path: path, content: nil, length: Int64(content.count), hashes: [("sha256", try SHA256.hash(content).hex)], role: bin)
+        }
+        try repo.addTarget(path: "pkg/real.tgz", content: Array("real".utf8), role: try XCTUnwrap(repo.hashBin(for: "pkg/real.tgz")))
+        guard case .published = try repo.publish(signers: allSigners + [binKey]) else { return XCTFail("not published") }
+        try verify(["pkg/real.tgz": "real"])
+        try verifyWithPythonTUF(["pkg/real.tgz": "real"])
+    }
+
+    func testBadRequestsAreRefusedWithoutChangingDisk() throws {
+        let repo = try makeRepository()
+        let before = try FileManager.default.contentsOfDirectory(atPath: dir + "/metadata").sorted()
+        XCTAssertThrowsError(try repo.addTarget(path: "hello.txt", content: [1])) { e in
+            XCTAssertEqual("\(e)", "target \"hello.txt\" already exists in role \"targets\" (use --replace to change it)")
+        }
+        XCTAssertThrowsError(try repo.addTarget(path: "x", content: [1], role: "nope")) { e in
+            XCTAssertEqual("\(e)", "no targets role named \"nope\"")
+        }
+        XCTAssertThrowsError(try repo.addTarget(path: "../x", content: [1]))
+        XCTAssertThrowsError(try repo.addTarget(path: "/abs", content: [1]))
+        XCTAssertThrowsError(try repo.removeTarget(path: "missing.txt")) { e in
+            XCTAssertEqual("\(e)", "role \"targets\" has no target \"missing.txt\"")
+        }
+        XCTAssertThrowsError(try repo.delegate(from: "targets", name: "d", keys: [try key(70).publicKey], threshold: 1, paths: ["/abs/*"])) { e in
+            XCTAssertTrue("\(e)".contains("can never match"), "\(e)")
+        }
+        XCTAssertThrowsError(try repo.delegate(from: "targets", name: "d", keys: [try key(70).publicKey], threshold: 2, paths: ["a/*"]))
+        XCTAssertThrowsError(try repo.delegate(from: "targets", name: "snapshot", keys: [try key(70).publicKey], threshold: 1, paths: ["a"]))
+        XCTAssertThrowsError(try repo.rotate(role: "releases", to: [try key(70).publicKey], threshold: 1))
+        XCTAssertThrowsError(try Repository(creating: dir, keys: [:])) { e in
+            guard case .alreadyExists = e as? RepositoryError else { return XCTFail("\(e)") }
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/metadata").sorted(), before)
+        // Publishing without the timestamp key fails and writes nothing.
+        try repo.addTarget(path: "new.txt", content: [2])
+        XCTAssertThrowsError(try repo.publish(signers: [keys["targets"]![0], keys["snapshot"]![0]])) { e in
+            XCTAssertTrue("\(e)".contains("timestamp has 0 of the 1 required signatures"), "\(e)")
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/metadata").sorted(), before)
+    }
+
+    func testExpiringRolesAreReportedAndRenewed() throws {
+        let repo = try makeRepository()
+        XCTAssertEqual(repo.expiringRoles(within: 7 * 86400), ["timestamp"])
+        now += 2 * 86400   // timestamp (1 day) has expired
+        let later = try Repository(directory: dir, clock: clock())
+        XCTAssertThrowsError(try verify(["hello.txt": "hello"]))
+        try later.renew(role: "timestamp")
+        try later.publish(signers: allSigners)
+        try verify(["hello.txt": "hello"])
+    }
+}
