@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "SignetTUF", targets: ["SignetTUF"]),
         .executable(name: "signet-tuf-client", targets: ["signet-tuf-client"]),
         .executable(name: "signet-bench", targets: ["signet-bench"]),
+        .executable(name: "signet", targets: ["signet"]),
     ],
     targets: [
         .systemLibrary(name: "CSodium", path: "Sources/CSodium", pkgConfig: "libsodium",
@@ -25,9 +26,11 @@ let package = Package(
         .target(name: "SignetTUF", dependencies: ["SignetJSON", "SignetCrypto", "SignetHTTP"]),
         .target(name: "SignetTestSupport", dependencies: ["SignetTUF", "SignetJSON", "SignetCrypto", "SignetHTTP"]),
         .executableTarget(name: "signet-tuf-client", dependencies: ["SignetTUF"]),
+        .executableTarget(name: "signet", dependencies: ["SignetTUF", "SignetCrypto", "SignetJSON"]),
         .executableTarget(name: "signet-bench", dependencies: ["SignetCrypto", "SignetHTTP", "SignetJSON"]),
         .testTarget(name: "SignetCryptoTests", dependencies: ["SignetCrypto"]),
         .testTarget(name: "SignetHTTPTests", dependencies: ["SignetHTTP"]),
+        .testTarget(name: "SignetCLITests", dependencies: ["SignetTestSupport"]),
         .testTarget(name: "SignetTUFTests", dependencies: ["SignetTUF", "SignetTestSupport", "SignetJSON", "SignetCrypto", "SignetHTTP"]),
     ],
     swiftLanguageModes: [.v6]

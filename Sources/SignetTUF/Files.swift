@@ -125,10 +125,13 @@ public enum AtomicFile {
         }
     }
 
-    /// Test hook: when `SIGNET_FAULT_INJECT` names this point, the process exits abruptly here, to prove
-    /// that an interrupted write leaves the previous file intact.
+    /// Test hook: when `SIGNET_FAULT_INJECT` is `POINT` or `POINT:FILENAME` for this point (and file),
+    /// the process exits abruptly here (status 70), to prove that an interrupted write leaves the
+    /// previous state intact.
     static func faultPoint(_ name: String, path: String) throws(TUFError) {
-        guard let spec = ProcessInfo.processInfo.environment["SIGNET_FAULT_INJECT"], spec == name else { return }
+        guard let spec = ProcessInfo.processInfo.environment["SIGNET_FAULT_INJECT"] else { return }
+        let file = URL(fileURLWithPath: path).lastPathComponent
+        guard spec == name || spec == "\(name):\(file)" else { return }
         _exit(70)
     }
 }

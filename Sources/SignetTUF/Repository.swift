@@ -643,6 +643,53 @@ public final class Repository {
         return .published(files.map(\.0) + ["\(snapshot?.signed.header.version ?? 0).snapshot.json", "timestamp.json"])
     }
 
+    // MARK: Which keys are needed
+
+    /// Key IDs a publish of the pending change may sign with; `root` holds those that sign root.
+    public struct SigningKeyIDs: Sendable {
+        public var root: Set<String> = []
+        public var all: Set<String> = []
+    }
+
+    /// The keys `publish` would use for the pending change.
+    public func signingKeyIDs() -> SigningKeyIDs {
+        var ids = SigningKeyIDs()
+        if rootChanged {
+            ids.root.formUnion(root.signed.roles["root"]?.keyIDs ?? [])
+            ids.root.formUnion(publishedRoot?.signed.roles["root"]?.keyIDs ?? [])
+        }
+        ids.all = ids.root
+        for name in dirtyRoles + ["snapshot", "timestamp"] {
+            if let (_, role) = try? keysAndRole(for: name) { ids.all.formUnion(role.keyIDs) }
+        }
+        return ids
+    }
+
+    /// The keys that may sign the change staged in `staged/` (plus snapshot and timestamp keys to publish it).
+    /// - Throws: `RepositoryError.invalidRequest` when nothing is staged.
+    public func stagedSigningKeyIDs() throws(RepositoryError) -> SigningKeyIDs {
+        let names: [String]
+        do { names = try FileManager.default.contentsOfDirectory(atPath: stagedDir + "/metadata") } catch {
+            throw RepositoryError.invalidRequest("nothing is staged in \(stagedDir)")
+        }
+        var ids = SigningKeyIDs()
+        ids.root.formUnion(root.signed.roles["root"]?.keyIDs ?? [])
+        for role in root.signed.roles.values { ids.all.formUnion(role.keyIDs) }
+        for parent in roles.values { for r in parent.signed.delegations?.roles ?? [] { ids.all.formUnion(r.keyIDs) } }
+        for name in names {
+            guard let bytes = try? AtomicFile.read(stagedDir + "/metadata/" + name, limit: Repository.readLimit) else { continue }
+            if name.hasSuffix(".root.json"), let r = try? Metadata<Root>(bytes: bytes, file: name) {
+                ids.root.formUnion(r.signed.roles["root"]?.keyIDs ?? [])
+                for role in r.signed.roles.values { ids.all.formUnion(role.keyIDs) }
+            } else if let t = try? Metadata<Targets>(bytes: bytes, file: name) {
+                for r in t.signed.delegations?.roles ?? [] { ids.all.formUnion(r.keyIDs) }
+                ids.all.formUnion(t.signed.delegations?.succinctRoles?.keyIDs ?? [])
+            }
+        }
+        ids.all.formUnion(ids.root)
+        return ids
+    }
+
     // MARK: Status
 
     /// Every role's version, expiry, keys, threshold and whether its current signatures meet it.

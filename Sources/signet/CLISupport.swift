@@ -1,0 +1,145 @@
+import Foundation
+import SignetCrypto
+import SignetTUF
+
+/// A small argument reader for `signet` subcommands: `--name value`, `--flag`, and positionals.
+struct Args {
+    private(set) var positionals: [String] = []
+    private var options: [String: [String]] = [:]
+    private var flags: Set<String> = []
+
+    /// Parses `arguments`; `valued` are options that take a value, `boolean` those that do not.
+    init(_ arguments: [String], valued: Set<String>, boolean: Set<String>) throws(UsageError) {
+        var i = 0
+        while i < arguments.count {
+            let a = arguments[i]
+            if a == "--" {
+                positionals.append(contentsOf: arguments[(i + 1)...])
+                break
+            }
+            if a.hasPrefix("--") {
+                var name = String(a.dropFirst(2))
+                var inline: String?
+                if let eq = name.firstIndex(of: "=") {
+                    inline = String(name[name.index(after: eq)...])
+                    name = String(name[..<eq])
+                }
+                if valued.contains(name) {
+                    if let inline {
+                        options[name, default: []].append(inline)
+                    } else {
+                        guard i + 1 < arguments.count else { throw UsageError("--\(name) needs a value") }
+                        options[name, default: []].append(arguments[i + 1])
+                        i += 1
+                    }
+                } else if boolean.contains(name), inline == nil {
+                    flags.insert(name)
+                } else {
+                    throw UsageError("unknown option --\(name)")
+                }
+            } else {
+                positionals.append(a)
+            }
+            i += 1
+        }
+    }
+
+    func value(_ name: String) -> String? { options[name]?.last }
+    func values(_ name: String) -> [String] { (options[name] ?? []).flatMap { $0.split(separator: ",").map(String.init) } }
+    func flag(_ name: String) -> Bool { flags.contains(name) }
+
+    func int(_ name: String) throws(UsageError) -> Int? {
+        guard let v = value(name) else { return nil }
+        guard let n = Int(v) else { throw UsageError("--\(name) must be a whole number, got \"\(v)\"") }
+        return n
+    }
+
+    func positional(_ index: Int, _ what: String) throws(UsageError) -> String {
+        guard index < positionals.count else { throw UsageError("missing \(what)") }
+        return positionals[index]
+    }
+
+    func expectPositionals(_ count: Int) throws(UsageError) {
+        if positionals.count > count { throw UsageError("unexpected argument \"\(positionals[count])\"") }
+    }
+}
+
+/// Wrong command-line usage (exit status 2).
+struct UsageError: Error, CustomStringConvertible {
+    let description: String
+    init(_ message: String) { description = message }
+}
+
+/// Writes to stderr.
+func note(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+/// Prints a JSON value built from plain Swift values (strings, numbers, bools, arrays, dictionaries).
+func printJSON(_ value: Any) {
+    if let data = try? JSONSerialization.data(withJSONObject: value, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) {
+        print(String(decoding: data, as: UTF8.self))
+    }
+}
+
+/// Where passphrases come from: `--passphrase-file`, then `SIGNET_ROOT_PASSPHRASE` (root keys) or
+/// `SIGNET_KEY_PASSPHRASE` (other keys), then a no-echo prompt on the terminal. Never from argv.
+struct Passphrases {
+    var file: String?
+    private var cache: [String: SecretBytes] = [:]
+
+    init(file: String?) { self.file = file }
+
+    /// The passphrase for a key of `kind` ("root" or another role), described as `what` in prompts.
+    mutating func get(root: Bool, what: String, confirm: Bool = false) throws -> SecretBytes {
+        let cacheKey = root ? "root" : "key"
+        if let cached = cache[cacheKey] { return cached }
+        let secret: SecretBytes
+        if let file {
+            guard let data = FileManager.default.contents(atPath: file) else { throw UsageError("cannot read --passphrase-file \(file)") }
+            var bytes = [UInt8](data)
+            while let last = bytes.last, last == 0x0a || last == 0x0d { bytes.removeLast() }
+            secret = SecretBytes(consuming: &bytes)
+        } else if let env = ProcessInfo.processInfo.environment[root ? "SIGNET_ROOT_PASSPHRASE" : "SIGNET_KEY_PASSPHRASE"] {
+            secret = SecretBytes(utf8: env)
+        } else if isatty(STDIN_FILENO) == 1 {
+            secret = try Passphrases.prompt("Passphrase for \(what): ")
+            if confirm {
+                let again = try Passphrases.prompt("Repeat the passphrase: ")
+                guard again == secret else { throw UsageError("the passphrases do not match") }
+            }
+        } else {
+            throw UsageError("no passphrase for \(what): set \(root ? "SIGNET_ROOT_PASSPHRASE" : "SIGNET_KEY_PASSPHRASE"), use --passphrase-file, or run on a terminal")
+        }
+        guard !secret.isEmpty else { throw UsageError("empty passphrase for \(what)") }
+        cache[cacheKey] = secret
+        return secret
+    }
+
+    /// Reads one line from the terminal with echo off.
+    static func prompt(_ text: String) throws -> SecretBytes {
+        FileHandle.standardError.write(Data(text.utf8))
+        var old = termios()
+        tcgetattr(STDIN_FILENO, &old)
+        var silent = old
+        silent.c_lflag &= ~tcflag_t(ECHO)
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &silent)
+        defer {
+            tcsetattr(STDIN_FILENO, TCSAFLUSH, &old)
+            FileHandle.standardError.write(Data("\n".utf8))
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(1024)
+        var c: UInt8 = 0
+        while read(STDIN_FILENO, &c, 1) == 1, c != 0x0a, bytes.count < 1024 { bytes.append(c) }
+        return SecretBytes(consuming: &bytes)
+    }
+}
+
+/// The key store at `$SIGNET_HOME`. `SIGNET_UNSAFE_TEST_KDF=1` makes new key files use libsodium's
+/// minimum Argon2id cost: it removes the brute-force resistance of the passphrase and exists only so
+/// that test suites can create many keys quickly.
+func openKeyring() throws -> Keyring {
+    let unsafeFast = ProcessInfo.processInfo.environment["SIGNET_UNSAFE_TEST_KDF"] == "1"
+    return try Keyring(home: Keyring.defaultHome, kdf: unsafeFast ? .unsafeMinimumForTests : .moderate)
+}
