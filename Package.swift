@@ -27,9 +27,15 @@ let package = Package(
         .target(name: "SignetTestSupport", dependencies: ["SignetTUF", "SignetJSON", "SignetCrypto", "SignetHTTP"]),
         .executableTarget(name: "signet-tuf-client", dependencies: ["SignetTUF"]),
         .executableTarget(name: "signet", dependencies: ["SignetTUF", "SignetCrypto", "SignetJSON"]),
-        .executableTarget(name: "signet-bench", dependencies: ["SignetCrypto", "SignetHTTP", "SignetJSON"]),
+        .executableTarget(name: "signet-json-fuzz", dependencies: ["SignetJSON"],
+                          linkerSettings: [
+                              // Lets libFuzzer's main win over the target's own when built with --sanitize=fuzzer.
+                              .unsafeFlags(["-Xlinker", "--allow-multiple-definition"], .when(platforms: [.linux])),
+                          ]),
+        .executableTarget(name: "signet-bench", dependencies: ["SignetCrypto", "SignetHTTP", "SignetJSON", "SignetTUF"]),
         .testTarget(name: "SignetCryptoTests", dependencies: ["SignetCrypto"]),
         .testTarget(name: "SignetHTTPTests", dependencies: ["SignetHTTP"]),
+        .testTarget(name: "SignetJSONTests", dependencies: ["SignetJSON"]),
         .testTarget(name: "SignetCLITests", dependencies: ["SignetTestSupport"]),
         .testTarget(name: "SignetTUFTests", dependencies: ["SignetTUF", "SignetTestSupport", "SignetJSON", "SignetCrypto", "SignetHTTP"]),
     ],

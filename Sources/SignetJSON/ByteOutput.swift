@@ -1,37 +1,92 @@
-// Shared output routines for the canonical encoder and the writer.
+// Output buffer shared by the canonical encoder and the writer.
 
-extension Array where Element == UInt8 {
+/// A growable byte buffer with unchecked appends (no copy-on-write or uniqueness checks per byte).
+final class ByteSink {
+    private(set) var base: UnsafeMutablePointer<UInt8>
+    private(set) var count = 0
+    private var capacity: Int
+
+    init(capacity: Int = 4096) {
+        self.capacity = max(capacity, 16)
+        base = UnsafeMutablePointer<UInt8>.allocate(capacity: self.capacity)
+    }
+
+    deinit {
+        base.deallocate()
+    }
+
+    /// The bytes written so far; valid until the next append.
+    var bytes: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: base, count: count) }
+
+    /// A new array holding the bytes written so far.
+    func makeArray() -> [UInt8] { Array(bytes) }
+
+    @inline(__always)
+    func append(_ byte: UInt8) {
+        if count == capacity { grow(minimum: count + 1) }
+        base[count] = byte
+        count += 1
+    }
+
+    @inline(__always)
+    func append(_ source: UnsafePointer<UInt8>, count length: Int) {
+        guard length > 0 else { return }
+        if capacity - count < length { grow(minimum: count + length) }
+        (base + count).update(from: source, count: length)
+        count += length
+    }
+
     /// Appends the ASCII bytes of a static string.
     @inline(__always)
-    mutating func appendASCII(_ text: StaticString) {
-        append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    func append(ascii text: StaticString) {
+        append(text.utf8Start, count: text.utf8CodeUnitCount)
+    }
+
+    /// Makes room for at least `extra` more bytes without further growth.
+    func reserve(_ extra: Int) {
+        if capacity - count < extra { grow(minimum: count + extra) }
+    }
+
+    /// Appends `length` copies of `byte`.
+    func append(repeating byte: UInt8, count length: Int) {
+        guard length > 0 else { return }
+        if capacity - count < length { grow(minimum: count + length) }
+        (base + count).update(repeating: byte, count: length)
+        count += length
     }
 
     /// Appends the plain decimal form of `value` (`-` sign, no leading zeros, no exponent).
-    mutating func appendDecimal(_ value: Int64) {
-        if value < 0 { append(0x2D) }
+    func appendDecimal(_ value: Int64) {
+        if capacity - count < 20 { grow(minimum: count + 20) }
+        if value < 0 {
+            base[count] = 0x2D
+            count += 1
+        }
         var magnitude = value.magnitude
-        if magnitude < 10 {
-            append(0x30 &+ UInt8(truncatingIfNeeded: magnitude))
-            return
+        // At most 19 digits: the magnitude of an Int64 is at most 2^63 < 10^19.
+        var digits = 1
+        var scale: UInt64 = 10
+        while magnitude >= scale && digits < 19 {
+            digits += 1
+            scale &*= 10
         }
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
-            var i = 20
-            while magnitude > 0 {
-                i -= 1
-                digits[i] = 0x30 &+ UInt8(truncatingIfNeeded: magnitude % 10)
-                magnitude /= 10
-            }
-            append(contentsOf: UnsafeBufferPointer(rebasing: digits[i...]))
-        }
+        var position = count + digits
+        count = position
+        repeat {
+            position -= 1
+            base[position] = 0x30 &+ UInt8(truncatingIfNeeded: magnitude % 10)
+            magnitude /= 10
+        } while magnitude > 0
     }
 
-    /// Appends `count` bytes starting at `start`.
-    @inline(__always)
-    mutating func appendBytes(_ start: UnsafePointer<UInt8>, _ count: Int) {
-        if count > 0 {
-            append(contentsOf: UnsafeBufferPointer(start: start, count: count))
-        }
+    @inline(never)
+    private func grow(minimum: Int) {
+        let bigger = max(minimum, capacity * 2)
+        let fresh = UnsafeMutablePointer<UInt8>.allocate(capacity: bigger)
+        fresh.initialize(from: base, count: count)
+        base.deallocate()
+        base = fresh
+        capacity = bigger
     }
 }
 

@@ -9,54 +9,63 @@
 ///   `\"` and `\\`); every other byte, control characters included, is written unchanged;
 /// - integers in plain decimal; `true`, `false`, `null` as literals;
 /// - numbers with a fraction or exponent are refused.
+///
+/// Because control characters are written raw, the output is not always RFC 8259 JSON; read it back
+/// with `JSONParser.parseCanonical`.
 public enum CanonicalJSON {
     /// Returns the canonical encoding of `value`.
     ///
-    /// - Throws: `JSONError.floatNotAllowed` when `value` contains a `.float` anywhere.
+    /// - Throws: `JSONError.floatNotAllowed` when `value` contains a `.float` anywhere (naming the first
+    ///   one the encoder meets; with several floats, which one is unspecified).
     public static func encode(_ value: JSONValue) throws(JSONError) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(1024)
-        try encode(value, into: &out)
-        return out
+        let sink = ByteSink()
+        try write(value, to: sink)
+        return sink.makeArray()
     }
 
     /// Appends the canonical encoding of `value` to `out`.
     ///
-    /// - Throws: `JSONError.floatNotAllowed` when `value` contains a `.float` anywhere; `out` then holds
-    ///   a partial encoding.
+    /// - Throws: `JSONError.floatNotAllowed` when `value` contains a `.float` anywhere; `out` is then
+    ///   left unchanged.
     public static func encode(_ value: JSONValue, into out: inout [UInt8]) throws(JSONError) {
+        let sink = ByteSink()
+        try write(value, to: sink)
+        out.append(contentsOf: sink.bytes)
+    }
+
+    static func write(_ value: JSONValue, to sink: ByteSink) throws(JSONError) {
         var failure: JSONError?
-        write(value, to: &out, failure: &failure)
+        write(value, to: sink, failure: &failure)
         if let failure { throw failure }
     }
 
     /// Appends `value`; on the first float, records the error in `failure` and stops writing.
-    static func write(_ value: JSONValue, to out: inout [UInt8], failure: inout JSONError?) {
+    static func write(_ value: JSONValue, to out: ByteSink, failure: inout JSONError?) {
         switch value {
         case .null:
-            out.appendASCII("null")
+            out.append(ascii: "null")
         case let .bool(flag):
-            if flag { out.appendASCII("true") } else { out.appendASCII("false") }
+            if flag { out.append(ascii: "true") } else { out.append(ascii: "false") }
         case let .integer(number):
             out.appendDecimal(number)
         case let .float(text):
             failure = .floatNotAllowed(text: text)
         case let .string(string):
-            appendString(string, to: &out)
+            appendString(string, to: out)
         case let .array(elements):
             out.append(0x5B)  // [
             for (n, element) in elements.enumerated() {
                 if n > 0 { out.append(0x2C) }  // ,
-                write(element, to: &out, failure: &failure)
+                write(element, to: out, failure: &failure)
                 if failure != nil { return }
             }
             out.append(0x5D)  // ]
         case let .object(object):
-            writeObject(object, to: &out, failure: &failure)
+            writeObject(object, to: out, failure: &failure)
         }
     }
 
-    static func writeObject(_ object: JSONObject, to out: inout [UInt8], failure: inout JSONError?) {
+    static func writeObject(_ object: JSONObject, to out: ByteSink, failure: inout JSONError?) {
         let members = object.members
         out.append(0x7B)  // {
         if members.count <= smallObjectLimit {
@@ -64,66 +73,30 @@ public enum CanonicalJSON {
             for n in 0..<members.count {
                 if n > 0 { out.append(0x2C) }
                 let i = Int((order >> (4 * UInt64(n))) & 0xF)
-                appendString(members[i].key, to: &out)
-                out.append(0x3A)  // :
-                write(members[i].value, to: &out, failure: &failure)
+                writeMember(members[i], to: out, failure: &failure)
                 if failure != nil { return }
             }
         } else {
             let order = object.sortedPositions ?? members.withUnsafeBufferPointer { sortKeyPositions($0).order }
-            if isIdentity(order) || members.count < permuteThreshold {
+            if members.count < permuteThreshold || isIdentity(order) {
                 for (n, position) in order.enumerated() {
                     if n > 0 { out.append(0x2C) }
-                    let i = Int(position)
-                    appendString(members[i].key, to: &out)
-                    out.append(0x3A)  // :
-                    write(members[i].value, to: &out, failure: &failure)
+                    writeMember(members[Int(position)], to: out, failure: &failure)
                     if failure != nil { return }
                 }
             } else {
-                writePermuted(members, order: order, to: &out, failure: &failure)
+                writePermuted(members, order: order, to: out, failure: &failure)
                 if failure != nil { return }
             }
         }
         out.append(0x7D)  // }
     }
 
-    /// Large objects whose stored order differs from key order are written in stored order first.
-    static let permuteThreshold = 64
-
-    /// True when `order` is 0, 1, 2, ...
-    static func isIdentity(_ order: [Int32]) -> Bool {
-        for (n, position) in order.enumerated() where Int(position) != n { return false }
-        return true
-    }
-
-    /// Writes the members of a large object in key order by first encoding each member in stored order
-    /// into a scratch buffer, then copying the encoded members out in key order. Visiting members in
-    /// stored order walks memory roughly in allocation order; visiting them in key order directly
-    /// would jump around the heap, and for 100 000 members that cache-miss cost dominates encoding.
-    static func writePermuted(
-        _ members: [JSONObject.Member], order: [Int32], to out: inout [UInt8], failure: inout JSONError?
-    ) {
-        var scratch: [UInt8] = []
-        scratch.reserveCapacity(members.count * 64)
-        var ends = [Int](repeating: 0, count: members.count)
-        for (i, member) in members.enumerated() {
-            appendString(member.key, to: &scratch)
-            scratch.append(0x3A)  // :
-            write(member.value, to: &scratch, failure: &failure)
-            if failure != nil { return }
-            ends[i] = scratch.count
-        }
-        out.reserveCapacity(out.count + scratch.count + members.count)
-        scratch.withUnsafeBufferPointer { encoded in
-            guard let base = encoded.baseAddress else { return }
-            for (n, position) in order.enumerated() {
-                if n > 0 { out.append(0x2C) }
-                let i = Int(position)
-                let start = i == 0 ? 0 : ends[i - 1]
-                out.appendBytes(base + start, ends[i] - start)
-            }
-        }
+    @inline(__always)
+    static func writeMember(_ member: JSONObject.Member, to out: ByteSink, failure: inout JSONError?) {
+        appendString(member.key, to: out)
+        out.append(0x3A)  // :
+        write(member.value, to: out, failure: &failure)
     }
 
     /// Objects up to this size are ordered by insertion sort on the keys directly.
@@ -147,8 +120,46 @@ public enum CanonicalJSON {
         return order
     }
 
+    /// Large objects whose stored order differs from key order are written in stored order first.
+    static let permuteThreshold = 64
+
+    /// True when `order` is 0, 1, 2, ...
+    static func isIdentity(_ order: [Int32]) -> Bool {
+        for (n, position) in order.enumerated() where Int(position) != n { return false }
+        return true
+    }
+
+    /// Writes the members of a large object in key order by first encoding each member in stored order
+    /// into a scratch buffer, then copying the encoded members out in key order. Visiting members in
+    /// stored order walks memory roughly in allocation order; visiting them in key order directly
+    /// would jump around the heap, and for 100 000 members that cache-miss cost dominates encoding.
+    static func writePermuted(
+        _ members: [JSONObject.Member], order: [Int32], to out: ByteSink, failure: inout JSONError?
+    ) {
+        let count = members.count
+        let scratch = ByteSink(capacity: count * 32)
+        var ends = [Int](repeating: 0, count: count)
+        for (i, member) in members.enumerated() {
+            writeMember(member, to: scratch, failure: &failure)
+            if failure != nil { return }
+            ends[i] = scratch.count
+            if i == 63 {
+                // Size the buffer once from the first members instead of doubling repeatedly.
+                scratch.reserve(scratch.count / 64 * (count - 64) * 9 / 8)
+            }
+        }
+        out.reserve(scratch.count + count)
+        let encoded = scratch.base
+        for (n, position) in order.enumerated() {
+            if n > 0 { out.append(0x2C) }
+            let i = Int(position)
+            let start = i == 0 ? 0 : ends[i - 1]
+            out.append(encoded + start, count: ends[i] - start)
+        }
+    }
+
     /// Writes `"`, the string's UTF-8 bytes with `"` and `\` prefixed by `\`, and `"`.
-    static func appendString(_ string: String, to out: inout [UInt8]) {
+    static func appendString(_ string: String, to out: ByteSink) {
         out.append(0x22)
         withUTF8Bytes(string) { bytes in
             guard let base = bytes.baseAddress else { return }
@@ -162,14 +173,14 @@ public enum CanonicalJSON {
                 guard i < count else { break }
                 let byte = base[i]
                 if byte == 0x22 || byte == 0x5C {
-                    out.appendBytes(base + runStart, i - runStart)
+                    out.append(base + runStart, count: i - runStart)
                     out.append(0x5C)
                     out.append(byte)
                     runStart = i + 1
                 }
                 i += 1
             }
-            out.appendBytes(base + runStart, count - runStart)
+            out.append(base + runStart, count: count - runStart)
         }
         out.append(0x22)
     }

@@ -20,16 +20,16 @@ public struct JSONObject: Sendable, Equatable, Sequence {
 
     /// The members in stored order.
     public private(set) var members: [Member]
-    /// Member positions in ascending key-byte order, when known; only kept for large objects.
-    private(set) var sortedPositions: [Int32]?
-    /// Maps key bytes to the member's position; used for large objects without `sortedPositions`.
-    private var index: [UTF8Key: Int]
+    /// Lookup structure; present exactly when `members.count > indexThreshold`.
+    private var lookup: KeyLookup?
+
+    /// Member positions in ascending key-byte order, when known (large parsed objects).
+    var sortedPositions: [Int32]? { lookup?.sortedPositions }
 
     /// Creates an empty object.
     public init() {
         members = []
-        sortedPositions = nil
-        index = [:]
+        lookup = nil
     }
 
     /// Creates an object with `members` in the given order.
@@ -50,10 +50,13 @@ public struct JSONObject: Sendable, Equatable, Sequence {
     /// known.
     init(uncheckedMembers members: [Member], sortedPositions: [Int32]?) {
         self.members = members
-        self.sortedPositions = members.count > Self.indexThreshold ? sortedPositions : nil
-        self.index = [:]
-        if members.count > Self.indexThreshold && self.sortedPositions == nil {
-            rebuildIndex()
+        self.lookup = nil
+        if members.count > Self.indexThreshold {
+            if let sortedPositions {
+                lookup = KeyLookup(sortedPositions: sortedPositions)
+            } else {
+                rebuildLookup()
+            }
         }
     }
 
@@ -81,8 +84,7 @@ public struct JSONObject: Sendable, Equatable, Sequence {
                     members[position].value = newValue
                 } else {
                     members.remove(at: position)
-                    sortedPositions = nil
-                    rebuildIndex()
+                    rebuildLookup()
                 }
             } else if let newValue {
                 appendUnchecked(key, newValue)
@@ -122,7 +124,8 @@ public struct JSONObject: Sendable, Equatable, Sequence {
                 return nil
             }
         }
-        if let order = sortedPositions {
+        guard let lookup else { return nil }
+        if let order = lookup.sortedPositions {
             return withUTF8Bytes(key) { wanted in
                 var low = 0
                 var high = order.count
@@ -136,43 +139,73 @@ public struct JSONObject: Sendable, Equatable, Sequence {
                 return nil
             }
         }
-        return index[UTF8Key(key)]
+        return lookup.index[UTF8Key(key)]
     }
 
     /// Appends a member whose key is known to be absent.
     private mutating func appendUnchecked(_ key: String, _ value: JSONValue) {
-        if var order = sortedPositions {
-            // Keep the key order when the new key sorts last; otherwise switch to the hash index.
-            sortedPositions = nil
-            if let last = order.last, utf8Less(members[Int(last)].key, key) {
-                order.append(Int32(truncatingIfNeeded: members.count))
-                members.append((key, value))
-                sortedPositions = order
-            } else {
-                members.append((key, value))
-                rebuildIndex()
-            }
+        let position = members.count
+        members.append((key, value))
+        guard members.count > Self.indexThreshold else { return }
+        guard lookup != nil else {
+            rebuildLookup()
             return
         }
-        members.append((key, value))
-        if members.count > Self.indexThreshold {
-            if index.isEmpty {
-                rebuildIndex()
+        if !isKnownUniquelyReferenced(&lookup) {
+            lookup = lookup?.copy()
+        }
+        guard let lookup else { return }
+        if var order = lookup.sortedPositions {
+            // Keep the key order when the new key sorts last; otherwise switch to the hash index.
+            lookup.sortedPositions = nil
+            if let last = order.last, utf8Less(members[Int(last)].key, key) {
+                order.append(Int32(truncatingIfNeeded: position))
+                lookup.sortedPositions = order
             } else {
-                index[UTF8Key(key)] = members.count - 1
+                rebuildLookup()
             }
+        } else {
+            lookup.index[UTF8Key(key)] = position
         }
     }
 
-    private mutating func rebuildIndex() {
+    /// Replaces the lookup structure with a fresh hash index (or none for small objects).
+    private mutating func rebuildLookup() {
         guard members.count > Self.indexThreshold else {
-            index = [:]
+            lookup = nil
             return
         }
-        var fresh = [UTF8Key: Int](minimumCapacity: members.count)
+        var index = [UTF8Key: Int](minimumCapacity: members.count)
         for (position, member) in members.enumerated() {
-            fresh[UTF8Key(member.key)] = position
+            index[UTF8Key(member.key)] = position
         }
-        index = fresh
+        lookup = KeyLookup(index: index)
     }
+}
+
+/// The lookup structure of a large `JSONObject`: either member positions in key-byte order (binary
+/// search) or a hash index over the key bytes.
+///
+/// Mutated only through a `JSONObject` that holds the sole reference (copy-on-write), which is what
+/// makes sharing it between threads safe.
+final class KeyLookup: @unchecked Sendable {
+    var sortedPositions: [Int32]?
+    var index: [UTF8Key: Int]
+
+    init(sortedPositions: [Int32]) {
+        self.sortedPositions = sortedPositions
+        self.index = [:]
+    }
+
+    init(index: [UTF8Key: Int]) {
+        self.sortedPositions = nil
+        self.index = index
+    }
+
+    private init(sortedPositions: [Int32]?, index: [UTF8Key: Int]) {
+        self.sortedPositions = sortedPositions
+        self.index = index
+    }
+
+    func copy() -> KeyLookup { KeyLookup(sortedPositions: sortedPositions, index: index) }
 }

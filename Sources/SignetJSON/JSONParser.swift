@@ -353,7 +353,7 @@ private struct Parser {
             }
             sortedPositions = order
         }
-        keyOffsets.removeSubrange(offsetsBase...)
+        keyOffsets.removeLast(keyOffsets.count - offsetsBase)
         let members = memberStack.popArray(from: start)
         return .object(JSONObject(uncheckedMembers: members, sortedPositions: sortedPositions))
     }

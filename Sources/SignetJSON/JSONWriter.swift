@@ -13,65 +13,66 @@ public enum JSONWriter {
     ///
     /// Never throws: every `JSONValue` has a plain JSON representation.
     public static func encode(_ value: JSONValue, pretty: Bool = true) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(1024)
-        write(value, pretty: pretty, level: 0, to: &out)
+        let out = ByteSink()
+        write(value, pretty: pretty, level: 0, to: out)
         if pretty { out.append(0x0A) }
-        return out
+        return out.makeArray()
     }
 
-    static func write(_ value: JSONValue, pretty: Bool, level: Int, to out: inout [UInt8]) {
+    static func write(_ value: JSONValue, pretty: Bool, level: Int, to out: ByteSink) {
         switch value {
         case .null:
-            out.appendASCII("null")
+            out.append(ascii: "null")
         case let .bool(flag):
-            if flag { out.appendASCII("true") } else { out.appendASCII("false") }
+            if flag { out.append(ascii: "true") } else { out.append(ascii: "false") }
         case let .integer(number):
             out.appendDecimal(number)
         case let .float(text):
-            out.append(contentsOf: text.utf8)
+            withUTF8Bytes(text) { bytes in
+                if let start = bytes.baseAddress { out.append(start, count: bytes.count) }
+            }
         case let .string(string):
-            appendEscaped(string, to: &out)
+            appendEscaped(string, to: out)
         case let .array(elements):
             guard !elements.isEmpty else {
-                out.appendASCII("[]")
+                out.append(ascii: "[]")
                 return
             }
             out.append(0x5B)
             for (position, element) in elements.enumerated() {
                 if position > 0 { out.append(0x2C) }
-                if pretty { newline(level + 1, &out) }
-                write(element, pretty: pretty, level: level + 1, to: &out)
+                if pretty { newline(level + 1, out) }
+                write(element, pretty: pretty, level: level + 1, to: out)
             }
-            if pretty { newline(level, &out) }
+            if pretty { newline(level, out) }
             out.append(0x5D)
         case let .object(object):
             guard !object.isEmpty else {
-                out.appendASCII("{}")
+                out.append(ascii: "{}")
                 return
             }
             out.append(0x7B)
             for (position, member) in object.members.enumerated() {
                 if position > 0 { out.append(0x2C) }
-                if pretty { newline(level + 1, &out) }
-                appendEscaped(member.key, to: &out)
+                if pretty { newline(level + 1, out) }
+                appendEscaped(member.key, to: out)
                 out.append(0x3A)
                 if pretty { out.append(0x20) }
-                write(member.value, pretty: pretty, level: level + 1, to: &out)
+                write(member.value, pretty: pretty, level: level + 1, to: out)
             }
-            if pretty { newline(level, &out) }
+            if pretty { newline(level, out) }
             out.append(0x7D)
         }
     }
 
     @inline(__always)
-    static func newline(_ level: Int, _ out: inout [UInt8]) {
+    static func newline(_ level: Int, _ out: ByteSink) {
         out.append(0x0A)
-        out.append(contentsOf: repeatElement(0x20, count: 2 * level))
+        out.append(repeating: 0x20, count: 2 * level)
     }
 
     /// Writes a string with the standard JSON escapes.
-    static func appendEscaped(_ string: String, to out: inout [UInt8]) {
+    static func appendEscaped(_ string: String, to out: ByteSink) {
         out.append(0x22)
         withUTF8Bytes(string) { bytes in
             guard let base = bytes.baseAddress else { return }
@@ -91,7 +92,7 @@ public enum JSONWriter {
                 case 0x00..<0x20: escape = 0x75  // u
                 default: continue
                 }
-                out.appendBytes(base + runStart, i - runStart)
+                out.append(base + runStart, count: i - runStart)
                 out.append(0x5C)
                 out.append(escape)
                 if escape == 0x75 {
@@ -103,7 +104,7 @@ public enum JSONWriter {
                 }
                 runStart = i + 1
             }
-            out.appendBytes(base + runStart, count - runStart)
+            out.append(base + runStart, count: count - runStart)
         }
         out.append(0x22)
     }

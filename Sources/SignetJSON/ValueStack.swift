@@ -8,7 +8,7 @@ final class ValueStack<Element> {
     private var capacity: Int
     private(set) var count = 0
 
-    init(capacity: Int = 256) {
+    init(capacity: Int = 32) {
         self.capacity = capacity
         base = UnsafeMutablePointer<Element>.allocate(capacity: capacity)
     }
@@ -25,6 +25,7 @@ final class ValueStack<Element> {
         count += 1
     }
 
+    @inline(never)
     private func grow() {
         let bigger = capacity * 2
         let fresh = UnsafeMutablePointer<Element>.allocate(capacity: bigger)
@@ -41,6 +42,7 @@ final class ValueStack<Element> {
     }
 
     /// Moves the elements from `start` to the top into a new array and removes them from the stack.
+    @inline(__always)
     func popArray(from start: Int) -> [Element] {
         let moved = count - start
         let source = base + start

@@ -202,6 +202,15 @@ public final class Repository {
         return r
     }
 
+    /// Mutates role `name` in place (taken out of the dictionary so that its large target object is not
+    /// copied on write), putting it back whether or not `body` throws.
+    func modifyRole(_ name: String, _ body: (inout Metadata<Targets>) throws(RepositoryError) -> Void) throws(RepositoryError) {
+        let key = ByteKey(name)
+        guard var r = roles.removeValue(forKey: key) else { throw RepositoryError.unknownRole(name) }
+        defer { roles[key] = r }
+        try body(&r)
+    }
+
     func markDirty(_ name: String) {
         if !dirtyRoles.contains(name) { dirtyRoles.append(name) }
     }
@@ -224,8 +233,8 @@ public final class Repository {
         guard !path.isEmpty, !path.hasPrefix("/"), !path.split(separator: "/", omittingEmptySubsequences: false).contains(where: { $0 == ".." || $0 == "." || $0.isEmpty }) else {
             throw RepositoryError.invalidRequest("target path \"\(path)\" must be relative, without empty, \".\" or \"..\" segments")
         }
-        var role = try role(roleName)
-        if !replace, role.signed.targetsObject[path] != nil { throw RepositoryError.duplicateTarget(path: path, role: roleName) }
+        guard let existing = roles[ByteKey(roleName)] else { throw RepositoryError.unknownRole(roleName) }
+        if !replace, existing.signed.targetsObject[path] != nil { throw RepositoryError.duplicateTarget(path: path, role: roleName) }
         let target: TargetFile
         if let content {
             do { target = try TargetFile(path: path, bytes: content, custom: custom) } catch { throw RepositoryError.invalidRequest("\(error)") }
@@ -235,17 +244,16 @@ public final class Repository {
         } else {
             throw RepositoryError.invalidRequest("a target needs content, or a length and hashes")
         }
-        role.signed.setTarget(target)
-        roles[ByteKey(roleName)] = role
+        try modifyRole(roleName) { role in role.signed.setTarget(target) }
         markDirty(roleName)
     }
 
     /// Removes a target.
     /// - Throws: `RepositoryError.unknownRole`, `.unknownTarget`.
     public func removeTarget(path: String, role roleName: String = "targets") throws(RepositoryError) {
-        var role = try role(roleName)
-        guard role.signed.removeTarget(path) else { throw RepositoryError.unknownTarget(path: path, role: roleName) }
-        roles[ByteKey(roleName)] = role
+        try modifyRole(roleName) { (role) throws(RepositoryError) in
+            guard role.signed.removeTarget(path) else { throw RepositoryError.unknownTarget(path: path, role: roleName) }
+        }
         markDirty(roleName)
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import SignetCrypto
 import SignetHTTP
 import SignetJSON
+import SignetTUF
 
 // signet-bench: measures Signet's hot paths in a release build. The peers (openssl speed, a C loop over
 // libsodium, python, curl) are run side by side by `Benchmarks/run`, which prints the comparison.
@@ -103,6 +104,38 @@ func benchDownload(url: String) throws {
                  hash.byteCount, dt, Double(hash.byteCount) / dt, peakRSSKiB(), digest.hex))
 }
 
+func setUpRepository(dir: String, count: Int) throws {
+    let env = ProcessInfo.processInfo.environment
+    let ring = try Keyring(home: Keyring.defaultHome, kdf: .unsafeMinimumForTests)
+    var keys: [String: PrivateKey] = [:]
+    var spec: [String: (keys: [PublicKey], threshold: Int)] = [:]
+    for role in Root.topLevelRoles {
+        let key = try PrivateKey.generate(.ed25519)
+        let pass = SecretBytes(utf8: env[role == "root" ? "SIGNET_ROOT_PASSPHRASE" : "SIGNET_KEY_PASSPHRASE"] ?? "bench")
+        try ring.add(key, passphrase: pass, labels: [("role", role)])
+        keys[role] = key
+        spec[role] = ([key.publicKey], 1)
+    }
+    let repo = try Repository(creating: dir, keys: spec)
+    for i in 0..<count {
+        let path = "releases/component-\(i % 997)/artifact-\(i)-linux-amd64.tar.gz"
+        let hex = try SHA256.hash(Array(path.utf8)).hex
+        try repo.addTarget(path: path, content: nil, length: Int64(1000 + i), hashes: [("sha256", hex)])
+    }
+    _ = try repo.publish(signers: Array(keys.values))
+    print("repository with \(count) targets in \(dir)")
+}
+
+func benchUnlock() throws {
+    let key = try PrivateKey.generate(.ed25519)
+    let pass = SecretBytes(utf8: "benchmark passphrase")
+    let file = try EncryptedKeyFile.seal(key, passphrase: pass)
+    let t0 = now()
+    _ = try EncryptedKeyFile.open(file, passphrase: pass)
+    print(String(format: "argon2id_unlock opslimit=%llu memlimit_mib=%llu seconds=%.3f", KeyFileKDFParameters.moderate.opsLimit,
+                 KeyFileKDFParameters.moderate.memLimit >> 20, now() - t0))
+}
+
 let args = Array(CommandLine.arguments.dropFirst())
 guard let command = args.first else {
     fail("usage: signet-bench crypto | json FILE | download URL")
@@ -119,6 +152,13 @@ do {
     case "json":
         guard args.count >= 2 else { fail("usage: signet-bench json FILE") }
         try benchJSON(path: args[1], rounds: 5)
+    case "tuf-repo-setup":
+        // signet-bench tuf-repo-setup DIR N: a Signet repository with N targets in top-level targets, keys in
+        // $SIGNET_HOME protected by $SIGNET_KEY_PASSPHRASE / $SIGNET_ROOT_PASSPHRASE with minimum Argon2id cost.
+        guard args.count >= 3, let n = Int(args[2]) else { fail("usage: signet-bench tuf-repo-setup DIR N") }
+        try setUpRepository(dir: args[1], count: n)
+    case "argon2id-unlock":
+        try benchUnlock()
     case "json-memory":
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: args[1])))
         print("after read peak_kib=\(peakRSSKiB())")
