@@ -233,18 +233,20 @@ public final class Repository {
         guard !path.isEmpty, !path.hasPrefix("/"), !path.split(separator: "/", omittingEmptySubsequences: false).contains(where: { $0 == ".." || $0 == "." || $0.isEmpty }) else {
             throw RepositoryError.invalidRequest("target path \"\(path)\" must be relative, without empty, \".\" or \"..\" segments")
         }
-        guard let existing = roles[ByteKey(roleName)] else { throw RepositoryError.unknownRole(roleName) }
-        if !replace, existing.signed.targetsObject[path] != nil { throw RepositoryError.duplicateTarget(path: path, role: roleName) }
+        guard roles[ByteKey(roleName)] != nil else { throw RepositoryError.unknownRole(roleName) }
         let target: TargetFile
         if let content {
             do { target = try TargetFile(path: path, bytes: content, custom: custom) } catch { throw RepositoryError.invalidRequest("\(error)") }
-            pendingTargetFiles.append((path, content))
         } else if let length, let hashes, !hashes.isEmpty {
             target = TargetFile(path: path, length: length, hashes: hashes, custom: custom)
         } else {
             throw RepositoryError.invalidRequest("a target needs content, or a length and hashes")
         }
-        try modifyRole(roleName) { role in role.signed.setTarget(target) }
+        try modifyRole(roleName) { (role) throws(RepositoryError) in
+            if !replace, role.signed.targetsObject[path] != nil { throw RepositoryError.duplicateTarget(path: path, role: roleName) }
+            role.signed.setTarget(target)
+        }
+        if content != nil { pendingTargetFiles.append((path, content ?? [])) }
         markDirty(roleName)
     }
 
