@@ -95,11 +95,11 @@ func benchJSON(path: String, rounds: Int) throws {
 
 func benchDownload(url: String) throws {
     let transport = try CurlTransport()
-    let hash = try StreamingDigest(.sha256)
+    let hash = try PipelinedDigest([.sha256])
     let t0 = now()
-    _ = try transport.stream(HTTPRequest(url: url), maxBodyBytes: 1 << 40) { chunk in hash.update(chunk) }
+    _ = try transport.stream(HTTPRequest(url: url), maxBodyBytes: 1 << 40) { chunk in try hash.update(chunk) }
+    let digest = try hash.finalize()[0]
     let dt = now() - t0
-    let digest = hash.finalize()
     print(String(format: "download_sha256 bytes=%lld seconds=%.3f bytes_per_second=%.0f peak_rss_kib=%d sha256=%@",
                  hash.byteCount, dt, Double(hash.byteCount) / dt, peakRSSKiB(), digest.hex))
 }
