@@ -347,6 +347,39 @@ public final class Repository {
         markDirty(delegator)
     }
 
+    /// The delegated role `name` as its delegator lists it (searching every targets role).
+    public func delegatedRole(_ name: String) -> DelegatedRole? {
+        for parent in roles.values {
+            if let r = parent.signed.delegations?.roles?.first(where: { ByteKey($0.name) == ByteKey(name) }) { return r }
+        }
+        return nil
+    }
+
+    static let signerNamesField = "x-signet-signer-names"
+
+    /// Records a human name for a signer key of delegated role `role` (nil removes it). Stored as an
+    /// extra field of the delegated role, which TUF clients ignore and signatures cover.
+    /// - Throws: `RepositoryError.unknownRole`.
+    public func setSignerName(_ signer: String?, keyID: String, role name: String, from delegator: String = "targets") throws(RepositoryError) {
+        try modifyRole(delegator) { (parent) throws(RepositoryError) in
+            guard var d = parent.signed.delegations, var list = d.roles, let i = list.firstIndex(where: { ByteKey($0.name) == ByteKey(name) }) else {
+                throw RepositoryError.unknownRole(name)
+            }
+            var names = list[i].unknown[Repository.signerNamesField]?.objectValue ?? JSONObject()
+            for m in names where m.value.stringValue == keyID { names[m.key] = nil }
+            if let signer { names[signer] = .string(keyID) }
+            list[i].unknown[Repository.signerNamesField] = .object(names)
+            d.roles = list
+            parent.signed.delegations = d
+        }
+        markDirty(delegator)
+    }
+
+    /// The key ID recorded for signer `signer` of delegated role `role`.
+    public func signerKeyID(named signer: String, role name: String) -> String? {
+        delegatedRole(name)?.unknown[Repository.signerNamesField]?[signer]?.stringValue
+    }
+
     private func addKeys(_ keys: [PublicKey], to d: inout Delegations) throws(RepositoryError) -> [String] {
         var ids: [String] = []
         for k in keys {

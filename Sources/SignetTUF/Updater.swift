@@ -235,6 +235,17 @@ public final class Updater {
         throw TUFError.targetNotFound(path: path)
     }
 
+    /// Loads and verifies delegated role `name` reached from `delegator` (a role directly delegated by
+    /// the top-level targets when `delegator` is "targets"), refreshing first if needed.
+    /// - Throws: `TUFError` when it cannot be loaded or verified.
+    public func role(_ name: String, delegator: String = "targets") throws(TUFError) -> Metadata<Targets> {
+        if !refreshed { try refresh() }
+        guard delegator == "targets" else { throw TUFError.misuse("only roles delegated by the top-level targets can be loaded directly") }
+        var set = trusted
+        defer { trusted = set }
+        return try loadTargets(&set, ref: RoleRef(delegator: "targets", name: name), delegatorRef: .topLevelTargets)
+    }
+
     /// The local file a target is stored as in `directory`: the percent-encoded path, the same every time.
     /// - Throws: `TUFError.unsafeTargetPath` when the path has no safe file name.
     public static func localPath(for target: String, in directory: String) throws(TUFError) -> String {
