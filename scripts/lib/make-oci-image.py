@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Writes a small single-layer OCI image layout (for demos and tests), with only the standard library.
+
+Usage: make-oci-image.py OUTDIR [--message TEXT] [--size BYTES] [--ref NAME]
+The layer is a gzipped tar holding hello.txt (TEXT) and, with --size, a file of that many
+deterministic pseudo-random bytes. Prints the manifest digest.
+"""
+import argparse
+import gzip
+import hashlib
+import io
+import json
+import os
+import random
+import tarfile
+
+
+def write_blob(root, data):
+    digest = hashlib.sha256(data).hexdigest()
+    path = os.path.join(root, "blobs", "sha256", digest)
+    with open(path, "wb") as f:
+        f.write(data)
+    return "sha256:" + digest
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out")
+    ap.add_argument("--message", default="hello from signet\n")
+    ap.add_argument("--size", type=int, default=0)
+    ap.add_argument("--ref", default="latest")
+    a = ap.parse_args()
+    os.makedirs(os.path.join(a.out, "blobs", "sha256"), exist_ok=True)
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as tar:
+        files = [("hello.txt", a.message.encode())]
+        if a.size:
+            rng = random.Random(a.size)
+            files.append(("data.bin", bytes(rng.getrandbits(8) for _ in range(a.size))))
+        for name, content in files:
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            info.mtime = 0
+            tar.addfile(info, io.BytesIO(content))
+    diff_id = "sha256:" + hashlib.sha256(raw.getvalue()).hexdigest()
+    layer = gzip.compress(raw.getvalue(), mtime=0)
+    layer_digest = write_blob(a.out, layer)
+    config = json.dumps({
+        "architecture": "amd64", "os": "linux",
+        "config": {"Cmd": ["/bin/cat", "/hello.txt"]},
+        "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+    }, separators=(",", ":")).encode()
+    config_digest = write_blob(a.out, config)
+    manifest = json.dumps({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": len(config)},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer_digest, "size": len(layer)}],
+    }, separators=(",", ":")).encode()
+    manifest_digest = write_blob(a.out, manifest)
+    with open(os.path.join(a.out, "oci-layout"), "w") as f:
+        json.dump({"imageLayoutVersion": "1.0.0"}, f)
+    with open(os.path.join(a.out, "index.json"), "w") as f:
+        json.dump({"schemaVersion": 2, "manifests": [{
+            "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": manifest_digest, "size": len(manifest),
+            "platform": {"architecture": "amd64", "os": "linux"},
+            "annotations": {"org.opencontainers.image.ref.name": a.ref}}]}, f)
+    print(manifest_digest)
+
+
+if __name__ == "__main__":
+    main()
