@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "SignetHTTP", targets: ["SignetHTTP"]),
         .library(name: "SignetJSON", targets: ["SignetJSON"]),
         .library(name: "SignetTUF", targets: ["SignetTUF"]),
+        .library(name: "SignetOCI", targets: ["SignetOCI"]),
         .executable(name: "signet-tuf-client", targets: ["signet-tuf-client"]),
         .executable(name: "signet-bench", targets: ["signet-bench"]),
         .executable(name: "signet", targets: ["signet"]),
@@ -24,9 +25,10 @@ let package = Package(
         .target(name: "SignetHTTP", dependencies: ["CCurl"]),
         .target(name: "SignetJSON"),
         .target(name: "SignetTUF", dependencies: ["SignetJSON", "SignetCrypto", "SignetHTTP"]),
+        .target(name: "SignetOCI", dependencies: ["SignetHTTP", "SignetCrypto", "SignetJSON"]),
         .target(name: "SignetTestSupport", dependencies: ["SignetTUF", "SignetJSON", "SignetCrypto", "SignetHTTP"]),
         .executableTarget(name: "signet-tuf-client", dependencies: ["SignetTUF"]),
-        .executableTarget(name: "signet", dependencies: ["SignetTUF", "SignetCrypto", "SignetJSON"]),
+        .executableTarget(name: "signet", dependencies: ["SignetTUF", "SignetOCI", "SignetHTTP", "SignetCrypto", "SignetJSON"]),
         .executableTarget(name: "signet-json-fuzz", dependencies: ["SignetJSON"],
                           linkerSettings: [
                               // Lets libFuzzer's main win over the target's own when built with --sanitize=fuzzer.
@@ -35,6 +37,7 @@ let package = Package(
         .executableTarget(name: "signet-bench", dependencies: ["SignetCrypto", "SignetHTTP", "SignetJSON", "SignetTUF"]),
         .testTarget(name: "SignetCryptoTests", dependencies: ["SignetCrypto"]),
         .testTarget(name: "SignetHTTPTests", dependencies: ["SignetHTTP"]),
+        .testTarget(name: "SignetOCITests", dependencies: ["SignetOCI", "SignetHTTP", "SignetCrypto", "SignetJSON"]),
         .testTarget(name: "SignetJSONTests", dependencies: ["SignetJSON"]),
         .testTarget(name: "SignetCLITests", dependencies: ["SignetTestSupport"]),
         .testTarget(name: "SignetTUFTests", dependencies: ["SignetTUF", "SignetTestSupport", "SignetJSON", "SignetCrypto", "SignetHTTP"]),

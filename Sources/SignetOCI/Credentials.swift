@@ -1,0 +1,271 @@
+import Foundation
+import SignetCrypto
+import SignetJSON
+
+/// Credentials for one registry. Secrets stay in `SecretBytes` (zeroed when released, redacted
+/// when printed); they leave it only to build a request header.
+public enum RegistryCredential: Sendable, CustomStringConvertible {
+    /// A user name and password (HTTP basic auth, or the password grant of a token service).
+    case basic(username: String, password: SecretBytes)
+    /// An OAuth2 refresh token (`identitytoken` in Docker's `config.json`), exchanged at the token
+    /// service with `grant_type=refresh_token`.
+    case identityToken(SecretBytes)
+
+    /// A redacted description: the user name for basic credentials, never a secret.
+    public var description: String {
+        switch self {
+        case .basic(let username, _): return "basic credentials for user \(quoted(username))"
+        case .identityToken: return "an identity token"
+        }
+    }
+}
+
+/// Where a `RegistryClient` gets credentials from. Called with the registry name as written in
+/// references (`docker.io`, `host:port`).
+public protocol CredentialProvider: Sendable {
+    /// The credential for `registry`, or `nil` for anonymous access.
+    ///
+    /// - Throws: `OCIError.credentials` when a configured source fails (an unreadable config, a
+    ///   credential helper that errors).
+    func credential(for registry: String) throws(OCIError) -> RegistryCredential?
+}
+
+/// No credentials: anonymous access only.
+public struct AnonymousCredentials: CredentialProvider {
+    /// Creates the provider.
+    public init() {}
+    /// Always `nil`. Never throws.
+    public func credential(for registry: String) throws(OCIError) -> RegistryCredential? { nil }
+}
+
+/// One fixed credential, e.g. from `--username` and `--password-stdin`.
+public struct StaticCredentials: CredentialProvider {
+    private let value: RegistryCredential
+    private let registry: String?
+
+    /// Uses `credential` for `registry`, or for every registry when `registry` is `nil`.
+    public init(_ credential: RegistryCredential, registry: String? = nil) {
+        self.value = credential
+        self.registry = registry
+    }
+
+    /// The credential when the registry matches. Never throws.
+    public func credential(for registry: String) throws(OCIError) -> RegistryCredential? {
+        if let only = self.registry, only != registry { return nil }
+        return value
+    }
+}
+
+/// Credentials from a Docker `config.json`: `credHelpers` (per registry), then `credsStore` (all
+/// registries), each through its `docker-credential-NAME get` program, then `auths` (base64
+/// `user:password` in `auth`, or `username`/`password`, or `identitytoken`).
+///
+/// Keys of `auths` are matched after removing a `http://`/`https://` prefix and any path, and
+/// `index.docker.io`, `registry-1.docker.io` and `https://index.docker.io/v1/` all mean `docker.io`.
+public struct DockerConfigCredentials: CredentialProvider {
+    /// The `config.json` path.
+    public let configFile: String
+    /// Directories searched for `docker-credential-*` programs (normally `$PATH`).
+    public let searchPath: [String]
+
+    /// The largest config file or helper answer read: 16 MiB.
+    static let maxBytes = 16 << 20
+
+    /// Reads credentials from `configFile`, looking for helper programs in `searchPath`.
+    public init(configFile: String, searchPath: [String]) {
+        self.configFile = configFile
+        self.searchPath = searchPath
+    }
+
+    /// The config file Docker uses: `$DOCKER_CONFIG/config.json`, else `$HOME/.docker/config.json`;
+    /// `nil` when neither variable is set.
+    public static func defaultConfigFile(environment: [String: String]) -> String? {
+        if let directory = environment["DOCKER_CONFIG"], !directory.isEmpty { return directory + "/config.json" }
+        if let home = environment["HOME"], !home.isEmpty { return home + "/.docker/config.json" }
+        return nil
+    }
+
+    /// Looks `registry` up as described on the type. A missing config file means no credentials.
+    ///
+    /// - Throws: `OCIError.credentials` for an unreadable or malformed config file, a helper name
+    ///   with unsafe characters, a helper that cannot be found or run, or an unusable helper answer.
+    public func credential(for registry: String) throws(OCIError) -> RegistryCredential? {
+        guard FileManager.default.fileExists(atPath: configFile) else { return nil }
+        let bytes: [UInt8]
+        do {
+            bytes = try readFileBounded(configFile, limit: DockerConfigCredentials.maxBytes)
+        } catch {
+            throw .credentials(detail: "cannot read \(configFile): \(error)")
+        }
+        let config: JSONValue
+        do {
+            config = try JSONParser.parse(bytes)
+        } catch {
+            throw .credentials(detail: "\(configFile) is not valid JSON: \(error)")
+        }
+        let wanted = DockerConfigCredentials.normalizedRegistry(registry)
+        if let helpers = config["credHelpers"]?.objectValue {
+            for (key, value) in helpers where DockerConfigCredentials.normalizedRegistry(key) == wanted {
+                guard let name = value.stringValue else {
+                    throw .credentials(detail: "\(configFile): credHelpers entry for \(quoted(key)) is not a string")
+                }
+                return try runHelper(name, registry: registry)
+            }
+        }
+        if let store = config["credsStore"]?.stringValue, !store.isEmpty {
+            if let found = try runHelper(store, registry: registry) { return found }
+        }
+        guard let auths = config["auths"]?.objectValue else { return nil }
+        for (key, entry) in auths where DockerConfigCredentials.normalizedRegistry(key) == wanted {
+            if let found = try DockerConfigCredentials.decodeAuthEntry(entry, key: key, file: configFile) {
+                return found
+            }
+        }
+        return nil
+    }
+
+    /// `key` reduced to `host[:port]`, with Docker Hub's aliases mapped to `docker.io`.
+    static func normalizedRegistry(_ key: String) -> String {
+        var text = Substring(key)
+        for prefix in ["https://", "http://"] where text.hasPrefix(prefix) {
+            text = text.dropFirst(prefix.count)
+        }
+        if let slash = text.firstIndex(of: "/") { text = text[..<slash] }
+        let host = lowercasedASCII(String(text))
+        switch host {
+        case "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com": return ImageReference.dockerHub
+        default: return host
+        }
+    }
+
+    /// Decodes one `auths` entry.
+    static func decodeAuthEntry(_ entry: JSONValue, key: String, file: String) throws(OCIError) -> RegistryCredential? {
+        if let token = entry["identitytoken"]?.stringValue, !token.isEmpty {
+            return .identityToken(SecretBytes(utf8: token))
+        }
+        if let encoded = entry["auth"]?.stringValue, !encoded.isEmpty {
+            guard var decoded = Base64.decode(encoded) else {
+                throw .credentials(detail: "\(file): \"auth\" for \(quoted(key)) is not valid base64")
+            }
+            defer { zero(&decoded) }
+            guard let colon = decoded.firstIndex(of: 0x3A) else {
+                throw .credentials(detail: "\(file): \"auth\" for \(quoted(key)) is not USER:PASSWORD")
+            }
+            let username = String(decoding: decoded[..<colon], as: UTF8.self)
+            let password = decoded[(colon + 1)...].withUnsafeBytes { SecretBytes(copying: $0) }
+            return .basic(username: username, password: password)
+        }
+        if let username = entry["username"]?.stringValue, let password = entry["password"]?.stringValue {
+            return .basic(username: username, password: SecretBytes(utf8: password))
+        }
+        return nil
+    }
+
+    /// Runs `docker-credential-NAME get` with the server URL on standard input.
+    private func runHelper(_ name: String, registry: String) throws(OCIError) -> RegistryCredential? {
+        guard !name.isEmpty, name.utf8.allSatisfy({ isHelperNameByte($0) }) else {
+            throw .credentials(detail: "credential helper name \(quoted(name)) may only contain letters, digits, '.', '_' and '-'")
+        }
+        let program = "docker-credential-" + name
+        guard let executable = searchPath.lazy.map({ $0 + "/" + program })
+            .first(where: { FileManager.default.isExecutableFile(atPath: $0) })
+        else {
+            throw .credentials(detail: "credential helper \(program) not found in the search path")
+        }
+        // Docker Hub credentials are stored under the v1 index URL; others under host[:port].
+        let serverURL = registry == ImageReference.dockerHub ? "https://index.docker.io/v1/" : registry
+        var output: [UInt8]
+        let status: Int32
+        do {
+            (output, status) = try runProcess(executable, arguments: ["get"], input: Array((serverURL + "\n").utf8),
+                                              outputLimit: DockerConfigCredentials.maxBytes)
+        } catch {
+            throw .credentials(detail: "cannot run \(program): \(error)")
+        }
+        defer { zero(&output) }
+        if status != 0 {
+            let message = String(decoding: output.prefix(200), as: UTF8.self)
+            if message.lowercased().contains("credentials not found") { return nil }
+            throw .credentials(detail: "\(program) get exited with status \(status)")
+        }
+        let answer: JSONValue
+        do {
+            answer = try JSONParser.parse(output)
+        } catch {
+            throw .credentials(detail: "\(program) get printed something that is not JSON")
+        }
+        guard let username = answer["Username"]?.stringValue, let secret = answer["Secret"]?.stringValue else {
+            throw .credentials(detail: "\(program) get did not print an object with string fields Username and Secret")
+        }
+        if secret.isEmpty { return nil }
+        // Docker's convention: the user name "<token>" marks an identity (refresh) token.
+        if username == "<token>" { return .identityToken(SecretBytes(utf8: secret)) }
+        return .basic(username: username, password: SecretBytes(utf8: secret))
+    }
+}
+
+private func isHelperNameByte(_ byte: UInt8) -> Bool {
+    (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+        || byte == 0x2E || byte == 0x5F || byte == 0x2D
+}
+
+/// Overwrites `bytes` with zeros and empties the array.
+func zero(_ bytes: inout [UInt8]) {
+    for index in bytes.indices { bytes[index] = 0 }
+    bytes.removeAll()
+}
+
+/// Reads at most `limit` bytes of a regular file; more is an error.
+func readFileBounded(_ path: String, limit: Int) throws(OCIError) -> [UInt8] {
+    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+    guard descriptor >= 0 else { throw .io(path: path, detail: "cannot open: \(errnoText())") }
+    defer { close(descriptor) }
+    var result: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+    while true {
+        let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+        if count < 0 {
+            if errno == EINTR { continue }
+            throw .io(path: path, detail: "read failed: \(errnoText())")
+        }
+        if count == 0 { break }
+        guard result.count + count <= limit else {
+            throw .tooLarge(what: path, limit: Int64(limit))
+        }
+        result.append(contentsOf: buffer[0..<count])
+    }
+    return result
+}
+
+/// The text of the current `errno`.
+func errnoText() -> String { String(cString: strerror(errno)) }
+
+/// Runs a program, feeding `input` on standard input, and returns its standard output (at most
+/// `outputLimit` bytes) and exit status. Standard error is discarded.
+func runProcess(_ executable: String, arguments: [String], input: [UInt8], outputLimit: Int) throws -> ([UInt8], Int32) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    let stdin = Pipe()
+    let stdout = Pipe()
+    process.standardInput = stdin
+    process.standardOutput = stdout
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    stdin.fileHandleForWriting.write(Data(input))
+    try stdin.fileHandleForWriting.close()
+    var output: [UInt8] = []
+    let handle = stdout.fileHandleForReading
+    while true {
+        let chunk = handle.availableData
+        if chunk.isEmpty { break }
+        if output.count + chunk.count > outputLimit {
+            process.terminate()
+            process.waitUntilExit()
+            throw OCIError.credentials(detail: "\(executable) printed more than \(outputLimit) bytes")
+        }
+        output.append(contentsOf: chunk)
+    }
+    process.waitUntilExit()
+    return (output, process.terminationStatus)
+}

@@ -1,0 +1,267 @@
+import SignetCrypto
+
+/// A parsed image reference such as `registry.example:5000/team/app:1.2@sha256:…`.
+///
+/// Grammar (the Docker reference grammar, as implemented by CNCF Distribution's `reference`
+/// package):
+///
+///     reference := name [ ":" tag ] [ "@" digest ]
+///     name      := [ domain "/" ] path
+///     domain    := host [ ":" port ]        host: DNS name, IPv4 address or "[" IPv6 "]"
+///     path      := component ( "/" component )*
+///     component := [a-z0-9]+ ( ( "." | "_" | "__" | "-"+ ) [a-z0-9]+ )*
+///     tag       := [A-Za-z0-9_] [A-Za-z0-9_.-]{0,127}
+///     digest    := ( "sha256" | "sha512" ) ":" lowercase hex of the algorithm's length
+///
+/// The first `/`-separated part is a registry only if it contains `.` or `:`, is `localhost`, or
+/// contains an upper-case letter (which a path component may not); otherwise the registry is
+/// `docker.io`, and a single-component Docker Hub path gets the `library/` prefix. `index.docker.io`
+/// is spelled `docker.io`. The whole name (registry and path) is at most 255 characters.
+public struct ImageReference: Sendable, Hashable, CustomStringConvertible {
+    /// The registry as written in references: `docker.io`, `127.0.0.1:5000`, `[::1]:5000`.
+    public let registry: String
+    /// The repository path inside the registry, e.g. `library/alpine`.
+    public let repository: String
+    /// The tag, if one was written (`nil` means none; see `tagOrDefault`).
+    public let tag: String?
+    /// The digest, if one was written.
+    public let digest: Digest?
+
+    /// The registry that Docker Hub references name.
+    public static let dockerHub = "docker.io"
+
+    /// Parses `text`.
+    ///
+    /// - Throws: `OCIError.invalidReference` naming the offending part (empty input, upper-case
+    ///   or otherwise invalid path component, bad port, tag longer than 128 characters, digest with
+    ///   an unsupported algorithm or wrong length, name longer than 255 characters, ...).
+    public init(parsing text: String) throws(OCIError) {
+        func fail(_ reason: String) -> OCIError { .invalidReference(text, reason: reason) }
+        guard !text.isEmpty else { throw fail("empty reference") }
+        guard text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            throw fail("only printable ASCII without spaces is allowed")
+        }
+
+        var rest = Substring(text)
+        var digest: Digest? = nil
+        if let at = rest.firstIndex(of: "@") {
+            let digestText = String(rest[rest.index(after: at)...])
+            rest = rest[..<at]
+            digest = try ImageReference.parseDigest(digestText, reference: text)
+        }
+
+        var tag: String? = nil
+        let lastSlash = rest.lastIndex(of: "/")
+        if let colon = rest.lastIndex(of: ":"), lastSlash.map({ colon > $0 }) ?? true {
+            let tagText = String(rest[rest.index(after: colon)...])
+            // "host:5000" alone is a name with a port, not a tag: without a slash, the text before
+            // the colon is a path, so a colon is always a tag separator here.
+            guard ImageReference.isValidTag(tagText) else {
+                throw fail("invalid tag \(quoted(tagText)): expected [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+            }
+            tag = tagText
+            rest = rest[..<colon]
+        }
+        guard !rest.isEmpty else { throw fail("missing repository name") }
+
+        var registry = ImageReference.dockerHub
+        var path = String(rest)
+        if let slash = rest.firstIndex(of: "/") {
+            let first = rest[..<slash]
+            let looksLikeHost = first.contains(".") || first.contains(":") || first == "localhost"
+                || first.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A })
+            if looksLikeHost {
+                registry = String(first)
+                path = String(rest[rest.index(after: slash)...])
+                try ImageReference.validateRegistry(registry, reference: text)
+            }
+        }
+        if registry == "index.docker.io" { registry = ImageReference.dockerHub }
+        for component in path.split(separator: "/", omittingEmptySubsequences: false) {
+            guard ImageReference.isValidPathComponent(component) else {
+                if component.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) {
+                    throw fail("repository name must be lowercase (component \(quoted(String(component))))")
+                }
+                throw fail("invalid repository path component \(quoted(String(component))): expected lowercase letters and digits separated by '.', '_', '__' or dashes")
+            }
+        }
+        if registry == ImageReference.dockerHub && !path.contains("/") {
+            path = "library/" + path
+        }
+        let nameLength = registry.utf8.count + 1 + path.utf8.count
+        guard nameLength <= 255 else {
+            throw fail("name is \(nameLength) characters long, at most 255 are allowed")
+        }
+        self.registry = registry
+        self.repository = path
+        self.tag = tag
+        self.digest = digest
+    }
+
+    /// The tag, or `latest` when none was written (Docker's default).
+    public var tagOrDefault: String { tag ?? "latest" }
+
+    /// What to put after `/manifests/` in the API: the digest when there is one, else the tag.
+    public var manifestReference: String { digest?.ociString ?? tagOrDefault }
+
+    /// The host name without port or IPv6 brackets.
+    public var host: String {
+        if registry.hasPrefix("["), let close = registry.firstIndex(of: "]") {
+            return String(registry[registry.index(after: registry.startIndex)..<close])
+        }
+        if let colon = registry.lastIndex(of: ":") { return String(registry[..<colon]) }
+        return registry
+    }
+
+    /// Whether the registry is on the loopback interface: `localhost`, `127.0.0.0/8` or `::1`.
+    public var isLoopback: Bool { ImageReference.isLoopbackHost(host) }
+
+    /// The same reference with another digest (and the same tag).
+    public func with(digest: Digest?) -> ImageReference {
+        ImageReference(trustedRegistry: registry, repository: repository, tag: tag, digest: digest)
+    }
+
+    /// The same reference with another tag (and the same digest).
+    ///
+    /// - Throws: `OCIError.invalidReference` if `tag` is not a valid tag.
+    public func with(tag: String?) throws(OCIError) -> ImageReference {
+        if let tag, !ImageReference.isValidTag(tag) {
+            throw .invalidReference(tag, reason: "invalid tag: expected [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+        }
+        return ImageReference(trustedRegistry: registry, repository: repository, tag: tag, digest: digest)
+    }
+
+    /// The full normalised form `registry/repository[:tag][@digest]`.
+    public var description: String {
+        var text = registry + "/" + repository
+        if let tag { text += ":" + tag }
+        if let digest { text += "@" + digest.ociString }
+        return text
+    }
+
+    /// `registry/repository` without tag or digest.
+    public var name: String { registry + "/" + repository }
+
+    private init(trustedRegistry: String, repository: String, tag: String?, digest: Digest?) {
+        self.registry = trustedRegistry
+        self.repository = repository
+        self.tag = tag
+        self.digest = digest
+    }
+
+    // MARK: - Grammar pieces
+
+    /// Parses an OCI digest restricted to the algorithms registered by the OCI image spec.
+    static func parseDigest(_ text: String, reference: String) throws(OCIError) -> Digest {
+        let digest: Digest
+        do {
+            digest = try Digest(oci: text)
+        } catch {
+            throw .invalidReference(reference, reason: "invalid digest: \(error)")
+        }
+        guard digest.algorithm == .sha256 || digest.algorithm == .sha512 else {
+            throw .invalidReference(reference, reason: "unsupported digest algorithm \(digest.algorithm.rawValue) (expected sha256 or sha512)")
+        }
+        return digest
+    }
+
+    /// `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
+    static func isValidTag(_ tag: String) -> Bool {
+        let bytes = Array(tag.utf8)
+        guard let first = bytes.first, bytes.count <= 128 else { return false }
+        func word(_ byte: UInt8) -> Bool {
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x5F
+        }
+        guard word(first) else { return false }
+        return bytes.dropFirst().allSatisfy { word($0) || $0 == 0x2E || $0 == 0x2D }
+    }
+
+    /// `[a-z0-9]+ ( ( "." | "_" | "__" | "-"+ ) [a-z0-9]+ )*`.
+    static func isValidPathComponent(_ component: Substring) -> Bool {
+        let bytes = Array(component.utf8)
+        func alnum(_ byte: UInt8) -> Bool { (byte >= 0x30 && byte <= 0x39) || (byte >= 0x61 && byte <= 0x7A) }
+        var index = 0
+        func run() -> Bool {
+            let start = index
+            while index < bytes.count, alnum(bytes[index]) { index += 1 }
+            return index > start
+        }
+        guard run() else { return false }
+        while index < bytes.count {
+            let separatorStart = index
+            switch bytes[index] {
+            case 0x2E:  // "."
+                index += 1
+            case 0x5F:  // "_" or "__"
+                index += 1
+                if index < bytes.count, bytes[index] == 0x5F { index += 1 }
+            case 0x2D:  // "-"+
+                while index < bytes.count, bytes[index] == 0x2D { index += 1 }
+            default:
+                return false
+            }
+            guard index > separatorStart, run() else { return false }
+        }
+        return true
+    }
+
+    /// Checks `host[:port]` where host is a DNS name, IPv4 address or bracketed IPv6 address.
+    static func validateRegistry(_ registry: String, reference: String) throws(OCIError) {
+        func fail(_ reason: String) -> OCIError { .invalidReference(reference, reason: reason) }
+        var host = Substring(registry)
+        var port: Substring? = nil
+        if host.hasPrefix("[") {
+            guard let close = host.firstIndex(of: "]") else { throw fail("IPv6 registry address without closing ']'") }
+            let inside = host[host.index(after: host.startIndex)..<close]
+            guard !inside.isEmpty, inside.utf8.allSatisfy({ isHexDigit($0) || $0 == 0x3A || $0 == 0x2E }) else {
+                throw fail("invalid IPv6 registry address \(quoted(registry))")
+            }
+            let after = host[host.index(after: close)...]
+            if !after.isEmpty {
+                guard after.hasPrefix(":") else { throw fail("unexpected text after IPv6 address in \(quoted(registry))") }
+                port = after.dropFirst()
+            }
+            host = host[...close]
+        } else {
+            if let colon = host.firstIndex(of: ":") {
+                port = host[host.index(after: colon)...]
+                host = host[..<colon]
+            }
+            guard !host.isEmpty else { throw fail("empty registry host") }
+            for label in host.split(separator: ".", omittingEmptySubsequences: false) {
+                let bytes = Array(label.utf8)
+                guard let first = bytes.first, let last = bytes.last,
+                      isAlnum(first), isAlnum(last), bytes.allSatisfy({ isAlnum($0) || $0 == 0x2D })
+                else {
+                    throw fail("invalid registry host \(quoted(String(host))): labels are letters, digits and inner dashes")
+                }
+            }
+        }
+        if let port {
+            guard !port.isEmpty, port.count <= 5, port.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+                  let number = Int(port), number >= 1, number <= 65535
+            else {
+                throw fail("invalid registry port \(quoted(String(port))): expected 1-65535")
+            }
+        }
+    }
+
+    /// `localhost`, any `127.x.y.z`, or `::1`.
+    static func isLoopbackHost(_ host: String) -> Bool {
+        let lower = host.lowercased()
+        if lower == "localhost" || lower == "::1" || lower == "0:0:0:0:0:0:0:1" { return true }
+        let parts = lower.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0] == "127" else { return false }
+        return parts.allSatisfy { part in
+            !part.isEmpty && part.count <= 3 && part.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) && (Int(part) ?? 256) <= 255
+        }
+    }
+}
+
+private func isAlnum(_ byte: UInt8) -> Bool {
+    (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+}
+
+private func isHexDigit(_ byte: UInt8) -> Bool {
+    (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x46) || (byte >= 0x61 && byte <= 0x66)
+}

@@ -1,0 +1,390 @@
+import Foundation
+import SignetCrypto
+import SignetJSON
+
+/// An OCI image layout directory (OCI image spec `image-layout.md`): `oci-layout`, `index.json`
+/// and content-addressed `blobs/<algorithm>/<hex>`.
+///
+/// Blobs are written through a staging file in `.signet-staging/` (same file system) and renamed
+/// into `blobs/` only after their digest and size were verified, after an `fsync`; so `blobs/`
+/// never holds unverified content, even after a crash. `index.json` is replaced atomically.
+public struct OCILayout: Sendable {
+    /// The layout's root directory.
+    public let root: String
+    /// When true, blobs are renamed into place without `fsync`. Removes durability across an
+    /// operating-system crash or power loss: afterwards a blob file may be empty or partial (the
+    /// next pull re-verifies and replaces it, but other readers of the layout would not notice).
+    /// Interrupting the process still never leaves an unverified blob. Default false.
+    public var unsafeSkipFsync = false
+
+    /// The content of `oci-layout`.
+    static let layoutFileContent = Array("{\"imageLayoutVersion\":\"1.0.0\"}".utf8)
+    /// Largest `index.json` read: 16 MiB.
+    static let maxIndexBytes = 16 << 20
+    /// Name of the staging directory inside the layout.
+    static let stagingDirectoryName = ".signet-staging"
+
+    /// Opens an existing layout (for reading, or adding to it).
+    ///
+    /// - Throws: `OCIError.invalidLayout` when `oci-layout` is missing or names another version.
+    public init(existingAt root: String) throws(OCIError) {
+        self.root = OCILayout.trimmed(root)
+        let marker = self.root + "/oci-layout"
+        let bytes = try readFileBounded(marker, limit: 64 * 1024)
+        let json: JSONValue
+        do {
+            json = try JSONParser.parse(bytes)
+        } catch {
+            throw .invalidLayout(path: root, reason: "oci-layout is not valid JSON: \(error)")
+        }
+        guard let version = json["imageLayoutVersion"]?.stringValue else {
+            throw .invalidLayout(path: root, reason: "oci-layout has no string \"imageLayoutVersion\"")
+        }
+        guard version.hasPrefix("1.") else {
+            throw .invalidLayout(path: root, reason: "unsupported imageLayoutVersion \(quoted(version)) (expected 1.x)")
+        }
+    }
+
+    /// Opens the layout at `root`, creating the directory, `oci-layout`, `blobs/` and an empty
+    /// `index.json` when they do not exist yet.
+    ///
+    /// - Throws: `OCIError.io` when the directory cannot be created or written;
+    ///   `.invalidLayout` when `root` holds an `oci-layout` of another version.
+    public init(creatingAt root: String) throws(OCIError) {
+        let trimmed = OCILayout.trimmed(root)
+        try OCILayout.makeDirectory(trimmed)
+        try OCILayout.makeDirectory(trimmed + "/blobs")
+        if !FileManager.default.fileExists(atPath: trimmed + "/oci-layout") {
+            try OCILayout.writeAtomically(OCILayout.layoutFileContent, to: trimmed + "/oci-layout", in: trimmed)
+        }
+        try self.init(existingAt: trimmed)
+        if !FileManager.default.fileExists(atPath: trimmed + "/index.json") {
+            try writeIndex([])
+        }
+    }
+
+    /// The path of a blob (whether or not it exists).
+    public func blobPath(_ digest: Digest) -> String {
+        root + "/blobs/\(digest.algorithm.rawValue)/\(digest.hex)"
+    }
+
+    /// The entries of `index.json`.
+    ///
+    /// - Throws: `OCIError.invalidLayout` when `index.json` is missing, too large or malformed.
+    public func readIndex() throws(OCIError) -> [Descriptor] {
+        let path = root + "/index.json"
+        let bytes: [UInt8]
+        do {
+            bytes = try readFileBounded(path, limit: OCILayout.maxIndexBytes)
+        } catch {
+            throw .invalidLayout(path: root, reason: "cannot read index.json: \(error)")
+        }
+        let json: JSONValue
+        do {
+            json = try JSONParser.parse(bytes)
+        } catch {
+            throw .invalidLayout(path: root, reason: "index.json is not valid JSON: \(error)")
+        }
+        guard json["schemaVersion"]?.integerValue == 2 else {
+            throw .invalidLayout(path: root, reason: "index.json needs \"schemaVersion\": 2")
+        }
+        guard let entries = json["manifests"]?.arrayValue else {
+            throw .invalidLayout(path: root, reason: "index.json has no \"manifests\" array")
+        }
+        var result: [Descriptor] = []
+        for (position, entry) in entries.enumerated() {
+            do {
+                result.append(try Descriptor(json: entry, what: "index.json entry \(position + 1)"))
+            } catch {
+                throw .invalidLayout(path: root, reason: "\(error)")
+            }
+        }
+        return result
+    }
+
+    /// Replaces `index.json` atomically with an index of `manifests`.
+    ///
+    /// - Throws: `OCIError.io`.
+    public func writeIndex(_ manifests: [Descriptor]) throws(OCIError) {
+        let index: JSONValue = [
+            "schemaVersion": 2,
+            "mediaType": .string(MediaType.ociIndex),
+            "manifests": .array(manifests.map(\.jsonValue)),
+        ]
+        try OCILayout.writeAtomically(JSONWriter.encode(index, pretty: true), to: root + "/index.json", in: root)
+    }
+
+    /// Adds `descriptor` to `index.json`, replacing entries with the same `ref.name` annotation
+    /// (or, without one, the same digest).
+    ///
+    /// - Throws: `OCIError.invalidLayout` for an unreadable index, `.io`.
+    public func addToIndex(_ descriptor: Descriptor) throws(OCIError) {
+        let name = descriptor.annotation(Descriptor.refNameAnnotation)
+        var entries = try readIndex().filter { entry in
+            if let name { return entry.annotation(Descriptor.refNameAnnotation) != name }
+            return entry.digest != descriptor.digest
+        }
+        entries.append(descriptor)
+        try writeIndex(entries)
+    }
+
+    /// Whether the blob exists with exactly the descriptor's size and digest. A file that is
+    /// present but wrong is deleted (it can only be corrupt), so that it is fetched again.
+    ///
+    /// - Throws: `OCIError.io` when the file cannot be read or removed.
+    public func hasVerifiedBlob(_ descriptor: Descriptor) throws(OCIError) -> Bool {
+        let path = blobPath(descriptor.digest)
+        var info = stat()
+        guard stat(path, &info) == 0 else { return false }
+        guard (info.st_mode & S_IFMT) == S_IFREG, Int64(info.st_size) == descriptor.size,
+              try OCILayout.hashFile(path, algorithm: descriptor.digest.algorithm) == descriptor.digest
+        else {
+            guard unlink(path) == 0 || errno == ENOENT else {
+                throw .io(path: path, detail: "cannot remove a corrupt blob: \(errnoText())")
+            }
+            return false
+        }
+        return true
+    }
+
+    /// Reads a blob of at most `maxBytes` and verifies its size and digest against `descriptor`.
+    ///
+    /// - Throws: `OCIError.invalidLayout` when it is missing, `.tooLarge`, `.sizeMismatch`,
+    ///   `.digestMismatch`.
+    public func readVerifiedBlob(_ descriptor: Descriptor, maxBytes: Int, what: String) throws(OCIError) -> [UInt8] {
+        let path = blobPath(descriptor.digest)
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw .invalidLayout(path: root, reason: "\(what): blob \(descriptor.digest) is missing")
+        }
+        guard descriptor.size <= Int64(maxBytes) else { throw .tooLarge(what: what, limit: Int64(maxBytes)) }
+        let bytes = try readFileBounded(path, limit: maxBytes)
+        guard Int64(bytes.count) == descriptor.size else {
+            throw .sizeMismatch(what: "\(what) (\(path))", expected: descriptor.size, received: Int64(bytes.count))
+        }
+        let computed = try computeDigest(descriptor.digest.algorithm, bytes)
+        guard computed == descriptor.digest else {
+            throw .digestMismatch(what: "\(what) (\(path))", expected: descriptor.digest.ociString, received: computed.ociString)
+        }
+        return bytes
+    }
+
+    /// Stores bytes already verified against `digest` (a manifest) atomically.
+    ///
+    /// - Throws: `OCIError.io`.
+    func storeVerified(_ bytes: [UInt8], digest: Digest) throws(OCIError) {
+        let directory = root + "/blobs/" + digest.algorithm.rawValue
+        try OCILayout.makeDirectory(directory)
+        let staging = try makeStagingFile(for: digest)
+        do {
+            try staging.write(bytes)
+            try commit(staging, digest: digest)
+        } catch {
+            staging.discard()
+            throw error
+        }
+    }
+
+    /// A new staging file for the blob `digest`.
+    func makeStagingFile(for digest: Digest) throws(OCIError) -> StagingFile {
+        let directory = root + "/" + OCILayout.stagingDirectoryName
+        try OCILayout.makeDirectory(directory)
+        return try StagingFile(directory: directory, name: digest.hex, durable: !unsafeSkipFsync)
+    }
+
+    /// Moves a completely written, verified staging file to its place in `blobs/`: fsync, rename,
+    /// fsync of the directory.
+    func commit(_ staging: StagingFile, digest: Digest) throws(OCIError) {
+        let directory = root + "/blobs/" + digest.algorithm.rawValue
+        try OCILayout.makeDirectory(directory)
+        try staging.finish()
+        let target = blobPath(digest)
+        guard rename(staging.path, target) == 0 else {
+            let detail = errnoText()
+            staging.discard()
+            throw .io(path: target, detail: "cannot move the verified blob into place: \(detail)")
+        }
+        if !unsafeSkipFsync { OCILayout.syncDirectory(directory) }
+    }
+
+    /// Removes the staging directory if it is empty.
+    func removeStagingDirectoryIfEmpty() {
+        rmdir(root + "/" + OCILayout.stagingDirectoryName)
+    }
+
+    /// Deletes staging files older than `age` seconds: leftovers of a process that was killed
+    /// (a running pull touches its files continuously, so they stay younger). Never throws;
+    /// files that cannot be removed are left alone.
+    public func removeStaleStagingFiles(olderThan age: Double = 24 * 3600) {
+        let directory = root + "/" + OCILayout.stagingDirectoryName
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        let cutoff = Date().addingTimeInterval(-age)
+        for name in names where name.hasSuffix(".partial") {
+            let path = directory + "/" + name
+            if let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
+               modified < cutoff {
+                unlink(path)
+            }
+        }
+    }
+
+    // MARK: - File helpers
+
+    static func trimmed(_ path: String) -> String {
+        var text = path
+        while text.count > 1 && text.hasSuffix("/") { text.removeLast() }
+        return text.isEmpty ? "." : text
+    }
+
+    static func makeDirectory(_ path: String) throws(OCIError) {
+        var info = stat()
+        if stat(path, &info) == 0 {
+            guard (info.st_mode & S_IFMT) == S_IFDIR else { throw .io(path: path, detail: "exists and is not a directory") }
+            return
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw .io(path: path, detail: "cannot create directory: \(error.localizedDescription)")
+        }
+    }
+
+    /// Writes `bytes` to `path` through a temporary file in `directory`: write, fsync, rename, fsync directory.
+    static func writeAtomically(_ bytes: [UInt8], to path: String, in directory: String) throws(OCIError) {
+        let staging = try StagingFile(directory: directory, name: ".tmp-" + (path.split(separator: "/").last.map(String.init) ?? "file"),
+                                      durable: true)
+        do {
+            try staging.write(bytes)
+            try staging.finish()
+        } catch {
+            staging.discard()
+            throw error
+        }
+        guard rename(staging.path, path) == 0 else {
+            let detail = errnoText()
+            staging.discard()
+            throw .io(path: path, detail: "cannot replace: \(detail)")
+        }
+        syncDirectory(directory)
+    }
+
+    static func syncDirectory(_ path: String) {
+        let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if descriptor >= 0 {
+            fsync(descriptor)
+            close(descriptor)
+        }
+    }
+
+    /// The digest of a file's content, read in 1 MiB pieces.
+    static func hashFile(_ path: String, algorithm: DigestAlgorithm) throws(OCIError) -> Digest {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw .io(path: path, detail: "cannot open: \(errnoText())") }
+        defer { close(descriptor) }
+        let hasher = try makeHasher(algorithm)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
+        defer { buffer.deallocate() }
+        while true {
+            let count = read(descriptor, buffer.baseAddress, buffer.count)
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw .io(path: path, detail: "read failed: \(errnoText())")
+            }
+            if count == 0 { break }
+            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+        }
+        return hasher.finalize()
+    }
+}
+
+/// A temporary file being filled; removed by `discard()` unless committed. Used by one thread at a
+/// time (the download's consumer).
+final class StagingFile: @unchecked Sendable {
+    let path: String
+    private var descriptor: Int32
+    private let durable: Bool
+    private(set) var written: Int64 = 0
+    private var flushedUpTo: Int64 = 0
+    /// A durable file starts writing back every this many bytes, so the final `fsync` waits only
+    /// for the tail and the disk works while the download continues.
+    static let writeBackStep: Int64 = 8 << 20
+
+    init(directory: String, name: String, durable: Bool) throws(OCIError) {
+        var random = [UInt8](repeating: 0, count: 8)
+        for index in random.indices { random[index] = UInt8.random(in: 0...255) }
+        path = directory + "/" + name + "." + Hex.encode(random) + ".partial"
+        self.durable = durable
+        descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw .io(path: path, detail: "cannot create: \(errnoText())") }
+    }
+
+    deinit {
+        if descriptor >= 0 { close(descriptor) }
+    }
+
+    /// Appends bytes.
+    func write(_ bytes: UnsafeRawBufferPointer) throws(OCIError) {
+        guard var base = bytes.baseAddress else { return }
+        var remaining = bytes.count
+        while remaining > 0 {
+            let count = Glibc.write(descriptor, base, remaining)
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw .io(path: path, detail: "write failed: \(errnoText())")
+            }
+            remaining -= count
+            base += count
+            written += Int64(count)
+        }
+        if durable && written - flushedUpTo >= StagingFile.writeBackStep {
+            // Linux: start writing this range back now (does not wait); fsync later waits for it.
+            _ = startWriteBack?(descriptor, flushedUpTo, written - flushedUpTo, 2)  // SYNC_FILE_RANGE_WRITE
+            flushedUpTo = written
+        }
+    }
+
+    func write(_ bytes: [UInt8]) throws(OCIError) {
+        let result: Result<Void, OCIError> = bytes.withUnsafeBytes { buffer in
+            do throws(OCIError) {
+                try write(buffer)
+                return .success(())
+            } catch {
+                return .failure(error)
+            }
+        }
+        try result.get()
+    }
+
+    /// Empties the file (before a retried download).
+    func reset() throws(OCIError) {
+        guard ftruncate(descriptor, 0) == 0, lseek(descriptor, 0, SEEK_SET) == 0 else {
+            throw .io(path: path, detail: "cannot truncate: \(errnoText())")
+        }
+        written = 0
+        flushedUpTo = 0
+    }
+
+    /// Flushes the file to stable storage and closes it.
+    func finish() throws(OCIError) {
+        guard !durable || fsync(descriptor) == 0 else {
+            throw .io(path: path, detail: "fsync failed: \(errnoText())")
+        }
+        close(descriptor)
+        descriptor = -1
+    }
+
+    /// Closes and deletes the file.
+    func discard() {
+        if descriptor >= 0 {
+            close(descriptor)
+            descriptor = -1
+        }
+        unlink(path)
+    }
+}
+
+/// Linux `sync_file_range(2)`, looked up at run time (the C library declares it only with
+/// `_GNU_SOURCE`); nil where it does not exist, in which case only the final `fsync` writes back.
+private let startWriteBack: (@convention(c) (Int32, Int64, Int64, UInt32) -> Int32)? = {
+    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "sync_file_range") else { return nil }
+    return unsafeBitCast(symbol, to: (@convention(c) (Int32, Int64, Int64, UInt32) -> Int32).self)
+}()

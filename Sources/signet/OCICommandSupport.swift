@@ -1,0 +1,70 @@
+import Foundation
+import SignetJSON
+import SignetOCI
+
+/// Exit statuses of `signet pull` and `signet push` for library errors:
+/// 1 verification failure, 2 usage error, 3 network or registry error (authentication included),
+/// 4 local error (files, OCI layout, credential lookup), 130 interrupted by SIGINT/SIGTERM.
+func ociExitCode(for error: OCIError) -> Int32 {
+    if case .cancelled = error { return 130 }
+    if error.isUsageError { return 2 }
+    if error.isVerificationFailure { return 1 }
+    if error.isRegistryFailure { return 3 }
+    return 4
+}
+
+/// Writes a JSON document (encoded by `JSONWriter`) to standard output.
+func printJSONValue(_ value: JSONValue) {
+    FileHandle.standardOutput.write(Data(JSONWriter.encode(value, pretty: true)))
+}
+
+/// Whether standard error is a terminal (progress is drawn only then).
+var standardErrorIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
+
+/// `bytes` as a short human-readable size with binary units.
+func formatBytes(_ bytes: Int64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+    var value = Double(bytes)
+    var unit = 0
+    while value >= 1024 && unit < units.count - 1 {
+        value /= 1024
+        unit += 1
+    }
+    return unit == 0 ? "\(bytes) B" : String(format: "%.1f", value) + " " + units[unit]
+}
+
+/// JSON for a descriptor in command results.
+func descriptorJSON(_ descriptor: Descriptor, extra: [(String, JSONValue)] = []) -> JSONValue {
+    var object = JSONObject()
+    object["digest"] = .string(descriptor.digest.ociString)
+    object["mediaType"] = .string(descriptor.mediaType)
+    object["size"] = .integer(descriptor.size)
+    if let platform = descriptor.platform { object["platform"] = .string(platform.description) }
+    for (key, value) in extra { object[key] = value }
+    return .object(object)
+}
+
+/// Turns the first Ctrl-C (SIGINT) or SIGTERM into a cancellation the library honours: transfers
+/// stop, staging files are deleted, and the command exits with status 130. A second signal ends
+/// the process at once.
+final class InterruptHandler: @unchecked Sendable {
+    let flag = CancellationFlag()
+    private var sources: [DispatchSourceSignal] = []
+
+    init() {
+        for number in [SIGINT, SIGTERM] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { [flag] in
+                flag.cancel()
+                signal(number, SIG_DFL)
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    deinit {
+        for source in sources { source.cancel() }
+    }
+}

@@ -1,0 +1,143 @@
+import Foundation
+import SignetJSON
+import SignetOCI
+
+let pullUsage = """
+usage: signet pull [options] REFERENCE (--output DIR | --verify-only)
+
+REFERENCE must carry a digest: [REGISTRY/]REPOSITORY[:TAG]@sha256:HEX. The manifest is fetched by
+that digest and verified; for an index, the manifest of the selected platform is fetched and
+verified; then config and layers are fetched concurrently, each verified against its digest and
+size before it is moved into DIR/blobs/. DIR/index.json names the image (--ref-name, else the tag,
+else the digest). Prints REFERENCE@DIGEST, or with --json a JSON result. Progress goes to standard
+error when it is a terminal.
+
+options:
+  --output DIR           OCI image layout to write (created if needed; verified blobs are reused)
+  --verify-only          download and verify everything, store nothing
+  --platform OS/ARCH[/VARIANT]
+                         platform to take from an index (default: this machine's)
+  --all-platforms        pull every manifest of an index
+  --ref-name NAME        name for index.json (org.opencontainers.image.ref.name)
+  --concurrency N        blobs fetched at the same time, 1-32 (default 4)
+  --json                 print the result as JSON
+  --unsafe-no-fsync      do not fsync blobs before moving them into place (faster; after an OS
+                         crash or power loss a blob file may be incomplete)
+  --unsafe-no-trust      allow REFERENCE without a digest: the registry resolves the tag and it is
+                         NOT verified (everything below the manifest is still verified)
+\(RegistryOptions.help)
+Exit status: 0 success, 1 verification failure, 2 usage error, 3 network or registry error,
+4 local error (files, OCI layout, credentials), 130 interrupted (staging files are removed).
+"""
+
+/// What `signet pull` was asked to do.
+struct PullInvocation {
+    var reference: ImageReference
+    var output: String?
+    var platforms: PlatformSelection
+    var refName: String?
+    var concurrency: Int
+    var json: Bool
+    var unsafeNoTrust: Bool
+    var unsafeNoFsync: Bool
+    var registry: RegistryOptions
+
+    init(_ arguments: [String]) throws {
+        let args = try Args(arguments, valued: RegistryOptions.valued.union(["output", "platform", "ref-name", "concurrency"]),
+                            boolean: RegistryOptions.boolean.union(["verify-only", "all-platforms", "json", "unsafe-no-trust",
+                                                                    "unsafe-no-fsync"]))
+        let text = try args.positional(0, "REFERENCE")
+        try args.expectPositionals(1)
+        output = args.value("output")
+        guard (output != nil) != args.flag("verify-only") else {
+            throw UsageError("give exactly one of --output DIR and --verify-only")
+        }
+        if let platform = args.value("platform") {
+            guard !args.flag("all-platforms") else { throw UsageError("--platform and --all-platforms contradict each other") }
+            platforms = .platform(try Platform(parsing: platform))
+        } else {
+            platforms = args.flag("all-platforms") ? .all : .host
+        }
+        concurrency = try args.int("concurrency") ?? 4
+        guard (1...32).contains(concurrency) else { throw UsageError("--concurrency must be from 1 to 32, got \(concurrency)") }
+        refName = args.value("ref-name")
+        json = args.flag("json")
+        unsafeNoTrust = args.flag("unsafe-no-trust")
+        unsafeNoFsync = args.flag("unsafe-no-fsync")
+        registry = try RegistryOptions(args)
+        reference = try ImageReference(parsing: text)
+        if reference.digest == nil && !unsafeNoTrust {
+            throw UsageError("refusing to pull \"\(text)\" by tag alone: a tag is not verifiable. Give the digest "
+                + "(REPOSITORY:TAG@sha256:...), or pass --unsafe-no-trust to accept whatever the registry serves for the tag")
+        }
+    }
+}
+
+/// `signet pull …`
+func runPullCommand(_ arguments: [String]) throws -> Int32 {
+    if arguments.isEmpty {
+        note(pullUsage)
+        return 2
+    }
+    if arguments.contains("--help") || arguments.contains("-h") {
+        print(pullUsage)
+        return 0
+    }
+    let invocation = try PullInvocation(arguments)
+    let reference = invocation.reference
+    let trust: ManifestTrust
+    if let digest = reference.digest {
+        trust = .digest(digest, size: nil)
+    } else {
+        trust = .unsafeUnverifiedTag
+        note("WARNING: --unsafe-no-trust: the tag \(reference.name):\(reference.tagOrDefault) is NOT verified; "
+            + "whoever controls the registry or the network path chooses which image it names. "
+            + "Content below the manifest is still verified against it.")
+    }
+    let client = try invocation.registry.makeClient(for: reference)
+    let display = TransferProgress(verb: "pull", enabled: standardErrorIsTerminal)
+    let interrupts = InterruptHandler()
+    let options = PullOptions(platforms: invocation.platforms, concurrency: invocation.concurrency,
+                              refName: invocation.refName, unsafeSkipFsync: invocation.unsafeNoFsync,
+                              cancellation: interrupts.flag)
+    let result: PullResult
+    do {
+        result = try ImagePuller(client: client, progress: display.handler)
+            .pull(reference, trust: trust, to: invocation.output.map { .layout($0) } ?? .verifyOnly, options: options)
+    } catch {
+        display.finish()
+        throw error
+    }
+    display.finish()
+    withExtendedLifetime(interrupts) {}
+    if !result.tagVerified {
+        note("WARNING: the unverified tag resolved to \(result.manifest.digest); pin it with \(reference.name)@\(result.manifest.digest)")
+    }
+    if invocation.json {
+        printJSONValue(pullResultJSON(result, output: invocation.output))
+    } else {
+        print(result.reference.description)
+    }
+    return 0
+}
+
+/// The `--json` result of a pull.
+func pullResultJSON(_ result: PullResult, output: String?) -> JSONValue {
+    var object = JSONObject()
+    object["reference"] = .string(result.reference.description)
+    object["digest"] = .string(result.manifest.digest.ociString)
+    object["mediaType"] = .string(result.manifest.mediaType)
+    object["size"] = .integer(result.manifest.size)
+    let platforms = result.images.compactMap { $0.platform?.description }
+    object["platform"] = result.images.count == 1 ? (platforms.first.map { .string($0) } ?? .null) : .null
+    object["platforms"] = .array(platforms.map { .string($0) })
+    object["tagVerified"] = .bool(result.tagVerified)
+    object["output"] = output.map { .string($0) } ?? .null
+    object["verifyOnly"] = .bool(output == nil)
+    object["images"] = .array(result.images.map { descriptorJSON($0) })
+    object["blobs"] = .array(result.blobs.map { blob in
+        descriptorJSON(blob.descriptor, extra: [("role", .string(blob.role)), ("reused", .bool(blob.reused))])
+    })
+    object["bytesDownloaded"] = .integer(result.bytesDownloaded)
+    return .object(object)
+}

@@ -1,0 +1,91 @@
+import Foundation
+import SignetCrypto
+import SignetHTTP
+import SignetOCI
+
+/// Options shared by the commands that talk to a registry (`pull`, `push`).
+struct RegistryOptions {
+    var username: String?
+    var passwordFromStdin: Bool
+    var requireTLS: Bool
+    var unsafePlainHTTP: Bool
+    var caFile: String?
+
+    /// Option names taking a value, for `Args`.
+    static let valued: Set<String> = ["username", "ca-file"]
+    /// Flag names, for `Args`.
+    static let boolean: Set<String> = ["password-stdin", "tls", "unsafe-plain-http"]
+
+    static let help = """
+      --username USER        log in as USER (the password is read from standard input)
+      --password-stdin       read the password (first line) from standard input
+      --tls                  use HTTPS even for loopback registries
+      --unsafe-plain-http    use plain HTTP even for non-loopback registries (credentials and tags
+                             travel unprotected; digests are still verified)
+      --ca-file FILE         trust the CA certificates in FILE (PEM) for HTTPS
+    Credentials otherwise come from Docker's config.json ($DOCKER_CONFIG or ~/.docker): "auths",
+    "credsStore" and "credHelpers" (docker-credential-* programs). Loopback registries (localhost,
+    127.0.0.0/8, [::1]) use plain HTTP unless --tls is given; all others use HTTPS.
+    """
+
+    /// Reads the registry options from parsed arguments.
+    init(_ arguments: Args) throws(UsageError) {
+        username = arguments.value("username")
+        passwordFromStdin = arguments.flag("password-stdin")
+        requireTLS = arguments.flag("tls")
+        unsafePlainHTTP = arguments.flag("unsafe-plain-http")
+        caFile = arguments.value("ca-file")
+        if requireTLS && unsafePlainHTTP {
+            throw UsageError("--tls and --unsafe-plain-http contradict each other")
+        }
+        if passwordFromStdin && username == nil {
+            throw UsageError("--password-stdin needs --username")
+        }
+        if username != nil && !passwordFromStdin {
+            throw UsageError("--username needs --password-stdin (passwords are never taken from the command line)")
+        }
+    }
+
+    /// A client for `reference`'s registry with these options.
+    func makeClient(for reference: ImageReference) throws -> RegistryClient {
+        let security: TransportSecurity = requireTLS ? .requireTLS : (unsafePlainHTTP ? .unsafePlainHTTP : .automatic)
+        let endpoint = RegistryEndpoint(registry: reference.registry, security: security)
+        let transport = try CurlTransport(options: CurlTransportOptions(caFile: caFile))
+        return RegistryClient(endpoint: endpoint, transport: transport, credentials: try credentials(for: reference))
+    }
+
+    private func credentials(for reference: ImageReference) throws -> any CredentialProvider {
+        if let username {
+            let password = try readPasswordFromStandardInput()
+            return StaticCredentials(.basic(username: username, password: password), registry: reference.registry)
+        }
+        let environment = ProcessInfo.processInfo.environment
+        guard let configFile = DockerConfigCredentials.defaultConfigFile(environment: environment) else {
+            return AnonymousCredentials()
+        }
+        let searchPath = (environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":").map(String.init)
+        return DockerConfigCredentials(configFile: configFile, searchPath: searchPath)
+    }
+
+    /// The first line of standard input (at most 64 KiB), without its line ending.
+    private func readPasswordFromStandardInput() throws -> SecretBytes {
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        var length = 0
+        while length < buffer.count {
+            let count = buffer.withUnsafeMutableBytes { raw -> Int in
+                guard let base = raw.baseAddress else { return 0 }
+                return read(STDIN_FILENO, base + length, raw.count - length)
+            }
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { break }
+            length += count
+            if buffer[0..<length].contains(0x0A) { break }
+        }
+        var end = buffer[0..<length].firstIndex(of: 0x0A) ?? length
+        if end > 0 && buffer[end - 1] == 0x0D { end -= 1 }
+        guard end > 0 else { throw UsageError("--password-stdin: standard input holds no password") }
+        let secret = buffer[0..<end].withUnsafeBytes { SecretBytes(copying: $0) }
+        for index in buffer.indices { buffer[index] = 0 }
+        return secret
+    }
+}

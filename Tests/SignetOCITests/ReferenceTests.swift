@@ -1,0 +1,111 @@
+import SignetCrypto
+import SignetOCI
+import XCTest
+
+final class ReferenceTests: XCTestCase {
+    let hex = String(repeating: "ab", count: 32)
+
+    func testValidReferencesNormalise() throws {
+        // (input, registry, repository, tag, digest?)
+        let cases: [(String, String, String, String?, Bool)] = [
+            ("alpine", "docker.io", "library/alpine", nil, false),
+            ("alpine:3.19", "docker.io", "library/alpine", "3.19", false),
+            ("docker.io/alpine", "docker.io", "library/alpine", nil, false),
+            ("index.docker.io/library/alpine:edge", "docker.io", "library/alpine", "edge", false),
+            ("user/app", "docker.io", "user/app", nil, false),
+            ("localhost/app", "localhost", "app", nil, false),
+            ("localhost:5000/team/app:v1", "localhost:5000", "team/app", "v1", false),
+            ("127.0.0.1:5000/a/b/c", "127.0.0.1:5000", "a/b/c", nil, false),
+            ("[::1]:5000/app:1", "[::1]:5000", "app", "1", false),
+            ("registry.example.com/a_b/c__d/e-f/g--h/i.j", "registry.example.com", "a_b/c__d/e-f/g--h/i.j", nil, false),
+            ("Registry.Example/app", "Registry.Example", "app", nil, false),
+            ("host:5000/app:tag@sha256:\(String(repeating: "ab", count: 32))", "host:5000", "app", "tag", true),
+            ("app@sha256:\(String(repeating: "ab", count: 32))", "docker.io", "library/app", nil, true),
+            ("app:_under.score-ok", "docker.io", "library/app", "_under.score-ok", false),
+        ]
+        for (input, registry, repository, tag, hasDigest) in cases {
+            let reference = try ImageReference(parsing: input)
+            XCTAssertEqual(reference.registry, registry, input)
+            XCTAssertEqual(reference.repository, repository, input)
+            XCTAssertEqual(reference.tag, tag, input)
+            XCTAssertEqual(reference.digest != nil, hasDigest, input)
+        }
+    }
+
+    func testDigestAndManifestReference() throws {
+        let reference = try ImageReference(parsing: "host:5000/app:v1@sha256:\(hex)")
+        XCTAssertEqual(reference.digest?.ociString, "sha256:\(hex)")
+        XCTAssertEqual(reference.manifestReference, "sha256:\(hex)")
+        XCTAssertEqual(reference.description, "host:5000/app:v1@sha256:\(hex)")
+        let tagOnly = try ImageReference(parsing: "host:5000/app")
+        XCTAssertEqual(tagOnly.manifestReference, "latest")
+        XCTAssertEqual(tagOnly.host, "host")
+        let sha512 = try ImageReference(parsing: "host/app@sha512:\(String(repeating: "cd", count: 64))")
+        XCTAssertEqual(sha512.digest?.algorithm, .sha512)
+    }
+
+    func testInvalidReferencesAreRejectedWithReasons() {
+        let cases: [(String, String)] = [
+            ("", "empty"),
+            ("App", "lowercase"),
+            ("host/App", "lowercase"),
+            ("host/app:", "invalid tag"),
+            ("host/app:-bad", "invalid tag"),
+            ("host/app:" + String(repeating: "t", count: 129), "invalid tag"),
+            ("host/app@sha256:abc", "invalid digest"),
+            ("host/app@sha256:\(String(repeating: "AB", count: 32))", "invalid digest"),
+            ("host/app@sha384:\(String(repeating: "ab", count: 48))", "unsupported digest algorithm"),
+            ("host/app@md5:\(String(repeating: "ab", count: 16))", "invalid digest"),
+            ("host/a//b", "path component"),
+            ("host/a-", "path component"),
+            ("host/.a", "path component"),
+            ("host/a___b", "path component"),
+            ("host:99999/app", "port"),
+            ("host:/app", "port"),
+            ("-host.com/app", "registry host"),
+            ("[::1/app", "IPv6"),
+            ("host/app with space", "printable ASCII"),
+            ("host.com/" + String(repeating: "a", count: 250), "255"),
+        ]
+        for (input, fragment) in cases {
+            XCTAssertThrowsError(try ImageReference(parsing: input), input) { error in
+                guard case OCIError.invalidReference(_, let reason) = error else {
+                    return XCTFail("\(input): expected invalidReference, got \(error)")
+                }
+                XCTAssertTrue(reason.contains(fragment), "\(input): reason \"\(reason)\" lacks \"\(fragment)\"")
+                XCTAssertTrue((error as? OCIError)?.isUsageError ?? false)
+            }
+        }
+    }
+
+    func testEndpointSchemeRule() {
+        // Default: HTTPS, except loopback hosts.
+        XCTAssertEqual(RegistryEndpoint(registry: "registry.example.com").baseURL, "https://registry.example.com")
+        XCTAssertEqual(RegistryEndpoint(registry: "docker.io").baseURL, "https://registry-1.docker.io")
+        XCTAssertEqual(RegistryEndpoint(registry: "127.0.0.1:5000").baseURL, "http://127.0.0.1:5000")
+        XCTAssertEqual(RegistryEndpoint(registry: "127.1.2.3:5000").scheme, "http")
+        XCTAssertEqual(RegistryEndpoint(registry: "localhost:5000").scheme, "http")
+        XCTAssertEqual(RegistryEndpoint(registry: "[::1]:5000").baseURL, "http://[::1]:5000")
+        XCTAssertEqual(RegistryEndpoint(registry: "128.0.0.1:5000").scheme, "https")
+        XCTAssertEqual(RegistryEndpoint(registry: "localhost.example.com").scheme, "https")
+        // --tls and the explicit unsafe switch.
+        XCTAssertEqual(RegistryEndpoint(registry: "127.0.0.1:5000", security: .requireTLS).scheme, "https")
+        XCTAssertEqual(RegistryEndpoint(registry: "registry.example.com", security: .unsafePlainHTTP).scheme, "http")
+    }
+
+    func testPlatformParsingAndMatching() throws {
+        let arm = try Platform(parsing: "linux/arm/v7")
+        XCTAssertEqual(arm.description, "linux/arm/v7")
+        XCTAssertEqual(try Platform(parsing: "linux/x86_64").architecture, "amd64")
+        XCTAssertThrowsError(try Platform(parsing: "linux"))
+        XCTAssertThrowsError(try Platform(parsing: "linux//v7"))
+        XCTAssertThrowsError(try Platform(parsing: "a/b/c/d"))
+        let anyArm64 = Platform(os: "linux", architecture: "arm64")
+        XCTAssertTrue(anyArm64.isSatisfied(by: Platform(os: "linux", architecture: "arm64", variant: "v8")))
+        XCTAssertTrue(Platform(os: "linux", architecture: "arm64", variant: "v8").isSatisfied(by: anyArm64),
+                      "arm64 without a variant counts as v8")
+        XCTAssertFalse(arm.isSatisfied(by: Platform(os: "linux", architecture: "arm", variant: "v6")))
+        XCTAssertFalse(Platform(os: "linux", architecture: "amd64").isSatisfied(by: Platform(os: "windows", architecture: "amd64")))
+        XCTAssertEqual(Platform.host.os, "linux")
+    }
+}
