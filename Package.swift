@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "SignetJSON", targets: ["SignetJSON"]),
         .library(name: "SignetTUF", targets: ["SignetTUF"]),
         .library(name: "SignetOCI", targets: ["SignetOCI"]),
+        .library(name: "SignetTrust", targets: ["SignetTrust"]),
         .executable(name: "signet-tuf-client", targets: ["signet-tuf-client"]),
         .executable(name: "signet-bench", targets: ["signet-bench"]),
         .executable(name: "signet", targets: ["signet"]),
@@ -26,9 +27,10 @@ let package = Package(
         .target(name: "SignetJSON"),
         .target(name: "SignetTUF", dependencies: ["SignetJSON", "SignetCrypto", "SignetHTTP"]),
         .target(name: "SignetOCI", dependencies: ["SignetHTTP", "SignetCrypto", "SignetJSON"]),
+        .target(name: "SignetTrust", dependencies: ["SignetTUF", "SignetOCI", "SignetHTTP", "SignetCrypto", "SignetJSON"]),
         .target(name: "SignetTestSupport", dependencies: ["SignetTUF", "SignetJSON", "SignetCrypto", "SignetHTTP"]),
         .executableTarget(name: "signet-tuf-client", dependencies: ["SignetTUF"]),
-        .executableTarget(name: "signet", dependencies: ["SignetTUF", "SignetOCI", "SignetHTTP", "SignetCrypto", "SignetJSON"]),
+        .executableTarget(name: "signet", dependencies: ["SignetTrust", "SignetTUF", "SignetOCI", "SignetHTTP", "SignetCrypto", "SignetJSON"]),
         .executableTarget(name: "signet-json-fuzz", dependencies: ["SignetJSON"],
                           linkerSettings: [
                               // Lets libFuzzer's main win over the target's own when built with --sanitize=fuzzer.

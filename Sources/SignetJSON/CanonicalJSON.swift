@@ -162,25 +162,7 @@ public enum CanonicalJSON {
     static func appendString(_ string: String, to out: ByteSink) {
         out.append(0x22)
         withUTF8Bytes(string) { bytes in
-            guard let base = bytes.baseAddress else { return }
-            let count = bytes.count
-            var runStart = 0
-            var i = 0
-            while i < count {
-                while i + 8 <= count && !wordHasQuoteOrBackslash(loadWord(base + i)) {
-                    i += 8
-                }
-                guard i < count else { break }
-                let byte = base[i]
-                if byte == 0x22 || byte == 0x5C {
-                    out.append(base + runStart, count: i - runStart)
-                    out.append(0x5C)
-                    out.append(byte)
-                    runStart = i + 1
-                }
-                i += 1
-            }
-            out.append(base + runStart, count: count - runStart)
+            if let base = bytes.baseAddress { out.appendCanonicalStringBody(base, count: bytes.count) }
         }
         out.append(0x22)
     }

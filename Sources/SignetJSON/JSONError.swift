@@ -37,6 +37,10 @@ public enum JSONError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidNumber(offset: Int)
     /// Canonical JSON has no representation for numbers with a fraction or exponent; `text` is the number.
     case floatNotAllowed(text: String)
+    /// A path of object keys could not be followed. `path` lists the keys up to and including the one
+    /// that could not be followed; `found` says what the document holds where an object with that key
+    /// was expected (for example "an object without that key" or "an array").
+    case pathNotFound(path: [String], found: String)
 
     /// A sentence saying what went wrong, what was expected, what was found, and at which byte offset.
     public var description: String {
@@ -79,6 +83,11 @@ public enum JSONError: Error, Sendable, Equatable, CustomStringConvertible {
             return "invalid number: expected a digit at byte offset \(offset)"
         case let .floatNotAllowed(text):
             return "number \(text) has a fraction or exponent: canonical JSON expects integers only"
+        case let .pathNotFound(path, found):
+            let parent = path.dropLast().map(JSONError.quoted).joined(separator: ", ")
+            let key = path.last.map(JSONError.quoted) ?? "\"\""
+            return "path [\(path.map(JSONError.quoted).joined(separator: ", "))] not found: expected an object "
+                + "with key \(key) at [\(parent)], found \(found)"
         }
     }
 

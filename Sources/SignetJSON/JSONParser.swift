@@ -79,9 +79,28 @@ public enum JSONParser {
         try parseBuffer(bytes, limits: limits, allowRawControlCharacters: true)
     }
 
+    /// Parses a whole document. A value starting at `skipping.lowerBound` is not parsed: it becomes an empty
+    /// object and parsing resumes at `skipping.upperBound` (the caller has validated that range already).
     static func parseBuffer(
-        _ buffer: UnsafeRawBufferPointer, limits: JSONLimits, allowRawControlCharacters: Bool = false
+        _ buffer: UnsafeRawBufferPointer, limits: JSONLimits, allowRawControlCharacters: Bool = false,
+        skipping: Range<Int>? = nil
     ) throws(JSONError) -> JSONValue {
+        let base = try checkedStart(buffer, limits: limits)
+        var parser = Parser(
+            base: base, end: buffer.count, maxDepth: limits.maxDepth,
+            allowRawControlCharacters: allowRawControlCharacters)
+        if let skipping {
+            parser.skipStart = skipping.lowerBound
+            parser.skipEnd = skipping.upperBound
+        }
+        return try parser.parseDocument()
+    }
+
+    /// The checks made before the first byte is parsed: size limit, empty input, byte order mark.
+    /// Returns the first byte of a non-empty buffer.
+    static func checkedStart(_ buffer: UnsafeRawBufferPointer, limits: JSONLimits) throws(JSONError)
+        -> UnsafePointer<UInt8>
+    {
         let count = buffer.count
         if count > limits.maxBytes {
             throw .tooLarge(limit: limits.maxBytes, actual: count)
@@ -94,15 +113,32 @@ public enum JSONParser {
         if count >= 3 && base[0] == 0xEF && base[1] == 0xBB && base[2] == 0xBF {
             throw .byteOrderMark
         }
+        return base
+    }
+
+    /// Parses `count` values of a document that has already been validated: value `n` starts exactly at
+    /// offset `start(n)` of `buffer`. One parser (and its buffers) serves all of them.
+    static func parseValidatedValues(
+        in buffer: UnsafeRawBufferPointer, count: Int, maxDepth: Int, start: (Int) -> Int
+    ) throws(JSONError) -> [JSONValue] {
+        guard count > 0, let raw = buffer.baseAddress else { return [] }
         var parser = Parser(
-            base: base, end: count, maxDepth: limits.maxDepth, allowRawControlCharacters: allowRawControlCharacters)
-        return try parser.parseDocument()
+            base: raw.assumingMemoryBound(to: UInt8.self), end: buffer.count, maxDepth: maxDepth,
+            allowRawControlCharacters: false)
+        var values: [JSONValue] = []
+        values.reserveCapacity(count)
+        for n in 0..<count {
+            parser.pos = start(n)
+            parser.depth = 0
+            values.append(try parser.parseValue())
+        }
+        return values
     }
 }
 
 // MARK: - Byte constants
 
-private enum Byte {
+enum Byte {
     static let quote: UInt8 = 0x22  // "
     static let backslash: UInt8 = 0x5C  // \
     static let slash: UInt8 = 0x2F  // /
@@ -171,6 +207,73 @@ func utf8SequenceLength(_ base: UnsafePointer<UInt8>, at i: Int, end: Int) -> In
     }
 }
 
+/// The error for a byte at `offset` that cannot start `expected`, or for the end of input when `offset`
+/// is `end`: malformed UTF-8 there is reported as such.
+func unexpectedByte(_ base: UnsafePointer<UInt8>, at offset: Int, end: Int, expected: String) -> JSONError {
+    guard offset < end else { return .unexpectedEnd(expected: expected) }
+    let byte = base[offset]
+    if byte >= 0x80 && utf8SequenceLength(base, at: offset, end: end) == nil {
+        return .invalidUTF8(offset: offset)
+    }
+    return .unexpectedCharacter(found: byte, expected: expected, offset: offset)
+}
+
+/// Decodes the string escape whose backslash is at `i`. Returns the code point it stands for (a high-low
+/// pair of `\u` escapes gives one code point above U+FFFF) and the offset just after the escape.
+@inline(__always)
+func decodeStringEscape(_ base: UnsafePointer<UInt8>, at i: Int, end: Int) throws(JSONError)
+    -> (scalar: UInt32, next: Int)
+{
+    guard i + 1 < end else { throw .unexpectedEnd(expected: "an escape character after '\\'") }
+    switch base[i + 1] {
+    case Byte.quote: return (UInt32(Byte.quote), i + 2)
+    case Byte.backslash: return (UInt32(Byte.backslash), i + 2)
+    case Byte.slash: return (UInt32(Byte.slash), i + 2)
+    case 0x62: return (0x08, i + 2)  // \b
+    case 0x66: return (0x0C, i + 2)  // \f
+    case 0x6E: return (0x0A, i + 2)  // \n
+    case 0x72: return (0x0D, i + 2)  // \r
+    case 0x74: return (0x09, i + 2)  // \t
+    case Byte.lowerU:
+        let unit = try hex4(base, at: i + 2, end: end, escapeOffset: i)
+        switch unit {
+        case 0xD800...0xDBFF:
+            // RFC 8259 §7: a code point outside the BMP is a UTF-16 surrogate pair of \u escapes.
+            guard i + 7 < end, base[i + 6] == Byte.backslash, base[i + 7] == Byte.lowerU else {
+                throw .loneSurrogate(offset: i)
+            }
+            let low = try hex4(base, at: i + 8, end: end, escapeOffset: i + 6)
+            guard low >= 0xDC00 && low <= 0xDFFF else { throw .loneSurrogate(offset: i) }
+            return (0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00), i + 12)
+        case 0xDC00...0xDFFF:
+            throw .loneSurrogate(offset: i)
+        default:
+            return (unit, i + 6)
+        }
+    default:
+        throw .invalidEscape(offset: i)
+    }
+}
+
+/// Reads four hex digits at `j`; a bad digit is an invalid escape at `escapeOffset`.
+@inline(__always)
+func hex4(_ base: UnsafePointer<UInt8>, at j: Int, end: Int, escapeOffset: Int) throws(JSONError) -> UInt32 {
+    guard j + 4 <= end else { throw .unexpectedEnd(expected: "four hex digits after '\\u'") }
+    var value: UInt32 = 0
+    for k in j..<(j + 4) {
+        let byte = base[k]
+        let digit: UInt8
+        switch byte {
+        case 0x30...0x39: digit = byte - 0x30
+        case 0x41...0x46: digit = byte - 0x41 + 10
+        case 0x61...0x66: digit = byte - 0x61 + 10
+        default: throw .invalidEscape(offset: escapeOffset)
+        }
+        value = value << 4 | UInt32(digit)
+    }
+    return value
+}
+
 /// The recursive-descent parser state over one input buffer.
 private struct Parser {
     let base: UnsafePointer<UInt8>
@@ -180,6 +283,9 @@ private struct Parser {
     let allowRawControlCharacters: Bool
     var pos = 0
     var depth = 0
+    /// A value starting here is not parsed: it reads as an empty object ending at `skipEnd` (-1: none).
+    var skipStart = -1
+    var skipEnd = 0
     /// Reused buffer for strings that contain escapes.
     var scratch: [UInt8] = []
     /// Source offsets of the keys of the objects being parsed, innermost last (for error messages).
@@ -219,12 +325,7 @@ private struct Parser {
 
     /// The error for a byte at `offset` that cannot start `expected` (or for the end of input).
     func unexpected(at offset: Int, expected: String) -> JSONError {
-        guard offset < end else { return .unexpectedEnd(expected: expected) }
-        let byte = base[offset]
-        if byte >= 0x80 && utf8SequenceLength(base, at: offset, end: end) == nil {
-            return .invalidUTF8(offset: offset)
-        }
-        return .unexpectedCharacter(found: byte, expected: expected, offset: offset)
+        unexpectedByte(base, at: offset, end: end, expected: expected)
     }
 
     @inline(__always)
@@ -237,6 +338,10 @@ private struct Parser {
     mutating func parseValue() throws(JSONError) -> JSONValue {
         skipWhitespace()
         guard pos < end else { throw .unexpectedEnd(expected: "a value") }
+        if pos == skipStart {
+            pos = skipEnd
+            return .object(JSONObject())
+        }
         switch base[pos] {
         case Byte.quote:
             return .string(try parseString())
@@ -499,58 +604,9 @@ private struct Parser {
 
     /// Decodes the escape whose backslash is at `i` into `scratch`; returns the offset after it.
     mutating func decodeEscape(at i: Int) throws(JSONError) -> Int {
-        guard i + 1 < end else { throw .unexpectedEnd(expected: "an escape character after '\\'") }
-        let simple: UInt8
-        switch base[i + 1] {
-        case Byte.quote: simple = Byte.quote
-        case Byte.backslash: simple = Byte.backslash
-        case Byte.slash: simple = Byte.slash
-        case 0x62: simple = 0x08  // \b
-        case 0x66: simple = 0x0C  // \f
-        case 0x6E: simple = 0x0A  // \n
-        case 0x72: simple = 0x0D  // \r
-        case 0x74: simple = 0x09  // \t
-        case Byte.lowerU:
-            let unit = try hex4(at: i + 2, escapeOffset: i)
-            switch unit {
-            case 0xD800...0xDBFF:
-                // RFC 8259 §7: a code point outside the BMP is a UTF-16 surrogate pair of \u escapes.
-                guard i + 7 < end, base[i + 6] == Byte.backslash, base[i + 7] == Byte.lowerU else {
-                    throw .loneSurrogate(offset: i)
-                }
-                let low = try hex4(at: i + 8, escapeOffset: i + 6)
-                guard low >= 0xDC00 && low <= 0xDFFF else { throw .loneSurrogate(offset: i) }
-                appendScalar(0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00))
-                return i + 12
-            case 0xDC00...0xDFFF:
-                throw .loneSurrogate(offset: i)
-            default:
-                appendScalar(unit)
-                return i + 6
-            }
-        default:
-            throw .invalidEscape(offset: i)
-        }
-        scratch.append(simple)
-        return i + 2
-    }
-
-    /// Reads four hex digits at `j`; a bad digit is an invalid escape at `escapeOffset`.
-    func hex4(at j: Int, escapeOffset: Int) throws(JSONError) -> UInt32 {
-        guard j + 4 <= end else { throw .unexpectedEnd(expected: "four hex digits after '\\u'") }
-        var value: UInt32 = 0
-        for k in j..<(j + 4) {
-            let byte = base[k]
-            let digit: UInt8
-            switch byte {
-            case 0x30...0x39: digit = byte - 0x30
-            case 0x41...0x46: digit = byte - 0x41 + 10
-            case 0x61...0x66: digit = byte - 0x61 + 10
-            default: throw .invalidEscape(offset: escapeOffset)
-            }
-            value = value << 4 | UInt32(digit)
-        }
-        return value
+        let (scalar, next) = try decodeStringEscape(base, at: i, end: end)
+        appendScalar(scalar)
+        return next
     }
 
     /// Appends the UTF-8 encoding of a scalar value (never a surrogate) to `scratch`.

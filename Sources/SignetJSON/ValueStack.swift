@@ -41,6 +41,18 @@ final class ValueStack<Element> {
         UnsafeBufferPointer(start: base + start, count: count - start)
     }
 
+    /// The element at `index` (which must be below `count`).
+    @inline(__always)
+    subscript(index: Int) -> Element { base[index] }
+
+    /// Removes the elements from `start` to the top.
+    @inline(__always)
+    func removeAll(from start: Int) {
+        guard start < count else { return }
+        (base + start).deinitialize(count: count - start)
+        count = start
+    }
+
     /// Moves the elements from `start` to the top into a new array and removes them from the stack.
     @inline(__always)
     func popArray(from start: Int) -> [Element] {

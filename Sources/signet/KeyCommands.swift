@@ -8,6 +8,8 @@ usage: signet key generate [--type ed25519|ecdsa-p256|ecdsa-p384] [--label NAME=
        signet key list [--json]
        signet key import PEM_FILE [--pem-passphrase-file FILE] [--label NAME=VALUE ...] [--root] [--passphrase-file FILE] [--json]
        signet key export KEY_ID [--format pem|tuf]
+       signet key rotate REF ROLE [--type TYPE]   (new key for ROLE of REF's trust data: root, targets, snapshot,
+                                                   timestamp through a new cross-signed root; releases as its signer)
 
 Keys live in $SIGNET_HOME/keys (default ~/.signet/keys), each encrypted with its passphrase.
 Passphrases come from --passphrase-file, SIGNET_ROOT_PASSPHRASE (keys marked --root or labelled role=root),
@@ -20,6 +22,7 @@ func runKeyCommand(_ arguments: [String]) throws -> Int32 {
         print(keyUsage)
         return arguments.isEmpty ? 2 : 0
     }
+    if sub == "rotate" { return try runKeyRotate(Array(arguments.dropFirst())) }
     let args = try Args(Array(arguments.dropFirst()), valued: ["type", "label", "passphrase-file", "pem-passphrase-file", "format"],
                         boolean: ["json", "root", "help"])
     if args.flag("help") { print(keyUsage); return 0 }

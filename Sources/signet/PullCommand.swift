@@ -1,6 +1,8 @@
 import Foundation
 import SignetJSON
 import SignetOCI
+import SignetTUF
+import SignetTrust
 
 let pullUsage = """
 usage: signet pull [options] REFERENCE (--output DIR | --verify-only)
@@ -41,11 +43,13 @@ struct PullInvocation {
     var unsafeNoTrust: Bool
     var unsafeNoFsync: Bool
     var registry: RegistryOptions
+    var rootFile: String?
+    var trustOnFirstUse: Bool
 
     init(_ arguments: [String]) throws {
-        let args = try Args(arguments, valued: RegistryOptions.valued.union(["output", "platform", "ref-name", "concurrency"]),
+        let args = try Args(arguments, valued: RegistryOptions.valued.union(["output", "platform", "ref-name", "concurrency", "root"]),
                             boolean: RegistryOptions.boolean.union(["verify-only", "all-platforms", "json", "unsafe-no-trust",
-                                                                    "unsafe-no-fsync"]))
+                                                                    "unsafe-no-fsync", "trust-on-first-use"]))
         let text = try args.positional(0, "REFERENCE")
         try args.expectPositionals(1)
         output = args.value("output")
@@ -66,10 +70,8 @@ struct PullInvocation {
         unsafeNoFsync = args.flag("unsafe-no-fsync")
         registry = try RegistryOptions(args)
         reference = try ImageReference(parsing: text)
-        if reference.digest == nil && !unsafeNoTrust {
-            throw UsageError("refusing to pull \"\(text)\" by tag alone: a tag is not verifiable. Give the digest "
-                + "(REPOSITORY:TAG@sha256:...), or pass --unsafe-no-trust to accept whatever the registry serves for the tag")
-        }
+        rootFile = args.value("root")
+        trustOnFirstUse = args.flag("trust-on-first-use")
     }
 }
 
@@ -84,17 +86,28 @@ func runPullCommand(_ arguments: [String]) throws -> Int32 {
         return 0
     }
     let invocation = try PullInvocation(arguments)
-    let reference = invocation.reference
+    var reference = invocation.reference
     let trust: ManifestTrust
+    let client = try invocation.registry.makeClient(for: reference)
+    var verifiedTrust: (RegistryTrust, Updater, TrustedTarget)?
     if let digest = reference.digest {
         trust = .digest(digest, size: nil)
+    } else if !invocation.unsafeNoTrust {
+        // The tag is resolved by the repository's trust data, never by the registry.
+        let registryTrust = RegistryTrust(reference: reference, client: client, options: TrustOptions(home: Keyring.defaultHome),
+                                          events: { message in if message.hasPrefix("trust on first use") { note("signet: \(message)") } })
+        if let root = invocation.rootFile { try registryTrust.pin(rootFile: root, replace: true) }
+        let updater = try registryTrust.refresh(trustOnFirstUse: invocation.trustOnFirstUse)
+        let target = try registryTrust.resolve(tag: reference.tagOrDefault, updater: updater)
+        trust = .digest(target.digest, size: target.length)
+        reference = reference.with(digest: target.digest)
+        verifiedTrust = (registryTrust, updater, target)
     } else {
         trust = .unsafeUnverifiedTag
         note("WARNING: --unsafe-no-trust: the tag \(reference.name):\(reference.tagOrDefault) is NOT verified; "
             + "whoever controls the registry or the network path chooses which image it names. "
             + "Content below the manifest is still verified against it.")
     }
-    let client = try invocation.registry.makeClient(for: reference)
     let display = TransferProgress(verb: "pull", enabled: standardErrorIsTerminal)
     let interrupts = InterruptHandler()
     let options = PullOptions(platforms: invocation.platforms, concurrency: invocation.concurrency,
@@ -110,6 +123,9 @@ func runPullCommand(_ arguments: [String]) throws -> Int32 {
     }
     display.finish()
     withExtendedLifetime(interrupts) {}
+    if let (registryTrust, updater, target) = verifiedTrust, let output = invocation.output {
+        try registryTrust.exportForLayout(output, tag: target.tag, digest: target.digest, updater: updater)
+    }
     if !result.tagVerified {
         note("WARNING: the unverified tag resolved to \(result.manifest.digest); pin it with \(reference.name)@\(result.manifest.digest)")
     }

@@ -1,6 +1,8 @@
 import Foundation
 import SignetJSON
 import SignetOCI
+import SignetTUF
+import SignetTrust
 
 let pushUsage = """
 usage: signet push [options] DIR REFERENCE
@@ -17,6 +19,10 @@ options:
   --mount-from REPO      try a cross-repository mount from REPO on the same registry (repeatable)
   --concurrency N        blobs uploaded at the same time, 1-32 (default 4)
   --json                 print the result as JSON
+  --unsigned             do not sign the tag even if the repository has trust data
+  --passphrase-file FILE passphrase of the signing keys (else SIGNET_KEY_PASSPHRASE or a prompt)
+When the repository has trust data (`signet trust init`), the tag is signed in the same step: the
+signature is prepared before the upload and published after the manifest is in the registry.
 \(RegistryOptions.help)
 Exit status: 0 success, 1 verification failure, 2 usage error, 3 network or registry error,
 4 local error (files, OCI layout, credentials).
@@ -31,10 +37,14 @@ struct PushInvocation {
     var concurrency: Int
     var json: Bool
     var registry: RegistryOptions
+    var unsigned: Bool
+    var passphraseFile: String?
 
     init(_ arguments: [String]) throws {
-        let args = try Args(arguments, valued: RegistryOptions.valued.union(["ref-name", "mount-from", "concurrency"]),
-                            boolean: RegistryOptions.boolean.union(["json"]))
+        let args = try Args(arguments, valued: RegistryOptions.valued.union(["ref-name", "mount-from", "concurrency", "passphrase-file"]),
+                            boolean: RegistryOptions.boolean.union(["json", "unsigned"]))
+        unsigned = args.flag("unsigned")
+        passphraseFile = args.value("passphrase-file")
         layout = try args.positional(0, "DIR")
         let text = try args.positional(1, "REFERENCE")
         try args.expectPositionals(2)
@@ -70,6 +80,26 @@ func runPushCommand(_ arguments: [String]) throws -> Int32 {
     let client = try invocation.registry.makeClient(for: invocation.reference)
     let display = TransferProgress(verb: "push", enabled: standardErrorIsTerminal)
     let options = PushOptions(refName: invocation.refName, mountFrom: invocation.mountFrom, concurrency: invocation.concurrency)
+    // Sign before push: when the repository has trust data, the tag's new targets metadata is prepared
+    // and signed first; it is published only after the manifest is in the registry.
+    var signing: (TrustPublisher, TrustPublisher.PreparedChange)?
+    if !invocation.unsigned, let tag = invocation.reference.tag {
+        let registryTrust = RegistryTrust(reference: invocation.reference, client: client, options: TrustOptions(home: Keyring.defaultHome))
+        if try registryTrust.fetchIndex() != nil {
+            let descriptor = try layoutManifest(invocation.layout, name: invocation.refName ?? tag)
+            let ring = try openKeyring()
+            var passphrases = Passphrases(file: invocation.passphraseFile)
+            let publisher = TrustPublisher(trust: registryTrust, keyring: ring) { entry, root in
+                try ring.unlock(entry, passphrase: try passphrases.get(root: root, what: "signing key \(entry.keyID.prefix(12))"))
+            }
+            let prepared = try publisher.prepare(TrustPublisher.signChange(tag: tag, digest: descriptor.digest, length: descriptor.size,
+                                                                           mediaType: descriptor.mediaType))
+            signing = (publisher, prepared)
+        } else {
+            note("note: \(invocation.reference.name) has no trust data, so \(tag) is pushed unsigned (create trust with `signet trust init \(invocation.reference.name)`)")
+        }
+    }
+    defer { signing?.1.discard() }
     let result: PushResult
     do {
         result = try ImagePusher(client: client, progress: display.handler)
@@ -79,12 +109,24 @@ func runPushCommand(_ arguments: [String]) throws -> Int32 {
         throw error
     }
     display.finish()
+    var signed = false
+    if let (publisher, prepared) = signing {
+        try publisher.commit(prepared)
+        if case .staged(let missing) = prepared.outcome {
+            note("signet push: pushed \(result.manifest.digest) but its signature is not published: \(missing.map(\.description).joined(separator: "; "))\n"
+                 + "The signed change waits in the registry; other signers run `signet trust sign-staged \(invocation.reference.name)`.")
+            print(result.manifest.digest.ociString)
+            return 1
+        }
+        signed = true
+    }
     if invocation.json {
         var object = JSONObject()
         object["reference"] = .string(result.reference.description)
         object["digest"] = .string(result.manifest.digest.ociString)
         object["mediaType"] = .string(result.manifest.mediaType)
         object["size"] = .integer(result.manifest.size)
+        object["signed"] = .bool(signed)
         object["manifests"] = .array(result.childManifests.map { descriptorJSON($0) })
         object["blobs"] = .array(result.blobs.map { blob in
             descriptorJSON(blob.descriptor, extra: [("outcome", .string(blob.outcome.rawValue))])
@@ -92,6 +134,15 @@ func runPushCommand(_ arguments: [String]) throws -> Int32 {
         printJSONValue(.object(object))
     } else {
         print(result.manifest.digest.ociString)
+        if signed { note("signed \(invocation.reference.tag ?? "") -> \(result.manifest.digest) in the trust data of \(invocation.reference.name)") }
     }
     return 0
+}
+
+/// The manifest descriptor `signet push` will upload from the layout (same selection as the pusher).
+func layoutManifest(_ path: String, name: String) throws -> Descriptor {
+    let entries = try OCILayout(existingAt: path).readIndex()
+    if entries.count == 1, let only = entries.first { return only }
+    if let match = entries.first(where: { $0.annotation(Descriptor.refNameAnnotation) == name }) { return match }
+    throw UsageError("\(path)/index.json lists \(entries.count) images and none is named \"\(name)\" (use --ref-name)")
 }

@@ -2,25 +2,35 @@ import Foundation
 import SignetCrypto
 import SignetOCI
 import SignetTUF
+import SignetTrust
 
 let mainUsage = """
 usage: signet <command> [options]
 
-commands:
-  key     manage signing keys (generate, list, import, export)
-  tuf     create and maintain a static TUF repository (init, add-target, delegate, sign, rotate, renew, status)
-  pull    pull an image by digest into an OCI image layout, verifying every byte
-  push    push an image from an OCI image layout to a registry
+Content trust for container images (trust data stored in the image's own repository):
+  trust     create trust for a repository (init), co-sign a staged change, show status
+  push      push an OCI layout and sign the tag in one step
+  sign      sign a tag already in the registry          revoke   remove a tag's signature
+  verify    verify a tag and print REF@sha256:… for deployments (--deep: every blob)
+  pull      pull a verified image into an OCI layout (a tag is resolved through trust data)
+  inspect   signed tags, signers, thresholds, expiries and root keys
+  signer    add or remove tag signers, set the N-of-M threshold
+  timestamp renew the timestamp (for a scheduled job)
+Keys and static TUF repositories:
+  key       generate, list, import, export keys; rotate a repository's role key
+  tuf       create and maintain a static TUF repository on disk
 
-Run `signet <command> --help` for details.
+Run `signet <command> --help` for details. Keys live in $SIGNET_HOME (default ~/.signet).
 Exit status: 0 success, 1 verification failure or refused change, 2 usage error, 3 network or registry error,
-4 local error (pull/push: files, OCI layout, credentials), 130 interrupted.
+4 local error (files, OCI layout, credentials), 5 another publisher changed the trust data first (retry),
+130 interrupted.
 """
 
 func exitCode(for error: Error) -> Int32 {
     switch error {
     case is UsageError: return 2
     case let e as OCIError: return ociExitCode(for: e)
+    case let e as TrustError: return e.exitCode
     case let e as KeyringError:
         if case .crypto = e { return 1 }
         return 1
@@ -38,6 +48,13 @@ func runSignet(_ arguments: [String]) -> Int32 {
         case "key": return try runKeyCommand(Array(arguments.dropFirst()))
         case "tuf": return try runTUFCommand(Array(arguments.dropFirst()))
         case "pull": return try runPullCommand(Array(arguments.dropFirst()))
+        case "trust": return try runTrustCommand(Array(arguments.dropFirst()))
+        case "sign": return try runSignCommand(Array(arguments.dropFirst()), revoke: false)
+        case "revoke": return try runSignCommand(Array(arguments.dropFirst()), revoke: true)
+        case "verify": return try runVerifyCommand(Array(arguments.dropFirst()))
+        case "inspect": return try runInspectCommand(Array(arguments.dropFirst()))
+        case "signer": return try runSignerCommand(Array(arguments.dropFirst()))
+        case "timestamp": return try runTimestampCommand(Array(arguments.dropFirst()))
         case "push": return try runPushCommand(Array(arguments.dropFirst()))
         case "-h", "--help", "help":
             print(mainUsage)

@@ -1,7 +1,9 @@
 import SignetJSON
 import XCTest
 
-/// Asserts that parsing `bytes` fails with exactly `expected`.
+/// Asserts that parsing `bytes` fails with exactly `expected`, and that the streaming entry points
+/// (`CanonicalJSON.canonicalize` and `JSONParser.parse(_:lazyPath:)`, with paths that select the whole
+/// document, a member, or nothing) fail with exactly the same error.
 func assertRejects(
     _ bytes: [UInt8], _ expected: JSONError, limits: JSONLimits = .default,
     file: StaticString = #filePath, line: UInt = #line
@@ -11,6 +13,21 @@ func assertRejects(
         XCTFail("expected \(expected), but parsed \(value)", file: file, line: line)
     } catch {
         XCTAssertEqual(error, expected, file: file, line: line)
+    }
+    for path in [[], ["a"], ["k0"], ["x"], ["absent"], ["a", "b"]] as [[String]] {
+        do {
+            let encoded = try CanonicalJSON.canonicalize(bytes, path: path, limits: limits)
+            XCTFail("canonicalize(path: \(path)): expected \(expected), got \(encoded)", file: file, line: line)
+        } catch {
+            XCTAssertEqual(error, expected, "canonicalize(path: \(path))", file: file, line: line)
+        }
+        do {
+            let (value, lazy) = try JSONParser.parse(bytes, lazyPath: path, limits: limits)
+            XCTFail("parse(lazyPath: \(path)): expected \(expected), got \(value), \(String(describing: lazy?.keys))",
+                    file: file, line: line)
+        } catch {
+            XCTAssertEqual(error, expected, "parse(lazyPath: \(path))", file: file, line: line)
+        }
     }
 }
 

@@ -1,0 +1,757 @@
+// One pass over a JSON document that validates it exactly as `JSONParser` does (same checks, in the same
+// order, with the same errors) without building a `JSONValue` tree. Along the way it either writes the
+// canonical encoding of the value at a path of object keys, or indexes the members of the object there.
+
+/// Where the unescaped bytes of an object key are. A key written without escapes is its own source bytes,
+/// so it is referred to in place (`start >= 0`, an offset into the document, just after the opening
+/// quote); a key with escapes is decoded into a key arena (`start < 0`: the bytes are at `~start`
+/// there, preceded by the eight-byte source offset of the key's opening quote).
+struct KeyRef {
+    var start: Int
+    var length: Int
+}
+
+/// The source offset of the opening quote of `key`, whose escaped form (if any) is in `arena`.
+func sourceOffset(of key: KeyRef, arena: UnsafePointer<UInt8>) -> Int {
+    guard key.start < 0 else { return key.start - 1 }
+    return UnsafeRawPointer(arena + (~key.start - 8)).loadUnaligned(as: Int.self)
+}
+
+/// One member of an object being scanned.
+struct ScannedMember {
+    var key: KeyRef
+    /// Where the member's canonical bytes (`"key":value`, without a separating comma) start in the output;
+    /// only meaningful while the object is being written. The member ends one byte (a comma) before the
+    /// next one starts.
+    var start: Int
+}
+
+/// One member of an indexed (lazy) object.
+struct LazyMember: Sendable {
+    /// The key's unescaped bytes, as in `KeyRef`: `keyStart >= 0` is an offset into the document,
+    /// `keyStart < 0` is `~offset` into the object's own key arena.
+    var keyStart: Int
+    var keyLength: Int
+    /// `Hasher` value of the key bytes.
+    var hash: Int
+    /// Where the value starts in the document (its first byte, after any whitespace).
+    var valueStart: Int
+}
+
+/// A list that grows by fixed-size segments, so appending never copies what is already stored and at
+/// most one segment has spare room.
+struct SegmentedList<Element: Sendable>: Sendable {
+    private static var segmentShift: Int { 12 }
+    private static var segmentMask: Int { (1 << segmentShift) - 1 }
+    private var segments: [[Element]] = []
+    private(set) var count = 0
+
+    @inline(__always)
+    mutating func append(_ element: Element) {
+        if segments.isEmpty {
+            segments.append([])
+        } else if count & Self.segmentMask == 0 {
+            var segment: [Element] = []
+            segment.reserveCapacity(Self.segmentMask + 1)
+            segments.append(segment)
+        }
+        segments[segments.count - 1].append(element)
+        count += 1
+    }
+
+    /// The element at `index` (which must be below `count`).
+    @inline(__always)
+    subscript(index: Int) -> Element {
+        segments[index >> Self.segmentShift][index & Self.segmentMask]
+    }
+}
+
+/// A reusable buffer of member positions for sorting.
+final class PositionBuffer {
+    private var base: UnsafeMutablePointer<Int32>
+    private var capacity: Int
+
+    init() {
+        capacity = 64
+        base = UnsafeMutablePointer<Int32>.allocate(capacity: capacity)
+    }
+
+    deinit {
+        base.deallocate()
+    }
+
+    /// Room for `count` positions; the contents are whatever was there before.
+    func buffer(count: Int) -> UnsafeMutableBufferPointer<Int32> {
+        if count > capacity {
+            base.deallocate()
+            capacity = max(count, capacity * 2)
+            base = UnsafeMutablePointer<Int32>.allocate(capacity: capacity)
+        }
+        return UnsafeMutableBufferPointer(start: base, count: count)
+    }
+}
+
+/// The hash of a key's UTF-8 bytes. `Hasher` is seeded randomly per process, so a document cannot be
+/// crafted to make its keys collide.
+@inline(__always)
+func hashKeyBytes(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+    var hasher = Hasher()
+    hasher.combine(bytes: UnsafeRawBufferPointer(bytes))
+    return hasher.finalize()
+}
+
+/// The state of one pass over one document: validation exactly as `JSONParser` does it, plus either the
+/// canonical encoding of the value at `path` or an index of the object at `path`.
+///
+/// Objects are handled without a tree: each member's key is kept as a `KeyRef` (in place, or decoded into
+/// `keyArena`) on the shared `members` stack; when the object closes its keys are checked for repeats and,
+/// when written out, the members' canonical bytes are reordered by key within `out`. Stacks and scratch
+/// buffers are shared by all nesting levels and reused from one object to the next.
+struct StreamScanner {
+    /// What to do with the value that `path` leads to.
+    enum Goal {
+        /// Write its canonical encoding to `out`.
+        case canonical
+        /// When it is an object, record its members (`lazyMembers`, `lazyKeys`) instead of writing it.
+        case index
+    }
+
+    let base: UnsafePointer<UInt8>
+    let end: Int
+    let maxDepth: Int
+    /// Object keys leading from the top-level value to the selected value, as UTF-8 bytes.
+    let path: [[UInt8]]
+    let pathStrings: [String]
+    let goal: Goal
+    var pos = 0
+    var depth = 0
+
+    /// Canonical bytes of the selected value (goal `.canonical`).
+    let out: ByteSink
+    /// Decoded bytes of the keys with escapes of the objects being scanned, innermost last.
+    let keyArena = ByteSink(capacity: 256)
+    /// Throwaway output for validating escaped strings that are not written anywhere.
+    let scratch = ByteSink(capacity: 256)
+    /// A copy of an object's members while they are written back in key order.
+    let spare = ByteSink(capacity: 256)
+    /// Members of the objects being scanned, innermost last.
+    let members = ValueStack<ScannedMember>(capacity: 64)
+    let positions = PositionBuffer()
+
+    /// Source range of the selected value, once scanned.
+    var targetRange: Range<Int>?
+    /// Why `path` could not be followed, if it could not.
+    var pathError: JSONError?
+    /// The first number with a fraction or exponent inside the selected value (goal `.canonical`).
+    var floatError: JSONError?
+
+    /// Members of the selected object, in document order (goal `.index`).
+    var lazyMembers = SegmentedList<LazyMember>()
+    /// Decoded bytes of the selected object's keys that have escapes (goal `.index`).
+    let lazyKeys = ByteSink(capacity: 16)
+    /// Hash slots of the selected object: member position + 1, or 0 when free (goal `.index`).
+    var lazyTable: [Int] = []
+    /// True when the selected value was an object and has been indexed (goal `.index`).
+    var indexedObject = false
+
+    init(
+        base: UnsafePointer<UInt8>, count: Int, maxDepth: Int, path: [String], goal: Goal, out: ByteSink
+    ) {
+        self.base = base
+        self.end = count
+        self.maxDepth = maxDepth
+        self.pathStrings = path
+        self.path = path.map { Array($0.utf8) }
+        self.goal = goal
+        self.out = out
+    }
+
+    // MARK: Document
+
+    mutating func scanDocument() throws(JSONError) {
+        if path.isEmpty {
+            try scanTarget()
+        } else {
+            try scanOnPath(level: 0)
+        }
+        skipWhitespace()
+        if pos < end {
+            throw .trailingData(offset: pos)
+        }
+    }
+
+    /// Scans a value that `level` keys of the path lead to (level < path.count): it should be an object
+    /// holding `path[level]`.
+    mutating func scanOnPath(level: Int) throws(JSONError) {
+        skipWhitespace()
+        guard pos < end else { throw .unexpectedEnd(expected: "a value") }
+        let found: String
+        switch base[pos] {
+        case Byte.openBrace:
+            try scanObject(emit: false, level: level)
+            return
+        case Byte.openBracket: found = "an array"
+        case Byte.quote: found = "a string"
+        case 0x74, 0x66: found = "a Boolean"  // t, f
+        case 0x6E: found = "null"  // n
+        default: found = "a number"
+        }
+        try scanValue(emit: false)
+        notePathNotFound(level: level, found: found)
+    }
+
+    mutating func notePathNotFound(level: Int, found: String) {
+        if pathError == nil {
+            pathError = .pathNotFound(path: Array(pathStrings[0...level]), found: found)
+        }
+    }
+
+    /// Scans the selected value.
+    mutating func scanTarget() throws(JSONError) {
+        skipWhitespace()
+        let start = pos
+        switch goal {
+        case .canonical:
+            try scanValue(emit: true)
+        case .index:
+            if pos < end && base[pos] == Byte.openBrace {
+                try indexObject()
+                indexedObject = true
+            } else {
+                try scanValue(emit: false)
+            }
+        }
+        targetRange = start..<pos
+    }
+
+    // MARK: Helpers
+
+    @inline(__always)
+    mutating func skipWhitespace() {
+        while pos < end {
+            let byte = base[pos]
+            // RFC 8259 §2: ws = space, horizontal tab, line feed, carriage return.
+            guard byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 else { return }
+            pos += 1
+        }
+    }
+
+    func unexpected(at offset: Int, expected: String) -> JSONError {
+        unexpectedByte(base, at: offset, end: end, expected: expected)
+    }
+
+    @inline(__always)
+    mutating func enterContainer() throws(JSONError) {
+        depth += 1
+        if depth > maxDepth {
+            throw .tooDeep(limit: maxDepth, offset: pos)
+        }
+    }
+
+    // MARK: Values
+
+    /// Validates one value and, when `emit` is true, writes its canonical encoding to `out`.
+    mutating func scanValue(emit: Bool) throws(JSONError) {
+        skipWhitespace()
+        guard pos < end else { throw .unexpectedEnd(expected: "a value") }
+        switch base[pos] {
+        case Byte.quote:
+            try scanStringValue(emit: emit)
+        case Byte.openBrace:
+            try scanObject(emit: emit, level: -1)
+        case Byte.openBracket:
+            try scanArray(emit: emit)
+        case Byte.minus, Byte.zero...Byte.nine:
+            try scanNumber(emit: emit)
+        case 0x74:  // t
+            try expectLiteral("true", emit: emit)
+        case 0x66:  // f
+            try expectLiteral("false", emit: emit)
+        case 0x6E:  // n
+            try expectLiteral("null", emit: emit)
+        default:
+            throw unexpected(at: pos, expected: "a value (object, array, string, number, true, false or null)")
+        }
+    }
+
+    @inline(__always)
+    mutating func expectLiteral(_ word: StaticString, emit: Bool) throws(JSONError) {
+        let letters = word.utf8Start
+        let length = word.utf8CodeUnitCount
+        for k in 0..<length where pos + k >= end || base[pos + k] != letters[k] {
+            throw unexpected(at: pos + k, expected: "'\(word)'")
+        }
+        if emit { out.append(letters, count: length) }
+        pos += length
+    }
+
+    mutating func scanArray(emit: Bool) throws(JSONError) {
+        try enterContainer()
+        pos += 1  // [
+        skipWhitespace()
+        if pos < end && base[pos] == Byte.closeBracket {
+            pos += 1
+            depth -= 1
+            if emit { out.append(ascii: "[]") }
+            return
+        }
+        if emit { out.append(Byte.openBracket) }
+        while true {
+            try scanValue(emit: emit)
+            skipWhitespace()
+            guard pos < end else { throw .unexpectedEnd(expected: "',' or ']' after an array element") }
+            let byte = base[pos]
+            pos += 1
+            if byte == Byte.comma {
+                if emit { out.append(Byte.comma) }
+                continue
+            }
+            if byte == Byte.closeBracket { break }
+            throw unexpected(at: pos - 1, expected: "',' or ']' after an array element")
+        }
+        depth -= 1
+        if emit { out.append(Byte.closeBracket) }
+    }
+
+    // MARK: Objects
+
+    @inline(__always)
+    func keyBytes(_ key: KeyRef, arena: ByteSink) -> UnsafeBufferPointer<UInt8> {
+        let start = key.start >= 0 ? base + key.start : UnsafePointer(arena.base) + ~key.start
+        return UnsafeBufferPointer(start: start, count: key.length)
+    }
+
+    func keyString(_ key: KeyRef, arena: ByteSink) -> String {
+        String(decoding: keyBytes(key, arena: arena), as: UTF8.self)
+    }
+
+    /// Validates an object. When `emit` is true its canonical encoding goes to `out`. When `level` is not
+    /// -1 the object is on the path after `level` keys (and `emit` is false): its member `path[level]`
+    /// is followed.
+    mutating func scanObject(emit: Bool, level: Int) throws(JSONError) {
+        try enterContainer()
+        pos += 1  // {
+        skipWhitespace()
+        if pos < end && base[pos] == Byte.closeBrace {
+            pos += 1
+            depth -= 1
+            if emit { out.append(ascii: "{}") }
+            if level >= 0 { notePathNotFound(level: level, found: "an object without that key") }
+            return
+        }
+        if emit { out.append(Byte.openBrace) }
+        let memberBase = members.count
+        let arenaBase = keyArena.count
+        let regionStart = out.count
+        var followed = false
+        // Whether the keys so far are in strictly increasing byte order, checked while they are in cache.
+        var inOrder = true
+        var previous = KeyRef(start: 0, length: 0)
+        while true {
+            skipWhitespace()
+            guard pos < end, base[pos] == Byte.quote else {
+                throw unexpected(at: pos, expected: "'\"' starting an object key")
+            }
+            let keyOffset = pos
+            let key = try scanKey(arena: keyArena, keyOffset: keyOffset)
+            // The same duplicate rule as the parser, checked at the same moments: the first eight keys
+            // one by one as they are read, larger objects once complete.
+            let existing = members.count - memberBase
+            if existing > 0 && existing < JSONObject.indexThreshold
+                && hasKey(key, from: memberBase)
+            {
+                throw .duplicateKey(keyString(key, arena: keyArena), offset: keyOffset)
+            }
+            if existing > 0 && inOrder {
+                inOrder = compareBytes(keyBytes(previous, arena: keyArena), keyBytes(key, arena: keyArena)) < 0
+            }
+            previous = key
+            skipWhitespace()
+            guard pos < end, base[pos] == Byte.colon else {
+                throw unexpected(at: pos, expected: "':' after an object key")
+            }
+            pos += 1
+            var memberStart = out.count
+            if emit {
+                if existing > 0 {
+                    out.append(Byte.comma)
+                    memberStart += 1
+                }
+                writeKey(key)
+                try scanValue(emit: true)
+            } else if level >= 0 && !followed && isPathKey(key, level: level) {
+                followed = true
+                if level + 1 == path.count {
+                    try scanTarget()
+                } else {
+                    try scanOnPath(level: level + 1)
+                }
+            } else {
+                try scanValue(emit: false)
+            }
+            members.push(ScannedMember(key: key, start: memberStart))
+            skipWhitespace()
+            guard pos < end else { throw .unexpectedEnd(expected: "',' or '}' after an object member") }
+            let byte = base[pos]
+            pos += 1
+            if byte == Byte.comma { continue }
+            if byte == Byte.closeBrace { break }
+            throw unexpected(at: pos - 1, expected: "',' or '}' after an object member")
+        }
+        depth -= 1
+        let count = members.count - memberBase
+        if !inOrder && (count > JSONObject.indexThreshold || emit) {
+            try orderMembers(from: memberBase, count: count, regionStart: regionStart, emit: emit)
+        }
+        if emit { out.append(Byte.closeBrace) }
+        if level >= 0 && !followed { notePathNotFound(level: level, found: "an object without that key") }
+        members.removeAll(from: memberBase)
+        keyArena.truncate(to: arenaBase)
+    }
+
+    /// True when `key` has the bytes of `path[level]`.
+    func isPathKey(_ key: KeyRef, level: Int) -> Bool {
+        let bytes = keyBytes(key, arena: keyArena)
+        return path[level].withUnsafeBufferPointer { bytesEqual(bytes, $0) }
+    }
+
+    /// True when a member from `memberBase` on has the same key bytes as `key`.
+    func hasKey(_ key: KeyRef, from memberBase: Int) -> Bool {
+        let wanted = keyBytes(key, arena: keyArena)
+        for i in memberBase..<members.count where members[i].key.length == key.length {
+            if bytesEqual(keyBytes(members[i].key, arena: keyArena), wanted) { return true }
+        }
+        return false
+    }
+
+    /// Writes `"key":` canonically.
+    @inline(__always)
+    func writeKey(_ key: KeyRef) {
+        out.append(Byte.quote)
+        if key.start >= 0 {
+            // Keys read in place have neither `"` nor `\`.
+            out.append(base + key.start, count: key.length)
+        } else {
+            out.appendCanonicalStringBody(UnsafePointer(keyArena.base) + ~key.start, count: key.length)
+        }
+        out.append(Byte.quote)
+        out.append(Byte.colon)
+    }
+
+    /// Sorts the members of the object just closed, whose keys are not in increasing byte order, by key
+    /// bytes; reports the first repeated key (for objects with more than `JSONObject.indexThreshold`
+    /// members, like the parser) and, when `emit` is true, rewrites the members written since
+    /// `regionStart` in key order.
+    mutating func orderMembers(from memberBase: Int, count: Int, regionStart: Int, emit: Bool) throws(JSONError) {
+        var order = positions.buffer(count: count)
+        let source = base
+        let arena = UnsafePointer(keyArena.base)
+        let list = members.elements(from: memberBase)
+        @inline(__always) func key(_ position: Int32) -> UnsafeBufferPointer<UInt8> {
+            let ref = list[Int(position)].key
+            let start = ref.start >= 0 ? source + ref.start : arena + ~ref.start
+            return UnsafeBufferPointer(start: start, count: ref.length)
+        }
+        for i in 0..<count { order[i] = Int32(truncatingIfNeeded: i) }
+        if count <= 16 {
+            // Insertion sort; stable, so equal keys stay in document order.
+            for i in 1..<count {
+                let moving = order[i]
+                var j = i
+                while j > 0 && compareBytes(key(moving), key(order[j - 1])) < 0 {
+                    order[j] = order[j - 1]
+                    j -= 1
+                }
+                order[j] = moving
+            }
+        } else {
+            order.sort { a, b in
+                let c = compareBytes(key(a), key(b))
+                return c < 0 || (c == 0 && a < b)
+            }
+        }
+        if count > JSONObject.indexThreshold {
+            var duplicate = Int.max
+            for i in 1..<count where compareBytes(key(order[i - 1]), key(order[i])) == 0 {
+                // Equal keys are in document order, so order[i] is a later occurrence.
+                duplicate = min(duplicate, Int(order[i]))
+            }
+            if duplicate != Int.max {
+                let member = list[duplicate]
+                throw .duplicateKey(
+                    keyString(member.key, arena: keyArena), offset: sourceOffset(of: member.key, arena: arena))
+            }
+        }
+        guard emit else { return }
+        let length = out.count - regionStart
+        spare.truncate(to: 0)
+        spare.append(UnsafePointer(out.base) + regionStart, count: length)
+        out.truncate(to: regionStart)
+        let copy = UnsafePointer(spare.base)
+        let regionEnd = regionStart + length
+        for n in 0..<count {
+            if n > 0 { out.append(Byte.comma) }
+            let i = Int(order[n])
+            let start = list[i].start
+            let end = i + 1 < count ? list[i + 1].start - 1 : regionEnd
+            out.append(copy + (start - regionStart), count: end - start)
+        }
+    }
+
+    /// Indexes the selected object: validates it like `scanObject` and records its members' keys and value
+    /// ranges, with a hash table over the key bytes.
+    mutating func indexObject() throws(JSONError) {
+        try enterContainer()
+        pos += 1  // {
+        skipWhitespace()
+        if pos < end && base[pos] == Byte.closeBrace {
+            pos += 1
+            depth -= 1
+            try buildLazyTable()
+            return
+        }
+        while true {
+            skipWhitespace()
+            guard pos < end, base[pos] == Byte.quote else {
+                throw unexpected(at: pos, expected: "'\"' starting an object key")
+            }
+            let keyOffset = pos
+            let key = try scanKey(arena: lazyKeys, keyOffset: keyOffset)
+            // Hashed now, while the key's bytes are in cache; the table is filled when the object closes.
+            let hash = hashKeyBytes(keyBytes(key, arena: lazyKeys))
+            let existing = lazyMembers.count
+            if existing > 0 && existing < JSONObject.indexThreshold {
+                let wanted = keyBytes(key, arena: lazyKeys)
+                for j in 0..<existing where lazyMembers[j].keyLength == key.length {
+                    let member = lazyMembers[j]
+                    let other = keyBytes(KeyRef(start: member.keyStart, length: member.keyLength), arena: lazyKeys)
+                    if bytesEqual(other, wanted) {
+                        throw .duplicateKey(keyString(key, arena: lazyKeys), offset: keyOffset)
+                    }
+                }
+            }
+            skipWhitespace()
+            guard pos < end, base[pos] == Byte.colon else {
+                throw unexpected(at: pos, expected: "':' after an object key")
+            }
+            pos += 1
+            skipWhitespace()
+            let valueStart = pos
+            try scanValue(emit: false)
+            lazyMembers.append(
+                LazyMember(keyStart: key.start, keyLength: key.length, hash: hash, valueStart: valueStart))
+            skipWhitespace()
+            guard pos < end else { throw .unexpectedEnd(expected: "',' or '}' after an object member") }
+            let byte = base[pos]
+            pos += 1
+            if byte == Byte.comma { continue }
+            if byte == Byte.closeBrace { break }
+            throw unexpected(at: pos - 1, expected: "',' or '}' after an object member")
+        }
+        depth -= 1
+        try buildLazyTable()
+    }
+
+    /// Hashes every key of the indexed object and fills `lazyTable` (open addressing, linear probing, at
+    /// most half full). Inserting in document order makes the first collision the earliest repeated key,
+    /// the one the parser reports.
+    mutating func buildLazyTable() throws(JSONError) {
+        let count = lazyMembers.count
+        var size = 16
+        while size < 2 * count { size *= 2 }
+        let mask = size - 1
+        var table = [Int](repeating: 0, count: size)
+        let list = lazyMembers
+        let source = base
+        let arena = UnsafePointer(lazyKeys.base)
+        @inline(__always) func key(_ member: LazyMember) -> UnsafeBufferPointer<UInt8> {
+            let start = member.keyStart >= 0 ? source + member.keyStart : arena + ~member.keyStart
+            return UnsafeBufferPointer(start: start, count: member.keyLength)
+        }
+        let duplicate = table.withUnsafeMutableBufferPointer { slots -> Int? in
+            for i in 0..<count {
+                let member = list[i]
+                var slot = member.hash & mask
+                while slots[slot] != 0 {
+                    let other = list[slots[slot] - 1]
+                    if other.hash == member.hash && bytesEqual(key(other), key(member)) { return i }
+                    slot = (slot + 1) & mask
+                }
+                slots[slot] = i + 1
+            }
+            return nil
+        }
+        if let duplicate {
+            let ref = KeyRef(start: list[duplicate].keyStart, length: list[duplicate].keyLength)
+            throw .duplicateKey(keyString(ref, arena: lazyKeys), offset: sourceOffset(of: ref, arena: arena))
+        }
+        lazyTable = table
+    }
+
+    // MARK: Strings
+
+    /// Scans from the opening quote at `pos` up to the closing quote or the first backslash, validating
+    /// as it goes. Returns where it stopped and whether that is a backslash; after a closing quote, `pos`
+    /// is just past it.
+    @inline(__always)
+    mutating func scanPlainPart() throws(JSONError) -> (stop: Int, escaped: Bool) {
+        var i = pos + 1
+        while true {
+            while i + 8 <= end && !wordNeedsAttention(loadWord(base + i)) {
+                i += 8
+            }
+            guard i < end else { throw .unexpectedEnd(expected: "'\"' closing the string") }
+            let byte = base[i]
+            if byte == Byte.quote {
+                pos = i + 1
+                return (i, false)
+            } else if byte == Byte.backslash {
+                return (i, true)
+            } else if byte < 0x20 {
+                // RFC 8259 §7: control characters must be escaped.
+                throw .controlCharacterInString(offset: i)
+            } else if byte >= 0x80 {
+                guard let length = utf8SequenceLength(base, at: i, end: end) else {
+                    throw .invalidUTF8(offset: i)
+                }
+                i += length
+            } else {
+                i += 1
+            }
+        }
+    }
+
+    /// Continues a string from its first backslash, appending the decoded bytes to `sink` up to the
+    /// closing quote (with `"` and `\` escaped again when `canonical`); leaves `pos` after the quote.
+    mutating func decodeEscapedPart(from firstEscape: Int, into sink: ByteSink, canonical: Bool) throws(JSONError) {
+        var i = firstEscape
+        var runStart = i
+        while true {
+            while i + 8 <= end && !wordNeedsAttention(loadWord(base + i)) {
+                i += 8
+            }
+            guard i < end else { throw .unexpectedEnd(expected: "'\"' closing the string") }
+            let byte = base[i]
+            if byte == Byte.quote {
+                sink.append(base + runStart, count: i - runStart)
+                pos = i + 1
+                return
+            } else if byte == Byte.backslash {
+                sink.append(base + runStart, count: i - runStart)
+                let (scalar, next) = try decodeStringEscape(base, at: i, end: end)
+                if canonical && (scalar == 0x22 || scalar == 0x5C) {
+                    sink.append(Byte.backslash)
+                }
+                sink.appendUTF8(scalar)
+                i = next
+                runStart = i
+            } else if byte < 0x20 {
+                throw .controlCharacterInString(offset: i)
+            } else if byte >= 0x80 {
+                guard let length = utf8SequenceLength(base, at: i, end: end) else {
+                    throw .invalidUTF8(offset: i)
+                }
+                i += length
+            } else {
+                i += 1
+            }
+        }
+    }
+
+    /// Validates a string value and, when `emit` is true, writes it canonically.
+    @inline(__always)
+    mutating func scanStringValue(emit: Bool) throws(JSONError) {
+        let start = pos + 1
+        let (stop, escaped) = try scanPlainPart()
+        if emit {
+            out.append(Byte.quote)
+            out.append(base + start, count: stop - start)
+            if escaped { try decodeEscapedPart(from: stop, into: out, canonical: true) }
+            out.append(Byte.quote)
+        } else if escaped {
+            scratch.truncate(to: 0)
+            try decodeEscapedPart(from: stop, into: scratch, canonical: false)
+        }
+    }
+
+    /// Validates a key (whose opening quote is at `keyOffset`, the current position) and returns where its
+    /// unescaped bytes are: in place, or decoded into `arena` after the key's source offset.
+    @inline(__always)
+    mutating func scanKey(arena: ByteSink, keyOffset: Int) throws(JSONError) -> KeyRef {
+        let start = pos + 1
+        let (stop, escaped) = try scanPlainPart()
+        guard escaped else { return KeyRef(start: start, length: stop - start) }
+        withUnsafeBytes(of: keyOffset) { offset in
+            if let bytes = offset.baseAddress {
+                arena.append(bytes.assumingMemoryBound(to: UInt8.self), count: offset.count)
+            }
+        }
+        let arenaStart = arena.count
+        arena.append(base + start, count: stop - start)
+        try decodeEscapedPart(from: stop, into: arena, canonical: false)
+        return KeyRef(start: ~arenaStart, length: arena.count - arenaStart)
+    }
+
+    // MARK: Numbers
+
+    @inline(__always)
+    func isDigit(_ offset: Int) -> Bool {
+        offset < end && base[offset] >= Byte.zero && base[offset] <= Byte.nine
+    }
+
+    /// Validates a number like the parser and, when `emit` is true, writes it canonically: integers are
+    /// already in canonical form except `-0`; a number with a fraction or exponent is remembered in
+    /// `floatError`.
+    mutating func scanNumber(emit: Bool) throws(JSONError) {
+        let start = pos
+        let negative = base[pos] == Byte.minus
+        if negative { pos += 1 }
+        guard isDigit(pos) else { throw .invalidNumber(offset: pos) }
+        var magnitude: UInt64 = 0
+        var overflow = false
+        if base[pos] == Byte.zero {
+            pos += 1
+            if isDigit(pos) { throw .leadingZero(offset: start) }
+        } else {
+            while isDigit(pos) {
+                let (times10, o1) = magnitude.multipliedReportingOverflow(by: 10)
+                let (sum, o2) = times10.addingReportingOverflow(UInt64(base[pos] &- Byte.zero))
+                overflow = overflow || o1 || o2
+                magnitude = sum
+                pos += 1
+            }
+        }
+        var isFloat = false
+        if pos < end && base[pos] == Byte.dot {
+            pos += 1
+            guard isDigit(pos) else { throw .invalidNumber(offset: pos) }
+            while isDigit(pos) { pos += 1 }
+            isFloat = true
+        }
+        if pos < end && (base[pos] == Byte.lowerE || base[pos] == Byte.upperE) {
+            pos += 1
+            if pos < end && (base[pos] == Byte.plus || base[pos] == Byte.minus) { pos += 1 }
+            guard isDigit(pos) else { throw .invalidNumber(offset: pos) }
+            while isDigit(pos) { pos += 1 }
+            isFloat = true
+        }
+        if isFloat {
+            if emit && floatError == nil {
+                let text = String(decoding: UnsafeBufferPointer(start: base + start, count: pos - start), as: UTF8.self)
+                floatError = .floatNotAllowed(text: text)
+            }
+            return
+        }
+        let limit: UInt64 = negative ? UInt64(Int64.max) + 1 : UInt64(Int64.max)
+        if overflow || magnitude > limit {
+            let text = String(decoding: UnsafeBufferPointer(start: base + start, count: pos - start), as: UTF8.self)
+            throw .integerOutOfRange(text: text, offset: start)
+        }
+        guard emit else { return }
+        if negative && magnitude == 0 {
+            out.append(Byte.zero)
+        } else {
+            out.append(base + start, count: pos - start)
+        }
+    }
+}

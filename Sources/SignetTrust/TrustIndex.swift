@@ -1,0 +1,66 @@
+import Foundation
+import SignetCrypto
+import SignetJSON
+import SignetOCI
+import SignetTUF
+
+/// The trust index manifest (`docs/tuf-on-oci.md`): an OCI image manifest whose layers are the TUF
+/// metadata files of one repository state, each titled with its TUF file name. It is untrusted: only
+/// a directory listing for the TUF client.
+public struct TrustIndex: Sendable {
+    public static let artifactType = "application/vnd.signet.tuf.index.v1"
+    public static let metadataMediaType = "application/vnd.signet.tuf.metadata.v1+json"
+    public static let emptyMediaType = "application/vnd.oci.empty.v1+json"
+    public static let titleAnnotation = "org.opencontainers.image.title"
+    public static let emptyBlob: [UInt8] = Array("{}".utf8)
+
+    /// Metadata files by TUF file name.
+    public var files: [String: Descriptor]
+
+    /// Parses a trust index manifest (already bounded and digest-checked by the caller or not: it is untrusted).
+    /// - Throws: `TrustError.invalidIndex`.
+    public init(manifestBytes: [UInt8]) throws(TrustError) {
+        let json: JSONValue
+        do { json = try JSONParser.parse(manifestBytes, limits: JSONLimits(maxBytes: max(manifestBytes.count, 1), maxDepth: 16)) } catch {
+            throw TrustError.invalidIndex("not strict JSON: \(error)")
+        }
+        guard json["artifactType"]?.stringValue == TrustIndex.artifactType else {
+            throw TrustError.invalidIndex("artifactType is not \(TrustIndex.artifactType)")
+        }
+        guard let layers = json["layers"]?.arrayValue else { throw TrustError.invalidIndex("no layers") }
+        var files: [String: Descriptor] = [:]
+        for layer in layers {
+            let d: Descriptor
+            do { d = try Descriptor(json: layer, what: "trust index layer") } catch { throw TrustError.invalidIndex("\(error)") }
+            guard let title = d.annotation(TrustIndex.titleAnnotation), !title.isEmpty, !title.contains("/") else {
+                throw TrustError.invalidIndex("layer \(d.digest) has no usable title")
+            }
+            guard files[title] == nil else { throw TrustError.invalidIndex("file \(title) listed twice") }
+            files[title] = d
+        }
+        self.files = files
+    }
+
+    init(files: [String: Descriptor]) { self.files = files }
+
+    /// The manifest bytes for a set of metadata files (sorted by name for a deterministic index).
+    public static func manifest(for files: [(String, [UInt8])], created: String) throws -> [UInt8] {
+        var layers: [JSONValue] = []
+        for (name, bytes) in files.sorted(by: { $0.0 < $1.0 }) {
+            var annotations = JSONObject()
+            annotations[titleAnnotation] = .string(name)
+            let d = Descriptor(mediaType: metadataMediaType, digest: try SHA256.hash(bytes), size: Int64(bytes.count), annotations: annotations)
+            layers.append(d.jsonValue)
+        }
+        var manifest = JSONObject()
+        manifest["schemaVersion"] = .integer(2)
+        manifest["mediaType"] = .string(MediaType.ociManifest)
+        manifest["artifactType"] = .string(artifactType)
+        manifest["config"] = Descriptor(mediaType: emptyMediaType, digest: try SHA256.hash(emptyBlob), size: 2).jsonValue
+        manifest["layers"] = .array(layers)
+        var annotations = JSONObject()
+        annotations["org.opencontainers.image.created"] = .string(created)
+        manifest["annotations"] = .object(annotations)
+        return try CanonicalJSON.encode(.object(manifest))
+    }
+}
