@@ -66,4 +66,15 @@ public protocol RoleMetadata: Sendable {
     init(signed: JSONValue, file: String) throws(TUFError)
     /// Encodes `signed`.
     var json: JSONValue { get }
+    /// The object inside the document that may stay unparsed until used (large target lists), or nil.
+    static var lazyPath: [String]? { get }
+    /// Decodes `signed` whose object at `lazyPath` was left unparsed and is given as `lazy`.
+    init(signed: JSONValue, lazy: LazyJSONObject?, file: String) throws(TUFError)
+}
+
+extension RoleMetadata {
+    public static var lazyPath: [String]? { nil }
+    public init(signed: JSONValue, lazy: LazyJSONObject?, file: String) throws(TUFError) {
+        try self.init(signed: signed, file: file)
+    }
 }

@@ -31,10 +31,6 @@ public struct Metadata<R: RoleMetadata>: Sendable {
         do { return try CanonicalJSON.encode(signed.json) } catch { throw TUFError.json(file: R.typeName, error) }
     }
 
-    /// Releases the received canonical bytes once they have been verified (they can be recomputed from
-    /// `signed`, which keeps every received field); large targets roles would otherwise hold them twice.
-    mutating func releaseCanonicalBytes() { receivedCanonical = nil }
-
     /// Signs the current `signed` content with `key`, replacing any earlier signature by the same key ID.
     /// - Throws: `TUFError.json` for unencodable content; `CryptoError` from signing.
     public mutating func sign(with key: PrivateKey, keyID: String) throws {
@@ -51,11 +47,32 @@ public struct Metadata<R: RoleMetadata>: Sendable {
     }
 
     /// Strictly parses a metadata file of role type `R`.
+    ///
+    /// With `lazy` (the default), a role with a large object (the `targets` of targets metadata) keeps it
+    /// unparsed until entries are looked up, and the canonical bytes are computed by streaming over the
+    /// received document, so no full value tree is built. The whole document is validated either way.
     /// - Throws: `TUFError.json` for malformed JSON, `.invalidMetadata` / `.wrongType` /
     ///   `.unsupportedSpecVersion` for bad structure, `.duplicateSignature` for a repeated key ID.
-    public init(bytes: [UInt8], file: String) throws(TUFError) {
+    public init(bytes: [UInt8], file: String, lazy: Bool = true) throws(TUFError) {
+        let limits = JSONLimits(maxBytes: max(bytes.count, 1), maxDepth: 64)
         let value: JSONValue
-        do { value = try JSONParser.parse(bytes, limits: JSONLimits(maxBytes: max(bytes.count, 1), maxDepth: 64)) } catch {
+        var lazyObject: LazyJSONObject? = nil
+        let canonical: [UInt8]
+        do throws(JSONError) {
+            if lazy, let path = R.lazyPath {
+                (value, lazyObject) = try JSONParser.parse(bytes, lazyPath: path, limits: limits)
+                canonical = try CanonicalJSON.canonicalize(bytes, path: ["signed"], limits: limits)
+            } else {
+                value = try JSONParser.parse(bytes, limits: limits)
+                guard let signedValue = value["signed"] else { throw JSONError.pathNotFound(path: ["signed"], found: "no \"signed\" member") }
+                // Canonical output is never longer than the input; reserving avoids regrowing a large buffer.
+                var out: [UInt8] = []
+                out.reserveCapacity(bytes.count)
+                try CanonicalJSON.encode(signedValue, into: &out)
+                canonical = out
+            }
+        } catch {
+            if case .pathNotFound = error { throw TUFError.invalidMetadata(file: file, reason: "metadata: missing field \"signed\"") }
             throw TUFError.json(file: file, error)
         }
         var f = try Fields(value, file: file, context: "metadata")
@@ -71,14 +88,8 @@ public struct Metadata<R: RoleMetadata>: Sendable {
         }
         self.signatures = signatures
         unknown = f.unknown()
-        // Canonical output is never longer than compact input written without escapes; reserving the input
-        // size avoids growing (and briefly doubling) a multi-megabyte buffer.
-        var canonical: [UInt8] = []
-        canonical.reserveCapacity(bytes.count)
-        do { try CanonicalJSON.encode(signedValue, into: &canonical); receivedCanonical = canonical } catch {
-            throw TUFError.json(file: file, error)
-        }
-        signed = try R(signed: signedValue, file: file)
+        receivedCanonical = canonical
+        signed = try R(signed: signedValue, lazy: lazyObject, file: file)
     }
 
     /// The whole file as JSON.

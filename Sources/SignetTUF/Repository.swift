@@ -180,7 +180,7 @@ public final class Repository {
             for (name, entry) in snap.signed.meta where name.hasSuffix(".json") {
                 let role = String(name.dropLast(5))
                 let file = "\(entry.version).\(PercentEncoding.encode(role)).json"
-                roles[ByteKey(role)] = try Metadata<Targets>(bytes: try read(file), file: file)
+                roles[ByteKey(role)] = try Metadata<Targets>(bytes: try read(file), file: file, lazy: false)
             }
             timestamp = ts
             snapshot = snap
@@ -243,7 +243,7 @@ public final class Repository {
             throw RepositoryError.invalidRequest("a target needs content, or a length and hashes")
         }
         try modifyRole(roleName) { (role) throws(RepositoryError) in
-            if !replace, role.signed.targetsObject[path] != nil { throw RepositoryError.duplicateTarget(path: path, role: roleName) }
+            if !replace, role.signed.containsTarget(path) { throw RepositoryError.duplicateTarget(path: path, role: roleName) }
             role.signed.setTarget(target)
         }
         if content != nil { pendingTargetFiles.append((path, content ?? [])) }
@@ -634,7 +634,7 @@ public final class Repository {
                     let body = name.dropLast(5)
                     guard let dot = body.firstIndex(of: ".") else { continue }
                     let role = String(body[body.index(after: dot)...]).removingPercentEncoding ?? ""
-                    stagedRoles.append((role, try Metadata<Targets>(bytes: bytes, file: name)))
+                    stagedRoles.append((role, try Metadata<Targets>(bytes: bytes, file: name, lazy: false)))
                 }
             }
         } catch { throw RepositoryError.tuf(error) }

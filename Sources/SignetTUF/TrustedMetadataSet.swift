@@ -217,10 +217,8 @@ public struct TrustedMetadataSet: Sendable {
         if new.signed.header.isExpired(at: referenceTime) {
             throw TUFError.expired(file: file, expires: new.signed.header.expires)
         }
-        var trustedRole = new
-        trustedRole.releaseCanonicalBytes()
-        targetsRoles[ref] = trustedRole
-        return trustedRole
+        targetsRoles[ref] = new
+        return new
     }
 
     private func verifyTopLevel(_ message: [UInt8], _ signatures: [Signature], role name: String, file: String) throws(TUFError) {

@@ -165,7 +165,7 @@ public final class TrustPublisher {
     public func revoke(tag: String) throws -> PublishOutcome {
         try update { repo in
             for name in [TrustPublisher.releasesRole, "targets"] {
-                if let r = repo.roles[ByteKey(name)], r.signed.targetsObject[tag] != nil {
+                if let r = repo.roles[ByteKey(name)], r.signed.containsTarget(tag) {
                     try repo.removeTarget(path: tag, role: name)
                     return
                 }

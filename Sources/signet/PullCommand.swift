@@ -7,8 +7,9 @@ import SignetTrust
 let pullUsage = """
 usage: signet pull [options] REFERENCE (--output DIR | --verify-only)
 
-REFERENCE must carry a digest: [REGISTRY/]REPOSITORY[:TAG]@sha256:HEX. The manifest is fetched by
-that digest and verified; for an index, the manifest of the selected platform is fetched and
+REFERENCE is [REGISTRY/]REPOSITORY:TAG, resolved through the repository's trust data (pinned with
+--root ROOT_FILE or --trust-on-first-use; see `signet verify`), or carries a digest
+([REGISTRY/]REPOSITORY[:TAG]@sha256:HEX). The manifest is fetched by that digest and verified; for an index, the manifest of the selected platform is fetched and
 verified; then config and layers are fetched concurrently, each verified against its digest and
 size before it is moved into DIR/blobs/. DIR/index.json names the image (--ref-name, else the tag,
 else the digest). Prints REFERENCE@DIGEST, or with --json a JSON result. Progress goes to standard
@@ -25,7 +26,9 @@ options:
   --json                 print the result as JSON
   --unsafe-no-fsync      do not fsync blobs before moving them into place (faster; after an OS
                          crash or power loss a blob file may be incomplete)
-  --unsafe-no-trust      allow REFERENCE without a digest: the registry resolves the tag and it is
+  --root ROOT_FILE       pin this root for the repository's trust data
+  --trust-on-first-use   with no pinned root, accept the registry's first root (and say so)
+  --unsafe-no-trust      skip trust data for a tag: the registry resolves the tag and it is
                          NOT verified (everything below the manifest is still verified)
 \(RegistryOptions.help)
 Exit status: 0 success, 1 verification failure, 2 usage error, 3 network or registry error,
@@ -94,7 +97,7 @@ func runPullCommand(_ arguments: [String]) throws -> Int32 {
         trust = .digest(digest, size: nil)
     } else if !invocation.unsafeNoTrust {
         // The tag is resolved by the repository's trust data, never by the registry.
-        let registryTrust = RegistryTrust(reference: reference, client: client, options: TrustOptions(home: Keyring.defaultHome),
+        let registryTrust = RegistryTrust(reference: reference, client: client, options: try trustOptions(),
                                           events: { message in if message.hasPrefix("trust on first use") { note("signet: \(message)") } })
         if let root = invocation.rootFile { try registryTrust.pin(rootFile: root, replace: true) }
         let updater = try registryTrust.refresh(trustOnFirstUse: invocation.trustOnFirstUse)

@@ -84,7 +84,7 @@ func runPushCommand(_ arguments: [String]) throws -> Int32 {
     // and signed first; it is published only after the manifest is in the registry.
     var signing: (TrustPublisher, TrustPublisher.PreparedChange)?
     if !invocation.unsigned, let tag = invocation.reference.tag {
-        let registryTrust = RegistryTrust(reference: invocation.reference, client: client, options: TrustOptions(home: Keyring.defaultHome))
+        let registryTrust = RegistryTrust(reference: invocation.reference, client: client, options: try trustOptions())
         if try registryTrust.fetchIndex() != nil {
             let descriptor = try layoutManifest(invocation.layout, name: invocation.refName ?? tag)
             let ring = try openKeyring()

@@ -14,6 +14,17 @@ let trustBoolean: Set<String> = ["trust-on-first-use", "json"]
 /// Registry options from simple arguments (same meaning as for pull and push).
 func registryOptions(_ args: Args) throws -> RegistryOptions { try RegistryOptions(args) }
 
+/// Trust options from the environment. `SIGNET_UNSAFE_NOW` (seconds since the epoch) replaces the
+/// system clock: it defeats expiry (freeze-attack) protection and exists only for tests.
+func trustOptions() throws -> TrustOptions {
+    var o = TrustOptions(home: Keyring.defaultHome)
+    if let text = ProcessInfo.processInfo.environment["SIGNET_UNSAFE_NOW"] {
+        guard let now = Int64(text) else { throw UsageError("SIGNET_UNSAFE_NOW must be seconds since the epoch, got \"\(text)\"") }
+        o.clock = { now }
+    }
+    return o
+}
+
 /// Everything a trust command needs for one repository.
 struct TrustContext {
     let reference: ImageReference
@@ -25,7 +36,7 @@ struct TrustContext {
         let ref = try given ?? ImageReference(parsing: try args.positional(referenceIndex, "image reference"))
         reference = ref
         let client = try registryOptions(args).makeClient(for: ref)
-        trust = RegistryTrust(reference: ref, client: client, options: TrustOptions(home: Keyring.defaultHome),
+        trust = RegistryTrust(reference: ref, client: client, options: try trustOptions(),
                               events: { message in if ProcessInfo.processInfo.environment["SIGNET_VERBOSE"] == "1" || message.hasPrefix("trust on first use") { note("signet: \(message)") } })
         keyring = try openKeyring()
         passphrases = Passphrases(file: args.value("passphrase-file"))
@@ -144,13 +155,14 @@ usage: signet verify REF [--deep] [--root ROOT_FILE | --trust-on-first-use] [--j
        signet verify --layout DIR [REF]
 Refreshes the repository's trust data, resolves the tag, fetches and checks the manifest and prints
 the pinned reference REF@sha256:… to use in deployments (exit 0), or explains and exits 1.
---deep also streams and checks every blob without storing it. --layout verifies a layout written by
-`signet pull` offline, with the trust metadata stored in it.
+--deep also streams and checks every blob without storing it. The registry's tag must still point to
+the signed manifest (--ignore-registry-tag skips that check and only reports the signed digest).
+--layout verifies a layout written by `signet pull` offline, with the trust metadata stored in it.
 """
 
 func runVerifyCommand(_ arguments: [String]) throws -> Int32 {
     let args = try Args(arguments, valued: registryValued.union(trustValued).union(["layout", "platform"]),
-                        boolean: registryBoolean.union(trustBoolean).union(["deep", "help", "all-platforms"]))
+                        boolean: registryBoolean.union(trustBoolean).union(["deep", "help", "all-platforms", "ignore-registry-tag"]))
     if args.flag("help") { print(verifyUsage); return 0 }
     if let layout = args.value("layout") { return try verifyLayoutOffline(layout, args) }
     let ctx = try TrustContext(args)
@@ -162,6 +174,12 @@ func runVerifyCommand(_ arguments: [String]) throws -> Int32 {
         throw TrustError.manifestMismatch("\(ctx.reference) asks for \(pinned) but the signed digest of tag \(tag) is \(target.digest)")
     }
     let manifest = try ctx.trust.fetchVerifiedManifest(target)
+    // The registry's tag must still name the signed manifest: a tag moved without a signature is refused.
+    let current = try ctx.trust.client.fetchManifest(repository: ctx.reference.repository, reference: tag, what: "manifest \(ctx.reference.name):\(tag)")
+    let currentDigest = try SHA256.hash(current.bytes)
+    if currentDigest != target.digest && !args.flag("ignore-registry-tag") {
+        throw TrustError.manifestMismatch("tag \(tag) of \(ctx.reference.name) points to \(currentDigest) in the registry, but the trust data signs \(target.digest) for it: the tag was moved without a signature (the signed image is \(ctx.reference.name)@\(target.digest))")
+    }
     if args.flag("deep") {
         let puller = ImagePuller(client: ctx.trust.client)
         _ = try puller.pull(ctx.reference.with(digest: target.digest), trust: .digest(target.digest, size: target.length), to: .verifyOnly,
