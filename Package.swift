@@ -41,6 +41,7 @@ let package = Package(
         .testTarget(name: "SignetHTTPTests", dependencies: ["SignetHTTP"]),
         .testTarget(name: "SignetOCITests", dependencies: ["SignetOCI", "SignetHTTP", "SignetCrypto", "SignetJSON"]),
         .testTarget(name: "SignetJSONTests", dependencies: ["SignetJSON"]),
+        .testTarget(name: "SignetTrustTests", dependencies: ["SignetTestSupport"]),
         .testTarget(name: "SignetCLITests", dependencies: ["SignetTestSupport"]),
         .testTarget(name: "SignetTUFTests", dependencies: ["SignetTUF", "SignetTestSupport", "SignetJSON", "SignetCrypto", "SignetHTTP"]),
     ],

@@ -345,6 +345,8 @@ public final class Repository {
         parent.signed.delegations = d
         roles[ByteKey(delegator)] = parent
         markDirty(delegator)
+        // The delegate must be signed again by its new set of keys (or wait for them in staging).
+        if roles[ByteKey(name)] != nil { markDirty(name) }
     }
 
     /// The delegated role `name` as its delegator lists it (searching every targets role).
@@ -669,6 +671,14 @@ public final class Repository {
                 shortfalls.append(SignatureShortfall(role: name, have: have, need: role.threshold, missingKeyIDs: role.keyIDs.filter { signerMap[$0] == nil }))
             }
             files.append(("\(m.signed.header.version).\(PercentEncoding.encode(name)).json", try encode(m)))
+        }
+        // Publishing also needs the snapshot and timestamp keys; without them the signatures added here wait.
+        for online in ["snapshot", "timestamp"] {
+            let (_, role) = try keysAndRole(for: online)
+            let available = role.keyIDs.filter { signerMap[$0] != nil }.count
+            if available < role.threshold {
+                shortfalls.append(SignatureShortfall(role: online, have: available, need: role.threshold, missingKeyIDs: role.keyIDs.filter { signerMap[$0] == nil }))
+            }
         }
         if !shortfalls.isEmpty {
             try stage(files, shortfalls)

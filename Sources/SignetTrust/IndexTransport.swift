@@ -33,7 +33,8 @@ final class IndexTransport: Transport, @unchecked Sendable {
             }
         } catch {
             if case .notFound = error { return HTTPResponse(head: HTTPResponseHead(status: 404, finalURL: request.url), body: []) }
-            throw HTTPError.io(url: name, detail: error.description)
+            // Keep the registry client's error: a digest or size mismatch is a verification failure.
+            throw HTTPError.sinkFailed(url: name, underlying: error)
         }
         return HTTPResponse(head: HTTPResponseHead(status: 200, finalURL: request.url), body: body)
     }

@@ -54,7 +54,9 @@ public enum TrustError: Error, Sendable, CustomStringConvertible {
         case .oci(let e):
             if e.isUsageError { return 2 }
             return e.isVerificationFailure ? 1 : 3
-        case .tuf(.fetch): return 3
+        case .tuf(.fetch(_, let e)):
+            if case .sinkFailed(_, let underlying as OCIError) = e, underlying.isVerificationFailure { return 1 }
+            return 3
         default: return 1
         }
     }

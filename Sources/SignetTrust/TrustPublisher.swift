@@ -72,9 +72,9 @@ public final class TrustPublisher {
         guard case .published = try repo.publish(signers: signers) else {
             throw TrustError.usage("the keys given do not meet the thresholds asked for; give more keys or lower thresholds")
         }
-        try push(repo, work: work, expectedCurrent: nil)
         let rootBytes = try readFile(work + "/metadata/1.root.json")
         try trust.pin(rootBytes: rootBytes, replace: true)
+        try push(repo, work: work, expectedCurrent: nil)
         return Initialized(rootKeyIDs: ids["root"] ?? [], rootFile: trust.trustDirectory + "/root.json", signerKeyIDs: ids[TrustPublisher.releasesRole] ?? [])
     }
 
@@ -261,6 +261,8 @@ public final class TrustPublisher {
         guard now == ours.digest else {
             throw TrustError.conflict("another publisher moved \(trust.options.trustTag) of \(trust.reference.name) at the same time; their change won; run the command again")
         }
+        // Our own pinned state follows what we just published, so a later rollback of it is detected here too.
+        _ = try trust.refresh(trustOnFirstUse: false)
     }
 
     /// Uploads metadata blobs and an index manifest (by digest; also under `tag` when given).

@@ -284,7 +284,7 @@ func printInspection(_ ctx: TrustContext, _ updater: Updater, json: Bool) throws
 
 let signerUsage = """
 usage: signet signer add REF NAME --key PUBKEY     add a tag signer (PUBKEY: key ID in the key store or a PEM public key file)
-       signet signer remove REF NAME               remove (revoke) a signer
+       signet signer remove REF NAME|KEY_ID        remove (revoke) a signer
        signet signer threshold REF N               require N signer signatures per change (N of M)
        signet signer list REF
 Changes the `releases` delegation; needs the targets key.
@@ -317,7 +317,11 @@ func runSignerCommand(_ arguments: [String]) throws -> Int32 {
         let name = try args.positional(1, "signer NAME")
         try args.expectPositionals(2)
         return reportTrustChange(try publisher.update { repo in
-            guard let id = repo.signerKeyID(named: name, role: role) else { throw UsageError("no signer named \"\(name)\" in \(role)") }
+            let keyIDs = repo.delegatedRole(role)?.keyIDs ?? []
+            let byPrefix = name.count >= 8 ? keyIDs.filter { $0.hasPrefix(name) } : []
+            guard let id = repo.signerKeyID(named: name, role: role) ?? (byPrefix.count == 1 ? byPrefix.first : nil) else {
+                throw UsageError("no signer named \"\(name)\" (or with that key ID) in \(role)")
+            }
             let remaining = (repo.delegatedRole(role)?.keyIDs.count ?? 1) - 1
             let threshold = min(repo.delegatedRole(role)?.threshold ?? 1, max(remaining, 1))
             try repo.updateDelegation(from: "targets", name: role, removeKeyIDs: [id], threshold: threshold)

@@ -1,0 +1,248 @@
+import Foundation
+import SignetTestSupport
+import XCTest
+
+/// Content trust end to end: the `signet` executable against a real docker-registry on 127.0.0.1.
+final class TrustEndToEndTests: XCTestCase {
+    var work = ""
+    var registry: TestRegistry!
+    var repo = ""
+
+    override func setUpWithError() throws {
+        work = try TestProcesses.temporaryDirectory("signet-e2e")
+        registry = try TestRegistry()
+        repo = "\(registry.address)/team/app"
+    }
+
+    override func tearDown() {
+        registry = nil
+        try? FileManager.default.removeItem(atPath: work)
+    }
+
+    /// Runs `signet` with a key store under `work/home-NAME`.
+    @discardableResult
+    func signet(_ args: [String], home: String = "owner", env: [String: String] = [:], expect status: Int32? = 0,
+                file: StaticString = #filePath, line: UInt = #line) throws -> ProcessResult {
+        var environment = ["SIGNET_HOME": work + "/home-" + home, "SIGNET_ROOT_PASSPHRASE": "root pass",
+                           "SIGNET_KEY_PASSPHRASE": "key pass", "SIGNET_UNSAFE_TEST_KDF": "1"]
+        environment.merge(env) { $1 }
+        let r = try TestProcesses.run(TestProcesses.product("signet"), args, environment: environment, currentDirectory: work)
+        if let status {
+            XCTAssertEqual(r.status, status, "signet \(args.joined(separator: " ")):\nstdout: \(r.stdout)\nstderr: \(r.stderr)", file: file, line: line)
+        }
+        return r
+    }
+
+    func image(_ name: String, message: String, platforms: String = "") throws -> String {
+        let dir = work + "/" + name
+        var args = [TestProcesses.packageRoot.appendingPathComponent("scripts/lib/make-oci-image.py").path, dir, "--message", message]
+        if !platforms.isEmpty { args += ["--platforms", platforms] }
+        let r = try TestProcesses.run("/usr/bin/env", ["python3"] + args)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        return dir
+    }
+
+    func json(_ r: ProcessResult) throws -> [String: Any] {
+        try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.stdout)
+    }
+
+    /// trust init + signed push of v1; returns (root file, pushed digest).
+    func setUpSignedRepository() throws -> (String, String) {
+        let initResult = try json(try signet(["trust", "init", repo, "--json"]))
+        let rootFile = try XCTUnwrap(initResult["root_file"] as? String)
+        let pushed = try signet(["push", try image("img1", message: "one"), repo + ":v1"])
+        let digest = pushed.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertTrue(digest.hasPrefix("sha256:"), pushed.stdout)
+        XCTAssertTrue(pushed.stderr.contains("signed v1"), pushed.stderr)
+        return (rootFile, digest)
+    }
+
+    func testSignVerifyPullAndAnIndependentClient() throws {
+        let (rootFile, digest) = try setUpSignedRepository()
+        let verified = try signet(["verify", repo + ":v1"])
+        XCTAssertEqual(verified.stdout, "\(repo)@\(digest)\n")
+        try signet(["verify", repo + ":v1", "--deep"])
+        // Pull writes a verified layout with its trust metadata; it verifies offline later.
+        try signet(["pull", repo + ":v1", "--output", work + "/pulled"])
+        let offline = try signet(["verify", "--layout", work + "/pulled"], home: "offline")
+        XCTAssertEqual(offline.stdout, "\(repo)@\(digest)\n")
+        // A second client: nothing pinned → refused; pinned root file → verified; TOFU → verified and said.
+        let unpinned = try signet(["verify", repo + ":v1"], home: "client", expect: 1)
+        XCTAssertTrue(unpinned.stderr.contains("no trusted root pinned"), unpinned.stderr)
+        let pinned = try signet(["verify", repo + ":v1", "--root", rootFile], home: "client")
+        XCTAssertEqual(pinned.stdout, "\(repo)@\(digest)\n")
+        let tofu = try signet(["verify", repo + ":v1", "--trust-on-first-use"], home: "tofu")
+        XCTAssertTrue(tofu.stderr.contains("trust on first use"), tofu.stderr)
+        // An unsigned tag is refused.
+        try signet(["push", try image("img2", message: "two"), repo + ":v2", "--unsigned"])
+        let unsigned = try signet(["verify", repo + ":v2"], home: "client", expect: 1)
+        XCTAssertTrue(unsigned.stderr.contains("tag \"v2\" of \(repo) is not signed"), unsigned.stderr)
+        // `sign` signs a tag already in the registry; `inspect` lists both.
+        try signet(["sign", repo + ":v2"])
+        try signet(["verify", repo + ":v2"], home: "client")
+        let inspect = try json(try signet(["inspect", repo, "--json"], home: "client"))
+        XCTAssertEqual(Set(((inspect["tags"] as? [[String: Any]]) ?? []).compactMap { $0["tag"] as? String }), ["v1", "v2"])
+        try signet(["revoke", repo + ":v2"])
+        try signet(["verify", repo + ":v2"], home: "client", expect: 1)
+    }
+
+    func testMultiPlatformIndex() throws {
+        _ = try signet(["trust", "init", repo])
+        let pushed = try signet(["push", try image("multi", message: "multi", platforms: "linux/amd64,linux/arm64"), repo + ":multi"])
+        let digest = pushed.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertEqual(try signet(["verify", repo + ":multi", "--deep", "--all-platforms"]).stdout, "\(repo)@\(digest)\n")
+        try signet(["pull", repo + ":multi", "--output", work + "/one"])
+        try signet(["pull", repo + ":multi", "--output", work + "/all", "--all-platforms"])
+        let one = try FileManager.default.contentsOfDirectory(atPath: work + "/one/blobs/sha256").count
+        let all = try FileManager.default.contentsOfDirectory(atPath: work + "/all/blobs/sha256").count
+        XCTAssertEqual(one, 3)          // manifest, config, layer of the host platform
+        XCTAssertEqual(all, 7)          // index + 2 × (manifest, config, layer)
+    }
+
+    func testAttacksAreRejected() throws {
+        let (rootFile, _) = try setUpSignedRepository()
+        try signet(["verify", repo + ":v1", "--root", rootFile], home: "client")
+        // Tag moved to another digest without a signature.
+        try signet(["push", try image("evil", message: "evil"), repo + ":v1", "--unsigned"])
+        let moved = try signet(["verify", repo + ":v1"], home: "client", expect: 1)
+        XCTAssertTrue(moved.stderr.contains("moved without a signature"), moved.stderr)
+        try signet(["push", work + "/img1", repo + ":v1", "--unsigned"])   // put it back
+        try signet(["verify", repo + ":v1"], home: "client")
+        // Rollback: _tuf moved back to an older index.
+        let oldIndex = try TestProcesses.run("/usr/bin/curl", ["-fsS", "-H", "Accept: application/vnd.oci.image.manifest.v1+json",
+                                                                "http://\(registry.address)/v2/team/app/manifests/_tuf"]).stdout
+        try signet(["push", try image("img3", message: "three"), repo + ":v3"])
+        try signet(["verify", repo + ":v3"], home: "client")
+        try Data(oldIndex.utf8).write(to: URL(fileURLWithPath: work + "/old-index.json"))
+        let put = try TestProcesses.run("/usr/bin/curl", ["-fsS", "-X", "PUT", "-H", "Content-Type: application/vnd.oci.image.manifest.v1+json",
+                                                          "--data-binary", "@" + work + "/old-index.json", "http://\(registry.address)/v2/team/app/manifests/_tuf"])
+        XCTAssertEqual(put.status, 0, put.stderr)
+        let rollback = try signet(["verify", repo + ":v1"], home: "client", expect: 1)
+        XCTAssertTrue(rollback.stderr.contains("rollback refused"), rollback.stderr)
+        // Freeze: the old (validly signed) index replayed two days later, after its timestamp expired.
+        let later = String(Int(Date().timeIntervalSince1970) + 2 * 86400)
+        let frozen = try signet(["verify", repo + ":v1", "--root", rootFile], home: "fresh", env: ["SIGNET_UNSAFE_NOW": later], expect: 1)
+        XCTAssertTrue(frozen.stderr.contains("expired"), frozen.stderr)
+        // The owner, who published v3, refuses to build on the rolled-back state too.
+        let ownerView = try signet(["timestamp", "renew", repo], expect: 1)
+        XCTAssertTrue(ownerView.stderr.contains("rollback refused"), ownerView.stderr)
+    }
+
+    func testTamperedStorageAndRemovedTrust() throws {
+        let (rootFile, digest) = try setUpSignedRepository()
+        try signet(["verify", repo + ":v1", "--root", rootFile], home: "client")
+        // A metadata blob swapped in storage: the registry serves other bytes for its digest.
+        let index = try TestProcesses.run("/usr/bin/curl", ["-fsS", "-H", "Accept: application/vnd.oci.image.manifest.v1+json",
+                                                            "http://\(registry.address)/v2/team/app/manifests/_tuf"]).stdout
+        let layers = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(index.utf8)) as? [String: Any])?["layers"] as? [[String: Any]])
+        let releases = try XCTUnwrap(layers.first { (($0["annotations"] as? [String: String])?["org.opencontainers.image.title"] ?? "").hasSuffix(".releases.json") })
+        let releasesHex = String(try XCTUnwrap(releases["digest"] as? String).dropFirst(7))
+        let blob = registry.blobFile(releasesHex)
+        let original = try Data(contentsOf: URL(fileURLWithPath: blob))
+        var bad = original
+        bad[bad.count / 2] ^= 0x01
+        try bad.write(to: URL(fileURLWithPath: blob))
+        let swapped = try signet(["verify", repo + ":v1", "--root", rootFile], home: "fresh", expect: 1)
+        XCTAssertTrue(swapped.stderr.contains("digest") || swapped.stderr.contains("hash"), swapped.stderr)
+        try original.write(to: URL(fileURLWithPath: blob))
+        // The manifest's bytes altered in storage.
+        let manifestBlob = registry.blobFile(String(digest.dropFirst(7)))
+        let manifest = try Data(contentsOf: URL(fileURLWithPath: manifestBlob))
+        var badManifest = manifest
+        badManifest[badManifest.count - 2] = UInt8(ascii: " ")
+        try badManifest.write(to: URL(fileURLWithPath: manifestBlob))
+        // distribution 2.8 itself notices and answers 500; either way nothing is accepted.
+        let altered = try signet(["verify", repo + ":v1"], home: "client", expect: nil)
+        XCTAssertNotEqual(altered.status, 0)
+        XCTAssertTrue(altered.stderr.contains("digest mismatch") || altered.stderr.contains("HTTP 500"), altered.stderr)
+        try manifest.write(to: URL(fileURLWithPath: manifestBlob))
+        try signet(["verify", repo + ":v1"], home: "client")
+        // A layer's bytes altered in storage: the pull refuses it and stores no unverified blob.
+        let layout = work + "/img1"
+        let top = try XCTUnwrap(((try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: layout + "/index.json"))) as? [String: Any])?["manifests"] as? [[String: Any]])?.first?["digest"] as? String)
+        let m = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: layout + "/blobs/sha256/" + top.dropFirst(7)))) as? [String: Any])
+        let layerHex = String(try XCTUnwrap(((m["layers"] as? [[String: Any]])?.first?["digest"] as? String)?.dropFirst(7)))
+        let layerFile = registry.blobFile(layerHex)
+        var layer = try Data(contentsOf: URL(fileURLWithPath: layerFile))
+        layer[10] ^= 0xff
+        try layer.write(to: URL(fileURLWithPath: layerFile))
+        let pulled = try signet(["pull", repo + ":v1", "--output", work + "/tampered"], home: "client", expect: 1)
+        XCTAssertTrue(pulled.stderr.contains("digest mismatch"), pulled.stderr)
+        let stored = (try? FileManager.default.contentsOfDirectory(atPath: work + "/tampered/blobs/sha256")) ?? []
+        XCTAssertFalse(stored.contains(layerHex))
+        // Trust index removed after pinning.
+        try FileManager.default.removeItem(atPath: registry.storage + "/repositories/team/app/_manifests/tags/_tuf")
+        let removed = try signet(["verify", repo + ":v1"], home: "client", expect: 1)
+        XCTAssertTrue(removed.stderr.contains("no longer has it"), removed.stderr)
+    }
+
+    func testTwoOfThreeSignersAndRevokedSigner() throws {
+        let rootFile = try XCTUnwrap(try json(try signet(["trust", "init", repo, "--json"]))["root_file"] as? String)
+        // Three signers with their own key stores; the owner adds their public keys.
+        var keyIDs: [String: String] = [:]
+        for name in ["alice", "bob", "carol"] {
+            let k = try json(try signet(["key", "generate", "--json"], home: name))
+            keyIDs[name] = try XCTUnwrap(k["keyid"] as? String)
+            let pem = try signet(["key", "export", try XCTUnwrap(keyIDs[name])], home: name)
+            try Data(pem.stdout.utf8).write(to: URL(fileURLWithPath: work + "/\(name).pem"))
+            try signet(["signer", "add", repo, name, "--key", work + "/\(name).pem"])
+        }
+        for name in ["alice", "bob", "carol"] { try signet(["inspect", repo, "--root", rootFile], home: name) }
+        // Drop the initial signer key and require 2 of the 3: the releases role must be re-signed by them.
+        let inspect = try json(try signet(["inspect", repo, "--json"]))
+        let roles = (inspect["roles"] as? [[String: Any]]) ?? []
+        let initial = try XCTUnwrap(((roles.first { $0["role"] as? String == "releases" })?["keyids"] as? [String])?.first { !keyIDs.values.contains($0) })
+        let staged = try signet(["signer", "remove", repo, String(initial.prefix(16))], expect: 1)
+        XCTAssertTrue(staged.stderr.contains("releases has 0 of the 1 required signatures"), staged.stderr)
+        try signet(["trust", "sign-staged", repo], home: "alice", expect: 1)      // alice signs; snapshot/timestamp keys are the owner's
+        try signet(["trust", "sign-staged", repo])                                // the owner publishes
+        try signet(["signer", "threshold", repo, "2"], expect: 1)                 // staged: releases needs 2 of 3 now
+        try signet(["trust", "sign-staged", repo], home: "alice", expect: 1)
+        try signet(["trust", "sign-staged", repo], home: "bob", expect: 1)
+        try signet(["trust", "sign-staged", repo])
+        // Alice signs a release alone: refused, naming the threshold; the tag does not verify.
+        let img = try image("rel", message: "release")
+        try signet(["push", img, repo + ":v9", "--unsigned"], home: "alice")
+        let one = try signet(["sign", repo + ":v9"], home: "alice", expect: 1)
+        XCTAssertTrue(one.stderr.contains("releases has 1 of the 2 required signatures"), one.stderr)
+        let notYet = try signet(["verify", repo + ":v9"], expect: 1)
+        XCTAssertTrue(notYet.stderr.contains("not signed"), notYet.stderr)
+        try signet(["trust", "sign-staged", repo], home: "bob", expect: 1)
+        try signet(["trust", "sign-staged", repo])
+        try signet(["verify", repo + ":v9"])
+        // Carol is removed; her signature alone can no longer sign anything.
+        try signet(["signer", "remove", repo, "carol"], expect: 1)
+        try signet(["trust", "sign-staged", repo], home: "alice", expect: 1)
+        try signet(["trust", "sign-staged", repo], home: "bob", expect: 1)
+        try signet(["trust", "sign-staged", repo])
+        try signet(["push", try image("rel2", message: "release 2"), repo + ":v10", "--unsigned"], home: "carol")
+        let revoked = try signet(["sign", repo + ":v10"], home: "carol", expect: nil)
+        XCTAssertNotEqual(revoked.status, 0)
+        try signet(["verify", repo + ":v10"], expect: 1)
+    }
+
+    func testKeyRotationsAreFollowedByExistingClients() throws {
+        let (rootFile, digest) = try setUpSignedRepository()
+        try signet(["verify", repo + ":v1", "--root", rootFile], home: "client")
+        for role in ["timestamp", "snapshot", "targets", "root", "releases"] {
+            let r = try signet(["key", "rotate", repo, role])
+            XCTAssertTrue(r.stdout.contains("new \(role) key"), r.stdout)
+            XCTAssertEqual(try signet(["verify", repo + ":v1"], home: "client").stdout, "\(repo)@\(digest)\n", "after rotating \(role)")
+        }
+        try signet(["push", try image("after", message: "after rotation"), repo + ":v2"])
+        try signet(["verify", repo + ":v2"], home: "client")
+        try signet(["verify", repo + ":v2", "--root", rootFile], home: "new-client")
+    }
+
+    func testTrustTravelsWithACopyToAnotherRegistry() throws {
+        let (rootFile, digest) = try setUpSignedRepository()
+        let second = try TestRegistry()
+        for tag in ["v1", "_tuf"] {
+            let r = try TestProcesses.run("/usr/bin/skopeo", ["copy", "--src-tls-verify=false", "--dest-tls-verify=false", "--preserve-digests",
+                                                              "docker://\(repo):\(tag)", "docker://\(second.address)/team/app:\(tag)"])
+            XCTAssertEqual(r.status, 0, "skopeo copy \(tag): \(r.stderr)")
+        }
+        let copied = try signet(["verify", "\(second.address)/team/app:v1", "--root", rootFile], home: "elsewhere")
+        XCTAssertEqual(copied.stdout, "\(second.address)/team/app@\(digest)\n")
+    }
+}
