@@ -358,6 +358,12 @@ public final class Repository {
     }
 
     static let signerNamesField = "x-signet-signer-names"
+    /// The extra field of a delegated role that maps signer names to key IDs.
+    public static var signerNamesFieldName: String { signerNamesField }
+
+    /// The key IDs that sign role `name`.
+    /// - Throws: `RepositoryError.unknownRole`.
+    public func keysAndRoleIDs(for name: String) throws(RepositoryError) -> [String] { try keysAndRole(for: name).1.keyIDs }
 
     /// Records a human name for a signer key of delegated role `role` (nil removes it). Stored as an
     /// extra field of the delegated role, which TUF clients ignore and signatures cover.
@@ -467,7 +473,8 @@ public final class Repository {
         for name in dirtyRoles {
             guard var r = roles[ByteKey(name)] else { continue }
             if versionPublished(name) { r.signed.header.version += 1 }
-            if r.signed.header.isExpired(at: now) { r.signed.header.setExpiry(now + expiries.lifetime(of: name)) }
+            // Every re-signed role gets a full lifetime again, so signing or renewing keeps it alive.
+            r.signed.header.setExpiry(now + expiries.lifetime(of: name))
             let (keys, role) = try keysAndRole(for: name)
             r.signatures = []
             for id in role.keyIDs { if let k = signerMap[id] { try sign(&r, k, id) } }

@@ -88,6 +88,10 @@ public final class RegistryTrust {
     /// Pins `rootFile` as this repository's trusted root (replacing an earlier pin only with `replace`).
     /// - Throws: `TrustError.tuf` when the file is not valid root metadata, `.usage` when a different root is already pinned.
     public func pin(rootFile: String, replace: Bool = false) throws(TrustError) {
+        if !replace && isPinned {
+            events("a root is already pinned for \(reference.name) in \(trustDirectory); \(rootFile) is not used")
+            return
+        }
         let bytes: [UInt8]
         do {
             guard let b = try AtomicFile.read(rootFile, limit: UpdaterConfig().rootMaxLength) else { throw TUFError.storage(path: rootFile, detail: "no such file") }
@@ -100,8 +104,10 @@ public final class RegistryTrust {
     func pin(rootBytes: [UInt8], replace: Bool) throws(TrustError) {
         do {
             let store = try DirectoryMetadataStore(directory: trustDirectory)
-            if !replace, let existing = try store.load(role: "root", limit: UpdaterConfig().rootMaxLength), existing != rootBytes {
-                // An existing pin stays unless replaced on purpose: later roots are followed through the chain.
+            if !replace, try store.load(role: "root", limit: UpdaterConfig().rootMaxLength) != nil {
+                // An existing pin stays: later roots are followed through the chain, and a root file given
+                // again (or by mistake) must not replace what already verifies.
+                events("a root is already pinned for \(reference.name) in \(trustDirectory); the given root file is not used")
                 return
             }
             try store.save(role: "root", bytes: rootBytes)
@@ -112,8 +118,10 @@ public final class RegistryTrust {
 
     /// Runs the TUF client workflow against the registry's trust data.
     /// - Parameter trustOnFirstUse: with no pinned root, accept the registry's first root (and say so).
+    /// - Parameter allowExpired: for publishers: accept expired metadata (signatures, versions and hashes
+    ///   are still verified) so that it can be renewed.
     /// - Throws: `TrustError.noTrustData`, `.trustDataRemoved`, `.notPinned`, `.tuf` for any verification failure.
-    public func refresh(trustOnFirstUse: Bool = false) throws(TrustError) -> Updater {
+    public func refresh(trustOnFirstUse: Bool = false, allowExpired: Bool = false) throws(TrustError) -> Updater {
         guard let (index, _) = try fetchIndex() else {
             if isPinned { throw TrustError.trustDataRemoved(reference.name) }
             throw TrustError.noTrustData(reference.name)
@@ -130,13 +138,28 @@ public final class RegistryTrust {
             let id = (try? SHA256.hash(first).hex.prefix(16)).map(String.init) ?? "?"
             events("trust on first use: pinned the registry's root (1.root.json, sha256 \(id)…) for \(reference.name) in \(trustDirectory)")
         }
-        do {
-            let updater = try Updater(metadataBaseURL: IndexTransport.base, transport: transport,
-                                      store: try DirectoryMetadataStore(directory: trustDirectory), clock: options.clock,
-                                      events: { [events] e in events(e.description) })
-            try updater.refresh()
-            return updater
-        } catch { throw TrustError.tuf(error) }
+        var clock = options.clock
+        var attempts = 0
+        while true {
+            do {
+                let updater = try Updater(metadataBaseURL: IndexTransport.base, transport: transport,
+                                          store: try DirectoryMetadataStore(directory: trustDirectory), clock: clock,
+                                          events: { [events] e in events(e.description) })
+                try updater.refresh()
+                return updater
+            } catch {
+                // A publisher may build on metadata that has expired but is otherwise fully valid: that is
+                // exactly what renewing is for. Everything except freshness is still verified.
+                if allowExpired, attempts < 8, case .expired(let file, let expires) = error, let at = TUFDate.parse(expires) {
+                    events("warning: \(file) expired at \(expires); verifying everything else and renewing it")
+                    let before = at - 1
+                    clock = { before }
+                    attempts += 1
+                    continue
+                }
+                throw TrustError.tuf(error)
+            }
+        }
     }
 
     /// The trusted target for `tag`.

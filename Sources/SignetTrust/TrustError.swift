@@ -18,6 +18,8 @@ public enum TrustError: Error, Sendable, CustomStringConvertible {
     case invalidIndex(String)
     /// Another publisher moved the trust tag first.
     case conflict(String)
+    /// A different change already waits for signatures.
+    case pendingChange(String)
     /// Wrong usage.
     case usage(String)
     /// TUF verification or editing failed.
@@ -31,13 +33,14 @@ public enum TrustError: Error, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .noTrustData(let r): return "\(r) has no trust data (no \"_tuf\" tag); sign it first with `signet trust init`"
+        case .noTrustData(let r): return "\(r) has no trust data (no \"_tuf\" tag). To publish signed images, create it with `signet trust init \(r)`; to pull an unsigned image, give its digest (\(r)@sha256:…) or --unsafe-no-trust"
         case .trustDataRemoved(let r): return "\(r): trust data was pinned earlier but the registry no longer has it; refusing to treat the repository as unsigned"
         case .notPinned(let r): return "no trusted root pinned for \(r): pass --root ROOT_FILE, or --trust-on-first-use to accept the registry's current root"
-        case .unsignedTag(let t, let r): return "tag \"\(t)\" of \(r) is not signed by the repository's trust data"
+        case .unsignedTag(let t, let r): return "tag \"\(t)\" of \(r) is not signed by the repository's trust data (a signer can sign it with `signet sign \(r):\(t)`)"
         case .manifestMismatch(let s): return s
         case .invalidIndex(let s): return "invalid trust index: \(s)"
         case .conflict(let s): return s
+        case .pendingChange(let r): return "another change to the trust data of \(r) is waiting for signatures (tag _tuf-staged); complete it with `signet trust sign-staged \(r)` or drop it with `signet trust discard-staged \(r)`, then run this command again"
         case .usage(let s): return s
         case .tuf(let e): return e.description
         case .repository(let e): return e.description

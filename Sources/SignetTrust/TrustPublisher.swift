@@ -110,6 +110,9 @@ public final class TrustPublisher {
     /// Verifies the current trust data, applies `change` and signs it, without touching the registry
     /// (so that `signet push` can prepare the signature before the image is uploaded).
     public func prepare(_ change: (Repository) throws -> Void) throws -> PreparedChange {
+        if let (staged, _) = try trust.fetchIndex(tag: trust.options.stagedTag), !staged.files.isEmpty {
+            throw TrustError.pendingChange(trust.reference.name)
+        }
         let (work, indexDigest) = try checkout()
         do {
             let repo = try Repository(directory: work, clock: trust.options.clock)
@@ -143,14 +146,22 @@ public final class TrustPublisher {
     public func signStaged() throws -> PublishOutcome {
         let (work, indexDigest) = try checkout()
         defer { try? FileManager.default.removeItem(atPath: work) }
-        guard let (staged, _) = try trust.fetchIndex(tag: trust.options.stagedTag) else {
+        guard let (staged, _) = try trust.fetchIndex(tag: trust.options.stagedTag), !staged.files.isEmpty else {
             throw TrustError.usage("no change is waiting for signatures in \(trust.reference.name)")
         }
         try download(staged, into: work + "/staged/metadata")
         let repo = try Repository(directory: work, clock: trust.options.clock)
         let outcome = try repo.signStaged(signers: try signers(for: repo.stagedSigningKeyIDs()))
-        try pushOutcome(outcome, repo: repo, work: work, expectedCurrent: indexDigest)
+        try pushOutcome(outcome, repo: repo, work: work, expectedCurrent: indexDigest, completingStaged: true)
         return outcome
+    }
+
+    /// Drops the change waiting for signatures (an empty index under the staged tag).
+    public func discardStaged() throws {
+        guard let (staged, _) = try trust.fetchIndex(tag: trust.options.stagedTag), !staged.files.isEmpty else {
+            throw TrustError.usage("no change is waiting for signatures in \(trust.reference.name)")
+        }
+        _ = try pushIndex([], tag: trust.options.stagedTag)
     }
 
     /// Signs `tag` as pointing to a manifest (digest, length, media type).
@@ -185,7 +196,7 @@ public final class TrustPublisher {
     /// Verifies the current trust data with the pinned root, then writes every file of the index into a
     /// fresh work directory as a static repository.
     func checkout() throws -> (String, Digest) {
-        _ = try trust.refresh(trustOnFirstUse: false)
+        _ = try trust.refresh(trustOnFirstUse: false, allowExpired: true)
         guard let (index, digest) = try trust.fetchIndex() else { throw TrustError.trustDataRemoved(trust.reference.name) }
         let work = try makeWorkDirectory()
         do { try download(index, into: work + "/metadata") } catch {
@@ -219,10 +230,14 @@ public final class TrustPublisher {
         return b
     }
 
-    func pushOutcome(_ outcome: PublishOutcome, repo: Repository, work: String, expectedCurrent: Digest?) throws {
+    func pushOutcome(_ outcome: PublishOutcome, repo: Repository, work: String, expectedCurrent: Digest?, completingStaged: Bool = false) throws {
+        // One change at a time may wait for signatures; a new one must not silently replace it.
+        let pending = try trust.fetchIndex(tag: trust.options.stagedTag).map { !$0.0.files.isEmpty } ?? false
+        if pending && !completingStaged { throw TrustError.pendingChange(trust.reference.name) }
         switch outcome {
         case .published:
             try push(repo, work: work, expectedCurrent: expectedCurrent)
+            if pending { _ = try pushIndex([], tag: trust.options.stagedTag) }
         case .staged:
             var files: [(String, [UInt8])] = []
             for name in (try? FileManager.default.contentsOfDirectory(atPath: work + "/staged/metadata")) ?? [] {
@@ -262,7 +277,7 @@ public final class TrustPublisher {
             throw TrustError.conflict("another publisher moved \(trust.options.trustTag) of \(trust.reference.name) at the same time; their change won; run the command again")
         }
         // Our own pinned state follows what we just published, so a later rollback of it is detected here too.
-        _ = try trust.refresh(trustOnFirstUse: false)
+        _ = try trust.refresh(trustOnFirstUse: false, allowExpired: true)
     }
 
     /// Uploads metadata blobs and an index manifest (by digest; also under `tag` when given).

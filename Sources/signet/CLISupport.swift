@@ -17,6 +17,11 @@ struct Args {
                 positionals.append(contentsOf: arguments[(i + 1)...])
                 break
             }
+            if a == "-h" && boolean.contains("help") {
+                flags.insert("help")
+                i += 1
+                continue
+            }
             if a.hasPrefix("--") {
                 var name = String(a.dropFirst(2))
                 var inline: String?

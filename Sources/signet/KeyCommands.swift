@@ -19,8 +19,9 @@ SIGNET_KEY_PASSPHRASE (other keys), or a prompt on the terminal; never from the 
 /// `signet key …`
 func runKeyCommand(_ arguments: [String]) throws -> Int32 {
     guard let sub = arguments.first, sub != "--help", sub != "-h" else {
+        if arguments.isEmpty { note(keyUsage); return 2 }
         print(keyUsage)
-        return arguments.isEmpty ? 2 : 0
+        return 0
     }
     if sub == "rotate" { return try runKeyRotate(Array(arguments.dropFirst())) }
     let args = try Args(Array(arguments.dropFirst()), valued: ["type", "label", "passphrase-file", "pem-passphrase-file", "format"],

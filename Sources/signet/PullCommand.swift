@@ -127,6 +127,14 @@ func runPullCommand(_ arguments: [String]) throws -> Int32 {
     display.finish()
     withExtendedLifetime(interrupts) {}
     if let (registryTrust, updater, target) = verifiedTrust, let output = invocation.output {
+        // Keep the signed manifest itself (for an index pulled for one platform it is not otherwise stored),
+        // so that `signet verify --layout` can check the whole chain offline.
+        let layout = try OCILayout(existingAt: output)
+        let path = layout.blobPath(target.digest)
+        if !FileManager.default.fileExists(atPath: path) {
+            let manifest = try registryTrust.fetchVerifiedManifest(target)
+            try AtomicFile.write(manifest.bytes, to: path)
+        }
         try registryTrust.exportForLayout(output, tag: target.tag, digest: target.digest, updater: updater)
     }
     if !result.tagVerified {

@@ -49,6 +49,9 @@ struct PushInvocation {
         let text = try args.positional(1, "REFERENCE")
         try args.expectPositionals(2)
         reference = try ImageReference(parsing: text)
+        if let tag = reference.tag, tag == "_tuf" || tag == "_tuf-staged" {
+            throw UsageError("the tag \"\(tag)\" holds the repository's trust data; push images under another tag")
+        }
         refName = args.value("ref-name")
         concurrency = try args.int("concurrency") ?? 4
         guard (1...32).contains(concurrency) else { throw UsageError("--concurrency must be from 1 to 32, got \(concurrency)") }

@@ -27,8 +27,9 @@ Common options: --passphrase-file FILE, --json.
 /// `signet tuf …`
 func runTUFCommand(_ arguments: [String]) throws -> Int32 {
     guard let sub = arguments.first, sub != "--help", sub != "-h" else {
+        if arguments.isEmpty { note(tufUsage); return 2 }
         print(tufUsage)
-        return arguments.isEmpty ? 2 : 0
+        return 0
     }
     let args = try Args(Array(arguments.dropFirst()),
                         valued: ["root-key", "targets-key", "snapshot-key", "timestamp-key", "root-threshold", "targets-threshold",

@@ -40,7 +40,7 @@ struct TrustContext {
                               events: { message in if ProcessInfo.processInfo.environment["SIGNET_VERBOSE"] == "1" || message.hasPrefix("trust on first use") { note("signet: \(message)") } })
         keyring = try openKeyring()
         passphrases = Passphrases(file: args.value("passphrase-file"))
-        if let root = args.value("root") { try trust.pin(rootFile: root, replace: true) }
+        if let root = args.value("root") { try trust.pin(rootFile: root, replace: false) }
     }
 
     mutating func publisher() -> TrustPublisher {
@@ -73,7 +73,8 @@ func reportTrustChange(_ outcome: PublishOutcome, _ what: String, _ ref: ImageRe
 
 let trustUsage = """
 usage: signet trust init REF [--root-key ID ...] [--signer-key ID ...] [--json]
-       signet trust sign-staged REF
+       signet trust sign-staged REF         add this machine's signatures to the change waiting for them
+       signet trust discard-staged REF      drop the change waiting for signatures
        signet trust status REF [--json]
 Common options: --root ROOT_FILE (pin this root), --trust-on-first-use, --passphrase-file FILE,
 registry options --username USER --password-stdin, --tls, --unsafe-plain-http, --ca-file FILE.
@@ -86,7 +87,11 @@ everyone who verifies (`signet verify --root FILE REF`).
 
 /// `signet trust …`
 func runTrustCommand(_ arguments: [String]) throws -> Int32 {
-    guard let sub = arguments.first, sub != "--help", sub != "-h" else { print(trustUsage); return arguments.isEmpty ? 2 : 0 }
+    guard let sub = arguments.first, sub != "--help", sub != "-h" else {
+        if arguments.isEmpty { note(trustUsage); return 2 }
+        print(trustUsage)
+        return 0
+    }
     let args = try Args(Array(arguments.dropFirst()), valued: registryValued.union(trustValued).union(["root-key", "signer-key", "signer-threshold"]),
                         boolean: registryBoolean.union(trustBoolean).union(["help"]))
     if args.flag("help") { print(trustUsage); return 0 }
@@ -114,6 +119,10 @@ func runTrustCommand(_ arguments: [String]) throws -> Int32 {
         return 0
     case "sign-staged":
         return reportTrustChange(try ctx.publisher().signStaged(), "signing the staged change", ctx.reference, json: args.flag("json"))
+    case "discard-staged":
+        try ctx.publisher().discardStaged()
+        print("the change waiting for signatures in \(ctx.reference.name) was dropped")
+        return 0
     case "status":
         let updater = try ctx.refresh(args)
         return try printInspection(ctx, updater, json: args.flag("json"))
@@ -211,13 +220,45 @@ func verifyLayoutOffline(_ layout: String, _ args: Args) throws -> Int32 {
     try updater.refresh()
     let target = try updater.lookup(tag)
     guard let digest = target.sha256 else { throw TUFError.noSupportedHash(file: tag) }
+    if let given = args.positionals.first {
+        let ref = try ImageReference(parsing: given)
+        guard ref.name == repo, ref.tag == nil || ref.tag == tag else {
+            throw TrustError.manifestMismatch("\(layout) holds \(repo):\(tag), not \(given)")
+        }
+    }
     let layoutIndex = try OCILayout(existingAt: layout)
     let entries = try layoutIndex.readIndex()
-    guard let entry = entries.first(where: { $0.digest == digest }) else {
-        throw TrustError.manifestMismatch("the layout's index.json does not contain the signed manifest \(digest) of \(repo):\(tag)")
+    // The signed manifest is named in index.json, or (one platform pulled from an index) stored as a blob.
+    let entry = entries.first(where: { $0.digest == digest })
+        ?? Descriptor(mediaType: target.custom?["mediaType"]?.stringValue ?? "application/vnd.oci.image.index.v1+json", digest: digest, size: target.length)
+    guard (try? layoutIndex.hasVerifiedBlob(entry)) == true else {
+        throw TrustError.manifestMismatch("\(layout) does not hold the signed manifest \(digest) of \(repo):\(tag)")
     }
-    _ = try layoutIndex.readVerifiedBlob(entry, maxBytes: Int(clamping: target.length), what: "manifest \(digest)")
+    // The signed manifest, then every manifest and blob below it, each against its digest and size.
+    var pending: [Descriptor] = [entry]
+    var checked = 0
+    while let d = pending.popLast() {
+        let isManifest = d.mediaType.contains("manifest") || d.mediaType.contains("index")
+        if isManifest {
+            let bytes = try layoutIndex.readVerifiedBlob(d, maxBytes: VerifiedManifest.defaultMaxBytes, what: "manifest \(d.digest)")
+            let m = try VerifiedManifest.verify(bytes, expectedDigest: d.digest, expectedSize: d.size, declaredMediaType: d.mediaType, what: "manifest \(d.digest)")
+            switch m.content {
+            case .image(let image): pending.append(image.config); pending.append(contentsOf: image.layers)
+            case .index(let index):
+                // Only the platforms that were pulled are in the layout.
+                let present = index.manifests.filter { (try? layoutIndex.hasVerifiedBlob($0)) == true }
+                guard !present.isEmpty else { throw TrustError.manifestMismatch("no manifest of the signed index \(d.digest) is in \(layout)") }
+                pending.append(contentsOf: present)
+            }
+        } else {
+            guard try layoutIndex.hasVerifiedBlob(d) else {
+                throw TrustError.manifestMismatch("blob \(d.digest) of \(repo):\(tag) is missing from \(layout) or does not match its digest and size")
+            }
+        }
+        checked += 1
+    }
     print("\(repo)@\(digest.ociString)")
+    if !args.flag("json") { note("verified \(checked) manifests and blobs in \(layout) against the stored trust metadata") }
     return 0
 }
 
@@ -291,7 +332,11 @@ Changes the `releases` delegation; needs the targets key.
 """
 
 func runSignerCommand(_ arguments: [String]) throws -> Int32 {
-    guard let sub = arguments.first, sub != "--help" else { print(signerUsage); return arguments.isEmpty ? 2 : 0 }
+    guard let sub = arguments.first, sub != "--help", sub != "-h" else {
+        if arguments.isEmpty { note(signerUsage); return 2 }
+        print(signerUsage)
+        return 0
+    }
     let args = try Args(Array(arguments.dropFirst()), valued: registryValued.union(trustValued).union(["key"]),
                         boolean: registryBoolean.union(trustBoolean).union(["help"]))
     if args.flag("help") { print(signerUsage); return 0 }
@@ -306,10 +351,15 @@ func runSignerCommand(_ arguments: [String]) throws -> Int32 {
         let key: PublicKey
         if FileManager.default.fileExists(atPath: keyArg), let pem = FileManager.default.contents(atPath: keyArg) {
             key = try PublicKey(pem: String(decoding: pem, as: UTF8.self))
+        } else if keyArg.contains("/") || keyArg.hasSuffix(".pem") {
+            throw UsageError("cannot read the public key file \(keyArg)")
         } else {
             key = try ctx.keyring.find(keyArg).publicKey
         }
         return reportTrustChange(try publisher.update { repo in
+            if repo.signerKeyID(named: name, role: role) != nil { throw UsageError("a signer named \"\(name)\" already exists in \(role)") }
+            let keyID = try Key(publicKey: key).keyID()
+            if repo.delegatedRole(role)?.keyIDs.contains(keyID) == true { throw UsageError("that key (\(keyID.prefix(12))) already signs for \(role)") }
             try repo.updateDelegation(from: "targets", name: role, addKeys: [key])
             try repo.setSignerName(name, keyID: try Key(publicKey: key).keyID(), role: role)
         }, "add signer \(name)", ctx.reference, json: args.flag("json"))
@@ -327,6 +377,21 @@ func runSignerCommand(_ arguments: [String]) throws -> Int32 {
             try repo.updateDelegation(from: "targets", name: role, removeKeyIDs: [id], threshold: threshold)
             try repo.setSignerName(nil, keyID: id, role: role)
         }, "remove signer \(name)", ctx.reference, json: args.flag("json"))
+    case "list":
+        try args.expectPositionals(1)
+        let updater = try ctx.trust.refresh(trustOnFirstUse: args.flag("trust-on-first-use"))
+        guard let d = updater.trusted.targets?.signed.delegations?.roles?.first(where: { $0.name == role }) else {
+            throw UsageError("\(ctx.reference.name) has no \(role) delegation")
+        }
+        var names: [String: String] = [:]
+        for m in d.unknown[Repository.signerNamesFieldName]?.objectValue ?? JSONObject() { if let id = m.value.stringValue { names[id] = m.key } }
+        if args.flag("json") {
+            printJSON(["role": role, "threshold": d.threshold, "signers": d.keyIDs.map { ["keyid": $0, "name": names[$0] ?? ""] }])
+        } else {
+            print("\(role): \(d.threshold) of \(d.keyIDs.count) signatures required")
+            for id in d.keyIDs { print("  \(id)  \(names[id] ?? "(unnamed)")") }
+        }
+        return 0
     case "threshold":
         let n = try args.positional(1, "threshold N")
         try args.expectPositionals(2)
@@ -340,25 +405,69 @@ func runSignerCommand(_ arguments: [String]) throws -> Int32 {
 }
 
 let timestampUsage = """
-usage: signet timestamp renew REF     re-sign the timestamp (for a scheduled job; needs the timestamp and snapshot keys)
+usage: signet timestamp renew REF     re-sign the timestamp (for a daily scheduled job; needs the timestamp and
+                                      snapshot keys); also renews other roles that expire within a week when
+                                      their keys are in this key store, and warns about the others
 """
 
 func runTimestampCommand(_ arguments: [String]) throws -> Int32 {
-    guard arguments.first == "renew" else { print(timestampUsage); return arguments.first == "--help" ? 0 : 2 }
-    let args = try Args(Array(arguments.dropFirst()), valued: registryValued.union(trustValued), boolean: registryBoolean.union(trustBoolean))
+    guard arguments.first == "renew" else {
+        if arguments.first == "--help" || arguments.first == "-h" { print(timestampUsage); return 0 }
+        note(timestampUsage)
+        return 2
+    }
+    let args = try Args(Array(arguments.dropFirst()), valued: registryValued.union(trustValued), boolean: registryBoolean.union(trustBoolean).union(["help"]))
+    if args.flag("help") { print(timestampUsage); return 0 }
     var ctx = try TrustContext(args)
     try args.expectPositionals(1)
-    return reportTrustChange(try ctx.publisher().update { repo in try repo.renew(role: "timestamp") }, "renew timestamp", ctx.reference, json: args.flag("json"))
+    let localIDs = Set(try ctx.keyring.list().map(\.keyID))
+    var renewed: [String] = []
+    let code = reportTrustChange(try ctx.publisher().update { repo in
+        try repo.renew(role: "timestamp")
+        // Also renew what expires within a week and can be signed here; name what cannot.
+        for name in repo.expiringRoles(within: 7 * 86400) where !["timestamp", "snapshot"].contains(name) {
+            let ids = name == "root" ? (repo.root.signed.roles["root"]?.keyIDs ?? []) : ((try? repo.keysAndRoleIDs(for: name)) ?? [])
+            if ids.contains(where: { localIDs.contains($0) }) {
+                try repo.renew(role: name)
+                renewed.append(name)
+            } else {
+                note("warning: \(name) expires soon and its keys are not here; renew it where they are (`signet timestamp renew` there)")
+            }
+        }
+    }, "renew timestamp" + (renewed.isEmpty ? "" : " and " + renewed.joined(separator: ", ")), ctx.reference, json: args.flag("json"))
+    return code
 }
 
 /// `signet key rotate REF ROLE`: a new key for ROLE (root, targets, snapshot, timestamp through a new
 /// cross-signed root; releases by replacing the signer key).
 func runKeyRotate(_ arguments: [String]) throws -> Int32 {
-    let args = try Args(arguments, valued: registryValued.union(trustValued).union(["type"]), boolean: registryBoolean.union(trustBoolean))
+    let args = try Args(arguments, valued: registryValued.union(trustValued).union(["type"]), boolean: registryBoolean.union(trustBoolean).union(["help"]))
+    if args.flag("help") { print(keyUsage); return 0 }
     var ctx = try TrustContext(args)
     let role = try args.positional(1, "ROLE (root, targets, snapshot, timestamp or releases)")
     try args.expectPositionals(2)
+    let roles = Root.topLevelRoles + [TrustPublisher.releasesRole]
+    guard roles.contains(role) else { throw UsageError("unknown role \"\(role)\"; expected one of \(roles.joined(separator: ", "))") }
     guard let algorithm = KeyAlgorithm(rawValue: args.value("type") ?? "ed25519"), algorithm != .rsa else { throw UsageError("--type must be ed25519, ecdsa-p256 or ecdsa-p384") }
+    // Check the current state first, so that nothing is generated for a request that cannot succeed.
+    let updater = try ctx.trust.refresh(allowExpired: true)
+    let localIDs = Set(try ctx.keyring.list().map(\.keyID))
+    var replaced: [String] = []
+    var threshold = 1
+    if role == TrustPublisher.releasesRole {
+        guard let d = updater.trusted.targets?.signed.delegations?.roles?.first(where: { $0.name == role }) else {
+            throw UsageError("\(ctx.reference.name) has no \(role) delegation")
+        }
+        replaced = d.keyIDs.filter { localIDs.contains($0) }
+        guard !replaced.isEmpty else { throw UsageError("none of the \(role) signer keys of \(ctx.reference.name) is in this key store; nothing to rotate here") }
+        threshold = d.threshold
+    } else if let r = updater.trusted.root.signed.role(role) {
+        threshold = r.threshold
+        replaced = r.keyIDs
+        guard r.keyIDs.count == 1 else {
+            throw UsageError("\(role) has \(r.keyIDs.count) keys (threshold \(r.threshold)); rotate them with `signet tuf`-style key lists is not supported here yet")
+        }
+    }
     let pass = try ctx.passphrases.get(root: role == "root", what: "the new \(role) key", confirm: true)
     let entry = try ctx.keyring.generate(algorithm, passphrase: pass, labels: [("role", role), ("repository", ctx.reference.name)])
     let publisher = ctx.publisher()
@@ -366,8 +475,9 @@ func runKeyRotate(_ arguments: [String]) throws -> Int32 {
         if Root.topLevelRoles.contains(role) {
             try repo.rotate(role: role, to: [entry.publicKey], threshold: 1)
         } else {
-            let old = repo.delegatedRole(role)?.keyIDs ?? []
-            try repo.updateDelegation(from: "targets", name: role, addKeys: [entry.publicKey], removeKeyIDs: old, threshold: 1)
+            // Replace only this machine's signer key(s); other signers and the threshold stay.
+            try repo.updateDelegation(from: "targets", name: role, addKeys: [entry.publicKey], removeKeyIDs: replaced,
+                                      threshold: min(threshold, (repo.delegatedRole(role)?.keyIDs.count ?? 1) - replaced.count + 1))
         }
     }
     let code = reportTrustChange(outcome, "rotate \(role) key", ctx.reference, json: args.flag("json"))

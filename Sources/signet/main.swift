@@ -57,6 +57,7 @@ func runSignet(_ arguments: [String]) -> Int32 {
         case "timestamp": return try runTimestampCommand(Array(arguments.dropFirst()))
         case "push": return try runPushCommand(Array(arguments.dropFirst()))
         case "-h", "--help", "help":
+            if command == "help", arguments.count > 1 { return runSignet([arguments[1], "--help"]) }
             print(mainUsage)
             return 0
         default:

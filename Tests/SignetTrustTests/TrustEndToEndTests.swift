@@ -66,6 +66,13 @@ final class TrustEndToEndTests: XCTestCase {
         try signet(["pull", repo + ":v1", "--output", work + "/pulled"])
         let offline = try signet(["verify", "--layout", work + "/pulled"], home: "offline")
         XCTAssertEqual(offline.stdout, "\(repo)@\(digest)\n")
+        // A blob changed in the layout afterwards is caught offline too.
+        let blobs = try FileManager.default.contentsOfDirectory(atPath: work + "/pulled/blobs/sha256")
+        let victim = try XCTUnwrap(blobs.first { $0 != String(digest.dropFirst(7)) })
+        try FileManager.default.copyItem(atPath: work + "/pulled", toPath: work + "/pulled-bad")
+        try Data("changed".utf8).write(to: URL(fileURLWithPath: work + "/pulled-bad/blobs/sha256/" + victim))
+        let tampered = try signet(["verify", "--layout", work + "/pulled-bad"], home: "offline", expect: 1)
+        XCTAssertTrue(tampered.stderr.contains("does not match") || tampered.stderr.contains("digest"), tampered.stderr)
         // A second client: nothing pinned → refused; pinned root file → verified; TOFU → verified and said.
         let unpinned = try signet(["verify", repo + ":v1"], home: "client", expect: 1)
         XCTAssertTrue(unpinned.stderr.contains("no trusted root pinned"), unpinned.stderr)
@@ -95,8 +102,12 @@ final class TrustEndToEndTests: XCTestCase {
         try signet(["pull", repo + ":multi", "--output", work + "/all", "--all-platforms"])
         let one = try FileManager.default.contentsOfDirectory(atPath: work + "/one/blobs/sha256").count
         let all = try FileManager.default.contentsOfDirectory(atPath: work + "/all/blobs/sha256").count
-        XCTAssertEqual(one, 3)          // manifest, config, layer of the host platform
+        XCTAssertEqual(one, 4)          // the signed index (kept for offline checks), manifest, config, layer of the host platform
         XCTAssertEqual(all, 7)          // index + 2 × (manifest, config, layer)
+        XCTAssertEqual(try signet(["verify", "--layout", work + "/one"], home: "offline").stdout, "\(repo)@\(digest)\n")
+        XCTAssertEqual(try signet(["verify", "--layout", work + "/all", repo + ":multi"], home: "offline").stdout, "\(repo)@\(digest)\n")
+        let wrong = try signet(["verify", "--layout", work + "/all", "\(registry.address)/other/thing:1"], home: "offline", expect: 1)
+        XCTAssertTrue(wrong.stderr.contains("not \(registry.address)/other/thing:1"), wrong.stderr)
     }
 
     func testAttacksAreRejected() throws {
@@ -244,5 +255,40 @@ final class TrustEndToEndTests: XCTestCase {
         }
         let copied = try signet(["verify", "\(second.address)/team/app:v1", "--root", rootFile], home: "elsewhere")
         XCTAssertEqual(copied.stdout, "\(second.address)/team/app@\(digest)\n")
+    }
+
+    func testUpkeepAfterExpiryAndGuards() throws {
+        let (rootFile, digest) = try setUpSignedRepository()
+        // Three days later the timestamp has expired: clients refuse, and the owner can still renew it.
+        let later = ["SIGNET_UNSAFE_NOW": String(Int(Date().timeIntervalSince1970) + 3 * 86400)]
+        try signet(["verify", repo + ":v1", "--root", rootFile], home: "client", env: later, expect: 1)
+        try signet(["timestamp", "renew", repo], env: later)
+        XCTAssertEqual(try signet(["verify", repo + ":v1"], home: "client", env: later).stdout, "\(repo)@\(digest)\n")
+        // 85 days later targets and releases expire within a week: a renewal by their key holder extends them.
+        let much = ["SIGNET_UNSAFE_NOW": String(Int(Date().timeIntervalSince1970) + 85 * 86400)]
+        let renewed = try signet(["timestamp", "renew", repo], env: much)
+        XCTAssertTrue(renewed.stdout.contains("targets") && renewed.stdout.contains("releases"), renewed.stdout)
+        let farther = ["SIGNET_UNSAFE_NOW": String(Int(Date().timeIntervalSince1970) + 95 * 86400)]
+        try signet(["timestamp", "renew", repo], env: farther)
+        try signet(["verify", repo + ":v1"], home: "client", env: farther)
+        // The trust tags cannot be overwritten by a push.
+        let guarded = try signet(["push", work + "/img1", repo + ":_tuf", "--unsigned"], expect: 2)
+        XCTAssertTrue(guarded.stderr.contains("holds the repository's trust data"), guarded.stderr)
+        // A wrong root file does not replace a working pin.
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: work + "/bogus-root.json"))
+        try signet(["verify", repo + ":v1", "--root", rootFile], home: "pinned")
+        try signet(["verify", repo + ":v1", "--root", work + "/bogus-root.json"], home: "pinned")   // ignored: already pinned
+        // One change at a time may wait for signatures.
+        let k = try json(try signet(["key", "generate", "--json"], home: "dave"))
+        let pem = try signet(["key", "export", try XCTUnwrap(k["keyid"] as? String)], home: "dave")
+        try Data(pem.stdout.utf8).write(to: URL(fileURLWithPath: work + "/dave.pem"))
+        try signet(["signer", "add", repo, "dave", "--key", work + "/dave.pem"])
+        try signet(["signer", "threshold", repo, "2"], expect: 1)                  // staged: needs dave too
+        let blocked = try signet(["sign", repo + ":v1"], expect: 1)
+        XCTAssertTrue(blocked.stderr.contains("waiting for signatures"), blocked.stderr)
+        try signet(["trust", "discard-staged", repo])
+        try signet(["sign", repo + ":v1"])
+        let list = try signet(["signer", "list", repo])
+        XCTAssertTrue(list.stdout.contains("dave") && list.stdout.contains("1 of 2"), list.stdout)
     }
 }

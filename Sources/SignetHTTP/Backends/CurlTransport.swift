@@ -92,7 +92,10 @@ public final class CurlTransport: Transport, @unchecked Sendable {
         }
         let upload = try makeUpload(for: request)
         let easy = try checkOut(url: originalURL)
-        defer { checkIn(easy) }
+        // A handle goes back to the pool only after a clean transfer: after a failure libcurl may keep
+        // state (for example its receive buffer) that makes later option changes fail.
+        var clean = false
+        defer { if clean { checkIn(easy) } }
 
         let followsRedirects = request.method == .get || request.method == .head
         var currentURL = request.url
@@ -135,6 +138,7 @@ public final class CurlTransport: Transport, @unchecked Sendable {
                 if exchange.status == 404 { throw .notFound(url: originalURL) }
                 throw .status(code: exchange.status, url: originalURL, body: printablePrefix(exchange.errorBody))
             }
+            clean = true
             return (head, exchange.body)
         }
     }
@@ -183,7 +187,8 @@ public final class CurlTransport: Transport, @unchecked Sendable {
         try setup.long(CURLOPT_CONNECTTIMEOUT_MS, milliseconds(options.connectTimeout))
         try setup.long(CURLOPT_LOW_SPEED_LIMIT, max(0, options.lowSpeedLimit))
         try setup.long(CURLOPT_LOW_SPEED_TIME, max(0, options.lowSpeedTime))
-        try setup.long(CURLOPT_BUFFERSIZE, max(1024, options.receiveBufferSize))
+        // The receive buffer size is a performance hint; a refusal must not fail the request.
+        _ = try? setup.long(CURLOPT_BUFFERSIZE, max(1024, options.receiveBufferSize))
         try setup.long(CURLOPT_SSL_VERIFYPEER, 1)
         try setup.long(CURLOPT_SSL_VERIFYHOST, 2)
         try setup.long(CURLOPT_SSLVERSION, Int(CURL_SSLVERSION_TLSv1_2))
