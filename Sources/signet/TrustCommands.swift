@@ -37,7 +37,10 @@ struct TrustContext {
         reference = ref
         let client = try registryOptions(args).makeClient(for: ref)
         trust = RegistryTrust(reference: ref, client: client, options: try trustOptions(),
-                              events: { message in if ProcessInfo.processInfo.environment["SIGNET_VERBOSE"] == "1" || message.hasPrefix("trust on first use") { note("signet: \(message)") } })
+                              events: { message in
+                                  if ProcessInfo.processInfo.environment["SIGNET_VERBOSE"] == "1" || message.hasPrefix("trust on first use")
+                                      || message.hasPrefix("a root is already pinned") || message.hasPrefix("warning:") { note("signet: \(message)") }
+                              })
         keyring = try openKeyring()
         passphrases = Passphrases(file: args.value("passphrase-file"))
         if let root = args.value("root") { try trust.pin(rootFile: root, replace: false) }
