@@ -165,9 +165,5 @@ final class ByteSink {
 /// True when any of the eight bytes in `word` is `"` or `\`.
 @inline(__always)
 func wordHasQuoteOrBackslash(_ word: UInt64) -> Bool {
-    let ones: UInt64 = 0x0101_0101_0101_0101
-    let highs: UInt64 = 0x8080_8080_8080_8080
-    let quotes = word ^ (ones &* 0x22)
-    let backslashes = word ^ (ones &* 0x5C)
-    return (((quotes &- ones) & ~quotes) | ((backslashes &- ones) & ~backslashes)) & highs != 0
+    (bytesEqualMask(word, 0x22) | bytesEqualMask(word, 0x5C)) != 0
 }

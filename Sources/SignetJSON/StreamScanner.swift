@@ -100,8 +100,9 @@ func hashKeyBytes(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
     return hasher.finalize()
 }
 
-/// The state of one pass over one document: validation exactly as `JSONParser` does it, plus either the
-/// canonical encoding of the value at `path` or an index of the object at `path`.
+/// The state of one pass over one document: validation exactly as `JSONParser` does it (through the same
+/// `JSONLexer`), plus either the canonical encoding of the value at `path` or an index of the object at
+/// `path`.
 ///
 /// Objects are handled without a tree: each member's key is kept as a `KeyRef` (in place, or decoded into
 /// `keyArena`) on the shared `members` stack; when the object closes its keys are checked for repeats and,
@@ -116,15 +117,11 @@ struct StreamScanner {
         case index
     }
 
-    let base: UnsafePointer<UInt8>
-    let end: Int
-    let maxDepth: Int
+    var lexer: JSONLexer
     /// Object keys leading from the top-level value to the selected value, as UTF-8 bytes.
     let path: [[UInt8]]
     let pathStrings: [String]
     let goal: Goal
-    var pos = 0
-    var depth = 0
 
     /// Canonical bytes of the selected value (goal `.canonical`).
     let out: ByteSink
@@ -157,14 +154,15 @@ struct StreamScanner {
     init(
         base: UnsafePointer<UInt8>, count: Int, maxDepth: Int, path: [String], goal: Goal, out: ByteSink
     ) {
-        self.base = base
-        self.end = count
-        self.maxDepth = maxDepth
+        self.lexer = JSONLexer(base: base, end: count, maxDepth: maxDepth)
         self.pathStrings = path
         self.path = path.map { Array($0.utf8) }
         self.goal = goal
         self.out = out
     }
+
+    /// Where the document starts in memory.
+    var base: UnsafePointer<UInt8> { lexer.base }
 
     // MARK: Document
 
@@ -174,29 +172,25 @@ struct StreamScanner {
         } else {
             try scanOnPath(level: 0)
         }
-        skipWhitespace()
-        if pos < end {
-            throw .trailingData(offset: pos)
-        }
+        try lexer.expectEndOfDocument()
     }
 
     /// Scans a value that `level` keys of the path lead to (level < path.count): it should be an object
     /// holding `path[level]`.
     mutating func scanOnPath(level: Int) throws(JSONError) {
-        skipWhitespace()
-        guard pos < end else { throw .unexpectedEnd(expected: "a value") }
+        let start = try lexer.startValue()
         let found: String
-        switch base[pos] {
-        case Byte.openBrace:
+        switch start {
+        case .object:
             try scanObject(emit: false, level: level)
             return
-        case Byte.openBracket: found = "an array"
-        case Byte.quote: found = "a string"
-        case 0x74, 0x66: found = "a Boolean"  // t, f
-        case 0x6E: found = "null"  // n
-        default: found = "a number"
+        case .array: found = "an array"
+        case .string: found = "a string"
+        case .trueLiteral, .falseLiteral: found = "a Boolean"
+        case .nullLiteral: found = "null"
+        case .number: found = "a number"
         }
-        try scanValue(emit: false)
+        try scanValue(start, emit: false)
         notePathNotFound(level: level, found: found)
     }
 
@@ -208,109 +202,79 @@ struct StreamScanner {
 
     /// Scans the selected value.
     mutating func scanTarget() throws(JSONError) {
-        skipWhitespace()
-        let start = pos
-        switch goal {
-        case .canonical:
-            try scanValue(emit: true)
-        case .index:
-            if pos < end && base[pos] == Byte.openBrace {
-                try indexObject()
-                indexedObject = true
-            } else {
-                try scanValue(emit: false)
-            }
+        lexer.skipWhitespace()
+        let start = lexer.pos
+        let value = try lexer.startValue()
+        if goal == .index && value == .object {
+            try indexObject()
+            indexedObject = true
+        } else {
+            try scanValue(value, emit: goal == .canonical)
         }
-        targetRange = start..<pos
-    }
-
-    // MARK: Helpers
-
-    @inline(__always)
-    mutating func skipWhitespace() {
-        while pos < end {
-            let byte = base[pos]
-            // RFC 8259 §2: ws = space, horizontal tab, line feed, carriage return.
-            guard byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 else { return }
-            pos += 1
-        }
-    }
-
-    func unexpected(at offset: Int, expected: String) -> JSONError {
-        unexpectedByte(base, at: offset, end: end, expected: expected)
-    }
-
-    @inline(__always)
-    mutating func enterContainer() throws(JSONError) {
-        depth += 1
-        if depth > maxDepth {
-            throw .tooDeep(limit: maxDepth, offset: pos)
-        }
+        targetRange = start..<lexer.pos
     }
 
     // MARK: Values
 
     /// Validates one value and, when `emit` is true, writes its canonical encoding to `out`.
+    @inline(__always)
     mutating func scanValue(emit: Bool) throws(JSONError) {
-        skipWhitespace()
-        guard pos < end else { throw .unexpectedEnd(expected: "a value") }
-        switch base[pos] {
-        case Byte.quote:
-            try scanStringValue(emit: emit)
-        case Byte.openBrace:
-            try scanObject(emit: emit, level: -1)
-        case Byte.openBracket:
-            try scanArray(emit: emit)
-        case Byte.minus, Byte.zero...Byte.nine:
-            try scanNumber(emit: emit)
-        case 0x74:  // t
-            try expectLiteral("true", emit: emit)
-        case 0x66:  // f
-            try expectLiteral("false", emit: emit)
-        case 0x6E:  // n
-            try expectLiteral("null", emit: emit)
-        default:
-            throw unexpected(at: pos, expected: "a value (object, array, string, number, true, false or null)")
-        }
+        try scanValue(try lexer.startValue(), emit: emit)
     }
 
-    @inline(__always)
-    mutating func expectLiteral(_ word: StaticString, emit: Bool) throws(JSONError) {
-        let letters = word.utf8Start
-        let length = word.utf8CodeUnitCount
-        for k in 0..<length where pos + k >= end || base[pos + k] != letters[k] {
-            throw unexpected(at: pos + k, expected: "'\(word)'")
+    /// Validates the rest of a value that starts as `start` says and, when `emit` is true, writes its
+    /// canonical encoding to `out`.
+    mutating func scanValue(_ start: ValueStart, emit: Bool) throws(JSONError) {
+        switch start {
+        case .string:
+            try scanStringValue(emit: emit)
+        case .object:
+            try scanObject(emit: emit, level: -1)
+        case .array:
+            try scanArray(emit: emit)
+        case .number:
+            try scanNumber(emit: emit)
+        case .trueLiteral:
+            if emit { out.append(ascii: "true") }
+        case .falseLiteral:
+            if emit { out.append(ascii: "false") }
+        case .nullLiteral:
+            if emit { out.append(ascii: "null") }
         }
-        if emit { out.append(letters, count: length) }
-        pos += length
     }
 
     mutating func scanArray(emit: Bool) throws(JSONError) {
-        try enterContainer()
-        pos += 1  // [
-        skipWhitespace()
-        if pos < end && base[pos] == Byte.closeBracket {
-            pos += 1
-            depth -= 1
+        if try lexer.enterContainer(closedBy: Byte.closeBracket) {
             if emit { out.append(ascii: "[]") }
             return
         }
         if emit { out.append(Byte.openBracket) }
         while true {
             try scanValue(emit: emit)
-            skipWhitespace()
-            guard pos < end else { throw .unexpectedEnd(expected: "',' or ']' after an array element") }
-            let byte = base[pos]
-            pos += 1
-            if byte == Byte.comma {
-                if emit { out.append(Byte.comma) }
-                continue
-            }
-            if byte == Byte.closeBracket { break }
-            throw unexpected(at: pos - 1, expected: "',' or ']' after an array element")
+            guard try lexer.continuesContainer(closedBy: Byte.closeBracket) else { break }
+            if emit { out.append(Byte.comma) }
         }
-        depth -= 1
         if emit { out.append(Byte.closeBracket) }
+    }
+
+    /// Validates a number like the parser and, when `emit` is true, writes it canonically: integers are
+    /// already in canonical form except `-0`; a number with a fraction or exponent is remembered in
+    /// `floatError`.
+    @inline(__always)
+    mutating func scanNumber(emit: Bool) throws(JSONError) {
+        let start = lexer.pos
+        let integer = try lexer.readNumber()
+        guard emit else { return }
+        if let integer {
+            // Leading zeros are refused, so a zero is `0` or `-0`; both are written `0`.
+            if integer == 0 {
+                out.append(Byte.zero)
+            } else {
+                out.append(base + start, count: lexer.pos - start)
+            }
+        } else if floatError == nil {
+            floatError = .floatNotAllowed(text: lexer.text(from: start, to: lexer.pos))
+        }
     }
 
     // MARK: Objects
@@ -329,12 +293,7 @@ struct StreamScanner {
     /// -1 the object is on the path after `level` keys (and `emit` is false): its member `path[level]`
     /// is followed.
     mutating func scanObject(emit: Bool, level: Int) throws(JSONError) {
-        try enterContainer()
-        pos += 1  // {
-        skipWhitespace()
-        if pos < end && base[pos] == Byte.closeBrace {
-            pos += 1
-            depth -= 1
+        if try lexer.enterContainer(closedBy: Byte.closeBrace) {
             if emit { out.append(ascii: "{}") }
             if level >= 0 { notePathNotFound(level: level, found: "an object without that key") }
             return
@@ -347,12 +306,8 @@ struct StreamScanner {
         // Whether the keys so far are in strictly increasing byte order, checked while they are in cache.
         var inOrder = true
         var previous = KeyRef(start: 0, length: 0)
-        while true {
-            skipWhitespace()
-            guard pos < end, base[pos] == Byte.quote else {
-                throw unexpected(at: pos, expected: "'\"' starting an object key")
-            }
-            let keyOffset = pos
+        repeat {
+            let keyOffset = try lexer.expectKey()
             let key = try scanKey(arena: keyArena, keyOffset: keyOffset)
             // The same duplicate rule as the parser, checked at the same moments: the first eight keys
             // one by one as they are read, larger objects once complete.
@@ -366,11 +321,7 @@ struct StreamScanner {
                 inOrder = compareBytes(keyBytes(previous, arena: keyArena), keyBytes(key, arena: keyArena)) < 0
             }
             previous = key
-            skipWhitespace()
-            guard pos < end, base[pos] == Byte.colon else {
-                throw unexpected(at: pos, expected: "':' after an object key")
-            }
-            pos += 1
+            try lexer.expectColon()
             var memberStart = out.count
             if emit {
                 if existing > 0 {
@@ -390,15 +341,7 @@ struct StreamScanner {
                 try scanValue(emit: false)
             }
             members.push(ScannedMember(key: key, start: memberStart))
-            skipWhitespace()
-            guard pos < end else { throw .unexpectedEnd(expected: "',' or '}' after an object member") }
-            let byte = base[pos]
-            pos += 1
-            if byte == Byte.comma { continue }
-            if byte == Byte.closeBrace { break }
-            throw unexpected(at: pos - 1, expected: "',' or '}' after an object member")
-        }
-        depth -= 1
+        } while try lexer.continuesContainer(closedBy: Byte.closeBrace)
         let count = members.count - memberBase
         if !inOrder && (count > JSONObject.indexThreshold || emit) {
             try orderMembers(from: memberBase, count: count, regionStart: regionStart, emit: emit)
@@ -501,21 +444,12 @@ struct StreamScanner {
     /// Indexes the selected object: validates it like `scanObject` and records its members' keys and value
     /// ranges, with a hash table over the key bytes.
     mutating func indexObject() throws(JSONError) {
-        try enterContainer()
-        pos += 1  // {
-        skipWhitespace()
-        if pos < end && base[pos] == Byte.closeBrace {
-            pos += 1
-            depth -= 1
+        if try lexer.enterContainer(closedBy: Byte.closeBrace) {
             try buildLazyTable()
             return
         }
-        while true {
-            skipWhitespace()
-            guard pos < end, base[pos] == Byte.quote else {
-                throw unexpected(at: pos, expected: "'\"' starting an object key")
-            }
-            let keyOffset = pos
+        repeat {
+            let keyOffset = try lexer.expectKey()
             let key = try scanKey(arena: lazyKeys, keyOffset: keyOffset)
             // Hashed now, while the key's bytes are in cache; the table is filled when the object closes.
             let hash = hashKeyBytes(keyBytes(key, arena: lazyKeys))
@@ -530,25 +464,13 @@ struct StreamScanner {
                     }
                 }
             }
-            skipWhitespace()
-            guard pos < end, base[pos] == Byte.colon else {
-                throw unexpected(at: pos, expected: "':' after an object key")
-            }
-            pos += 1
-            skipWhitespace()
-            let valueStart = pos
+            try lexer.expectColon()
+            lexer.skipWhitespace()
+            let valueStart = lexer.pos
             try scanValue(emit: false)
             lazyMembers.append(
                 LazyMember(keyStart: key.start, keyLength: key.length, hash: hash, valueStart: valueStart))
-            skipWhitespace()
-            guard pos < end else { throw .unexpectedEnd(expected: "',' or '}' after an object member") }
-            let byte = base[pos]
-            pos += 1
-            if byte == Byte.comma { continue }
-            if byte == Byte.closeBrace { break }
-            throw unexpected(at: pos - 1, expected: "',' or '}' after an object member")
-        }
-        depth -= 1
+        } while try lexer.continuesContainer(closedBy: Byte.closeBrace)
         try buildLazyTable()
     }
 
@@ -590,87 +512,19 @@ struct StreamScanner {
 
     // MARK: Strings
 
-    /// Scans from the opening quote at `pos` up to the closing quote or the first backslash, validating
-    /// as it goes. Returns where it stopped and whether that is a backslash; after a closing quote, `pos`
-    /// is just past it.
-    @inline(__always)
-    mutating func scanPlainPart() throws(JSONError) -> (stop: Int, escaped: Bool) {
-        var i = pos + 1
-        while true {
-            while i + 8 <= end && !wordNeedsAttention(loadWord(base + i)) {
-                i += 8
-            }
-            guard i < end else { throw .unexpectedEnd(expected: "'\"' closing the string") }
-            let byte = base[i]
-            if byte == Byte.quote {
-                pos = i + 1
-                return (i, false)
-            } else if byte == Byte.backslash {
-                return (i, true)
-            } else if byte < 0x20 {
-                // RFC 8259 §7: control characters must be escaped.
-                throw .controlCharacterInString(offset: i)
-            } else if byte >= 0x80 {
-                guard let length = utf8SequenceLength(base, at: i, end: end) else {
-                    throw .invalidUTF8(offset: i)
-                }
-                i += length
-            } else {
-                i += 1
-            }
-        }
-    }
-
-    /// Continues a string from its first backslash, appending the decoded bytes to `sink` up to the
-    /// closing quote (with `"` and `\` escaped again when `canonical`); leaves `pos` after the quote.
-    mutating func decodeEscapedPart(from firstEscape: Int, into sink: ByteSink, canonical: Bool) throws(JSONError) {
-        var i = firstEscape
-        var runStart = i
-        while true {
-            while i + 8 <= end && !wordNeedsAttention(loadWord(base + i)) {
-                i += 8
-            }
-            guard i < end else { throw .unexpectedEnd(expected: "'\"' closing the string") }
-            let byte = base[i]
-            if byte == Byte.quote {
-                sink.append(base + runStart, count: i - runStart)
-                pos = i + 1
-                return
-            } else if byte == Byte.backslash {
-                sink.append(base + runStart, count: i - runStart)
-                let (scalar, next) = try decodeStringEscape(base, at: i, end: end)
-                if canonical && (scalar == 0x22 || scalar == 0x5C) {
-                    sink.append(Byte.backslash)
-                }
-                sink.appendUTF8(scalar)
-                i = next
-                runStart = i
-            } else if byte < 0x20 {
-                throw .controlCharacterInString(offset: i)
-            } else if byte >= 0x80 {
-                guard let length = utf8SequenceLength(base, at: i, end: end) else {
-                    throw .invalidUTF8(offset: i)
-                }
-                i += length
-            } else {
-                i += 1
-            }
-        }
-    }
-
     /// Validates a string value and, when `emit` is true, writes it canonically.
     @inline(__always)
     mutating func scanStringValue(emit: Bool) throws(JSONError) {
-        let start = pos + 1
-        let (stop, escaped) = try scanPlainPart()
+        let start = lexer.pos + 1
+        let (stop, escaped) = try lexer.readPlainStringPart()
         if emit {
             out.append(Byte.quote)
             out.append(base + start, count: stop - start)
-            if escaped { try decodeEscapedPart(from: stop, into: out, canonical: true) }
+            if escaped { try lexer.readEscapedStringPart(from: stop, into: out, canonical: true) }
             out.append(Byte.quote)
         } else if escaped {
             scratch.truncate(to: 0)
-            try decodeEscapedPart(from: stop, into: scratch, canonical: false)
+            try lexer.readEscapedStringPart(from: stop, into: scratch, canonical: false)
         }
     }
 
@@ -678,8 +532,8 @@ struct StreamScanner {
     /// unescaped bytes are: in place, or decoded into `arena` after the key's source offset.
     @inline(__always)
     mutating func scanKey(arena: ByteSink, keyOffset: Int) throws(JSONError) -> KeyRef {
-        let start = pos + 1
-        let (stop, escaped) = try scanPlainPart()
+        let start = lexer.pos + 1
+        let (stop, escaped) = try lexer.readPlainStringPart()
         guard escaped else { return KeyRef(start: start, length: stop - start) }
         withUnsafeBytes(of: keyOffset) { offset in
             if let bytes = offset.baseAddress {
@@ -688,70 +542,7 @@ struct StreamScanner {
         }
         let arenaStart = arena.count
         arena.append(base + start, count: stop - start)
-        try decodeEscapedPart(from: stop, into: arena, canonical: false)
+        try lexer.readEscapedStringPart(from: stop, into: arena, canonical: false)
         return KeyRef(start: ~arenaStart, length: arena.count - arenaStart)
-    }
-
-    // MARK: Numbers
-
-    @inline(__always)
-    func isDigit(_ offset: Int) -> Bool {
-        offset < end && base[offset] >= Byte.zero && base[offset] <= Byte.nine
-    }
-
-    /// Validates a number like the parser and, when `emit` is true, writes it canonically: integers are
-    /// already in canonical form except `-0`; a number with a fraction or exponent is remembered in
-    /// `floatError`.
-    mutating func scanNumber(emit: Bool) throws(JSONError) {
-        let start = pos
-        let negative = base[pos] == Byte.minus
-        if negative { pos += 1 }
-        guard isDigit(pos) else { throw .invalidNumber(offset: pos) }
-        var magnitude: UInt64 = 0
-        var overflow = false
-        if base[pos] == Byte.zero {
-            pos += 1
-            if isDigit(pos) { throw .leadingZero(offset: start) }
-        } else {
-            while isDigit(pos) {
-                let (times10, o1) = magnitude.multipliedReportingOverflow(by: 10)
-                let (sum, o2) = times10.addingReportingOverflow(UInt64(base[pos] &- Byte.zero))
-                overflow = overflow || o1 || o2
-                magnitude = sum
-                pos += 1
-            }
-        }
-        var isFloat = false
-        if pos < end && base[pos] == Byte.dot {
-            pos += 1
-            guard isDigit(pos) else { throw .invalidNumber(offset: pos) }
-            while isDigit(pos) { pos += 1 }
-            isFloat = true
-        }
-        if pos < end && (base[pos] == Byte.lowerE || base[pos] == Byte.upperE) {
-            pos += 1
-            if pos < end && (base[pos] == Byte.plus || base[pos] == Byte.minus) { pos += 1 }
-            guard isDigit(pos) else { throw .invalidNumber(offset: pos) }
-            while isDigit(pos) { pos += 1 }
-            isFloat = true
-        }
-        if isFloat {
-            if emit && floatError == nil {
-                let text = String(decoding: UnsafeBufferPointer(start: base + start, count: pos - start), as: UTF8.self)
-                floatError = .floatNotAllowed(text: text)
-            }
-            return
-        }
-        let limit: UInt64 = negative ? UInt64(Int64.max) + 1 : UInt64(Int64.max)
-        if overflow || magnitude > limit {
-            let text = String(decoding: UnsafeBufferPointer(start: base + start, count: pos - start), as: UTF8.self)
-            throw .integerOutOfRange(text: text, offset: start)
-        }
-        guard emit else { return }
-        if negative && magnitude == 0 {
-            out.append(Byte.zero)
-        } else {
-            out.append(base + start, count: pos - start)
-        }
     }
 }

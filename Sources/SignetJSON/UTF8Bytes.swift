@@ -18,6 +18,23 @@ func loadWord(_ pointer: UnsafePointer<UInt8>) -> UInt64 {
     UnsafeRawPointer(pointer).loadUnaligned(as: UInt64.self)
 }
 
+/// Has the high bit set in some byte exactly when some byte of `word` equals `byte`. Only the presence
+/// is exact: a borrow can also mark bytes above a matching one.
+@inline(__always)
+func bytesEqualMask(_ word: UInt64, _ byte: UInt8) -> UInt64 {
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let difference = word ^ (ones &* UInt64(byte))
+    return (difference &- ones) & ~difference & 0x8080_8080_8080_8080
+}
+
+/// Has the high bit set in some byte exactly when some byte of `word` is below `bound` (at most 0x80).
+/// Only the presence is exact, as for `bytesEqualMask`.
+@inline(__always)
+func bytesBelowMask(_ word: UInt64, _ bound: UInt8) -> UInt64 {
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    return (word &- (ones &* UInt64(bound))) & ~word & 0x8080_8080_8080_8080
+}
+
 /// True when the two byte buffers hold the same bytes.
 @inline(__always)
 func bytesEqual(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
