@@ -34,8 +34,9 @@ public enum PercentEncoding {
 /// Atomic, durable file writes: a temporary file in the same directory, fsync, rename, fsync of the directory.
 public enum AtomicFile {
     /// Writes `bytes` to `path` so that readers see either the old or the new content, never a mix.
+    /// `durable: false` skips the fsyncs, for scratch directories that are thrown away after use.
     /// - Throws: `TUFError.storage` naming the path and the system error.
-    public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws(TUFError) {
+    public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644, durable: Bool = true) throws(TUFError) {
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent().path
         let tmp = dir + "/.\(url.lastPathComponent).tmp-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
@@ -62,7 +63,7 @@ public enum AtomicFile {
             close(fd)
             throw TUFError.storage(path: path, detail: "write failed: \(writeError)")
         }
-        if fchmod(fd, mode) != 0 || fsync(fd) != 0 {
+        if fchmod(fd, mode) != 0 || (durable && fsync(fd) != 0) {
             let e = errnoText()
             close(fd)
             throw TUFError.storage(path: path, detail: "fsync failed: \(e)")
@@ -71,7 +72,7 @@ public enum AtomicFile {
         try AtomicFile.faultPoint("before-rename", path: path)
         guard rename(tmp, path) == 0 else { throw TUFError.storage(path: path, detail: "rename failed: \(errnoText())") }
         ok = true
-        syncDirectory(dir)
+        if durable { syncDirectory(dir) }
     }
 
     /// Reads a file of at most `limit` bytes; nil when it does not exist.

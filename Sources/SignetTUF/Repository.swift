@@ -113,6 +113,9 @@ public final class Repository {
     private var dirtyRoles: [String] = []
     private var pendingTargetFiles: [(String, [UInt8])] = []
     public var expiries = Expiries()
+    /// Whether writes are fsynced. Only a working copy that is discarded after use (such as the one the
+    /// registry trust store publishes from) may turn this off; a published directory must keep it on.
+    public var durableWrites = true
     private let clock: @Sendable () -> Int64
 
     var metadataDir: String { directory + "/metadata" }
@@ -542,11 +545,11 @@ public final class Repository {
                 let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
                 let outDir = dir.isEmpty ? targetsDir : targetsDir + "/" + dir
                 try AtomicFile.makeDirectory(outDir)
-                try AtomicFile.write(content, to: outDir + "/" + digest + "." + base)
+                try AtomicFile.write(content, to: outDir + "/" + digest + "." + base, durable: durableWrites)
             }
-            for (name, bytes) in files { try AtomicFile.write(bytes, to: metadataDir + "/" + name) }
-            try AtomicFile.write(snapBytes, to: metadataDir + "/\(snap.signed.header.version).snapshot.json")
-            try AtomicFile.write(tsBytes, to: metadataDir + "/timestamp.json")
+            for (name, bytes) in files { try AtomicFile.write(bytes, to: metadataDir + "/" + name, durable: durableWrites) }
+            try AtomicFile.write(snapBytes, to: metadataDir + "/\(snap.signed.header.version).snapshot.json", durable: durableWrites)
+            try AtomicFile.write(tsBytes, to: metadataDir + "/timestamp.json", durable: durableWrites)
         } catch { throw RepositoryError.tuf(error) }
         try? FileManager.default.removeItem(atPath: stagedDir)
         snapshot = snap
@@ -612,7 +615,7 @@ public final class Repository {
         do {
             try? FileManager.default.removeItem(atPath: stagedDir)
             try AtomicFile.makeDirectory(stagedDir + "/metadata")
-            for (name, bytes) in files { try AtomicFile.write(bytes, to: stagedDir + "/metadata/" + name) }
+            for (name, bytes) in files { try AtomicFile.write(bytes, to: stagedDir + "/metadata/" + name, durable: durableWrites) }
             for (path, content) in pendingTargetFiles {
                 try AtomicFile.makeDirectory(stagedDir + "/targets")
                 try AtomicFile.write(content, to: stagedDir + "/targets/" + PercentEncoding.encode(path))

@@ -46,6 +46,8 @@ public final class RegistryTrust {
     /// Options.
     public let options: TrustOptions
     let events: (String) -> Void
+    /// The trust index the last refresh verified against (and its manifest digest).
+    public private(set) var lastIndex: (TrustIndex, Digest)?
 
     /// Creates the trust view of `reference`'s repository.
     public init(reference: ImageReference, client: RegistryClient, options: TrustOptions, events: @escaping (String) -> Void = { _ in }) {
@@ -122,10 +124,11 @@ public final class RegistryTrust {
     ///   are still verified) so that it can be renewed.
     /// - Throws: `TrustError.noTrustData`, `.trustDataRemoved`, `.notPinned`, `.tuf` for any verification failure.
     public func refresh(trustOnFirstUse: Bool = false, allowExpired: Bool = false) throws(TrustError) -> Updater {
-        guard let (index, _) = try fetchIndex() else {
+        guard let (index, indexDigest) = try fetchIndex() else {
             if isPinned { throw TrustError.trustDataRemoved(reference.name) }
             throw TrustError.noTrustData(reference.name)
         }
+        lastIndex = (index, indexDigest)
         let transport = IndexTransport(client: client, repository: repository, index: index)
         if !isPinned {
             guard trustOnFirstUse else { throw TrustError.notPinned(reference.name) }

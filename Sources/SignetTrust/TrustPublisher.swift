@@ -67,6 +67,7 @@ public final class TrustPublisher {
             spec[role] = (publics, thresholds[role] ?? 1)
         }
         let repo = try Repository(creating: work, keys: spec.filter { $0.key != TrustPublisher.releasesRole }, clock: trust.options.clock)
+        repo.durableWrites = false
         guard let releases = spec[TrustPublisher.releasesRole] else { throw TrustError.usage("no releases keys") }
         try repo.delegate(from: "targets", name: TrustPublisher.releasesRole, keys: releases.keys, threshold: releases.threshold, paths: ["*"])
         guard case .published = try repo.publish(signers: signers) else {
@@ -116,6 +117,7 @@ public final class TrustPublisher {
         let (work, indexDigest) = try checkout()
         do {
             let repo = try Repository(directory: work, clock: trust.options.clock)
+            repo.durableWrites = false   // a private working copy, discarded after the push
             try change(repo)
             let outcome = try repo.publish(signers: try signers(for: repo.signingKeyIDs()))
             return PreparedChange(work: work, repo: repo, indexDigest: indexDigest, outcome: outcome)
@@ -151,6 +153,7 @@ public final class TrustPublisher {
         }
         try download(staged, into: work + "/staged/metadata")
         let repo = try Repository(directory: work, clock: trust.options.clock)
+        repo.durableWrites = false
         let outcome = try repo.signStaged(signers: try signers(for: repo.stagedSigningKeyIDs()))
         try pushOutcome(outcome, repo: repo, work: work, expectedCurrent: indexDigest, completingStaged: true)
         return outcome
@@ -197,7 +200,7 @@ public final class TrustPublisher {
     /// fresh work directory as a static repository.
     func checkout() throws -> (String, Digest) {
         _ = try trust.refresh(trustOnFirstUse: false, allowExpired: true)
-        guard let (index, digest) = try trust.fetchIndex() else { throw TrustError.trustDataRemoved(trust.reference.name) }
+        guard let (index, digest) = trust.lastIndex else { throw TrustError.trustDataRemoved(trust.reference.name) }
         let work = try makeWorkDirectory()
         do { try download(index, into: work + "/metadata") } catch {
             try? FileManager.default.removeItem(atPath: work)
@@ -208,12 +211,19 @@ public final class TrustPublisher {
 
     func download(_ index: TrustIndex, into directory: String) throws {
         try AtomicFile.makeDirectory(directory, mode: 0o700)
+        // Files the refresh just verified and stored are reused by digest instead of fetched again.
+        var local: [Digest: [UInt8]] = [:]
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: trust.trustDirectory)) ?? [] where name.hasSuffix(".json") {
+            if let bytes = try? AtomicFile.read(trust.trustDirectory + "/" + name, limit: 64 << 20), let d = try? SHA256.hash(bytes) {
+                local[d] = bytes
+            }
+        }
         let transport = IndexTransport(client: trust.client, repository: trust.reference.repository, index: index)
-        for name in index.files.keys {
+        for (name, descriptor) in index.files {
             // Titles were checked to hold no "/"; refuse the two names that are directories.
             guard name != ".", name != ".." else { continue }
-            let bytes = try transport.get(IndexTransport.base + name, maxBodyBytes: 64 << 20)
-            try AtomicFile.write(bytes, to: directory + "/" + name)
+            let bytes = try local[descriptor.digest] ?? transport.get(IndexTransport.base + name, maxBodyBytes: 64 << 20)
+            try AtomicFile.write(bytes, to: directory + "/" + name, durable: false)
         }
     }
 
