@@ -165,6 +165,17 @@ public final class RegistryTrust {
         }
     }
 
+    /// Moves the pinned state forward to a repository state this machine just published, by running the
+    /// TUF client workflow over the local copy of its files (no network; everything is verified as usual).
+    /// - Throws: `TrustError.tuf` if the files do not verify.
+    public func adopt(publishedMetadataDirectory directory: String) throws(TrustError) {
+        do {
+            let updater = try Updater(metadataBaseURL: "file://" + directory + "/", transport: FileTransport(),
+                                      store: try DirectoryMetadataStore(directory: trustDirectory), clock: options.clock)
+            try updater.refresh()
+        } catch { throw TrustError.tuf(error) }
+    }
+
     /// The trusted target for `tag`.
     /// - Throws: `TrustError.unsignedTag` when no role signs it, other `TrustError`s from refresh.
     public func resolve(tag: String, updater: Updater) throws(TrustError) -> TrustedTarget {

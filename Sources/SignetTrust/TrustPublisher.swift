@@ -287,7 +287,7 @@ public final class TrustPublisher {
             throw TrustError.conflict("another publisher moved \(trust.options.trustTag) of \(trust.reference.name) at the same time; their change won; run the command again")
         }
         // Our own pinned state follows what we just published, so a later rollback of it is detected here too.
-        _ = try trust.refresh(trustOnFirstUse: false, allowExpired: true)
+        try trust.adopt(publishedMetadataDirectory: work + "/metadata")
     }
 
     /// Uploads metadata blobs and an index manifest (by digest; also under `tag` when given).
