@@ -79,7 +79,12 @@ final class RegistryAuthenticator: @unchecked Sendable {
         // for the first one to fetch it instead of each asking the token service.
         slowPath.lock()
         defer { slowPath.unlock() }
-        if case .unknown = currentMode() { try discover(client: client) }
+        if case .unknown = currentMode() {
+            // Without credentials, try the request anonymously first: an open registry answers it at once
+            // (one round trip saved), and a 401 carries the challenge that `handleUnauthorized` learns from.
+            if try credential() == nil { return nil }
+            try discover(client: client)
+        }
         if let ready = try readyAuthorization(key: key) { return ready }
         guard case .bearer(let realm, let service) = currentMode() else { return nil }
         let fresh = try fetchToken(realm: realm, service: service, scopes: scopes, client: client)

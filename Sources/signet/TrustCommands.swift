@@ -185,10 +185,28 @@ func runVerifyCommand(_ arguments: [String]) throws -> Int32 {
     if let pinned = ctx.reference.digest, pinned != target.digest {
         throw TrustError.manifestMismatch("\(ctx.reference) asks for \(pinned) but the signed digest of tag \(tag) is \(target.digest)")
     }
-    let manifest = try ctx.trust.fetchVerifiedManifest(target)
     // The registry's tag must still name the signed manifest: a tag moved without a signature is refused.
-    let current = try ctx.trust.client.fetchManifest(repository: ctx.reference.repository, reference: tag, what: "manifest \(ctx.reference.name):\(tag)")
-    let currentDigest = try SHA256.hash(current.bytes)
+    // That read runs alongside the fetch of the signed manifest.
+    final class TagRead: @unchecked Sendable { var result: Result<[UInt8], OCIError> = .success([]) }
+    let tagRead = TagRead()
+    let group = DispatchGroup()
+    let client = ctx.trust.client
+    let repository = ctx.reference.repository
+    let what = "manifest \(ctx.reference.name):\(tag)"
+    group.enter()
+    DispatchQueue.global().async {
+        do throws(OCIError) { tagRead.result = .success(try client.fetchManifest(repository: repository, reference: tag, what: what).bytes) } catch {
+            tagRead.result = .failure(error)
+        }
+        group.leave()
+    }
+    let manifest: VerifiedManifest
+    do { manifest = try ctx.trust.fetchVerifiedManifest(target) } catch {
+        group.wait()
+        throw error
+    }
+    group.wait()
+    let currentDigest = try SHA256.hash(try tagRead.result.get())
     if currentDigest != target.digest && !args.flag("ignore-registry-tag") {
         throw TrustError.manifestMismatch("tag \(tag) of \(ctx.reference.name) points to \(currentDigest) in the registry, but the trust data signs \(target.digest) for it: the tag was moved without a signature (the signed image is \(ctx.reference.name)@\(target.digest))")
     }
