@@ -102,6 +102,9 @@ func runPushCommand(_ arguments: [String]) throws -> Int32 {
             note("note: \(invocation.reference.name) has no trust data, so \(tag) is pushed unsigned (create trust with `signet trust init \(invocation.reference.name)`)")
         }
     }
+    if !invocation.unsigned, invocation.reference.tag == nil {
+        note("note: \(invocation.reference) names no tag, so the image is pushed untagged and unsigned (add :TAG to sign it)")
+    }
     defer { signing?.1.discard() }
     let result: PushResult
     do {
