@@ -35,6 +35,8 @@ public enum KeyringError: Error, Sendable, CustomStringConvertible {
     case crypto(path: String, CryptoError)
     /// A file system problem.
     case storage(path: String, detail: String)
+    /// The passphrase did not open the key (or its file was modified).
+    case wrongPassphrase(keyID: String, role: String?, path: String)
 
     public var description: String {
         switch self {
@@ -43,6 +45,9 @@ public enum KeyringError: Error, Sendable, CustomStringConvertible {
         case .exists(let id): return "key \(id) is already in the key store"
         case .crypto(let path, let e): return "\(path): \(e)"
         case .storage(let path, let d): return "\(path): \(d)"
+        case .wrongPassphrase(let id, let role, let path):
+            return "wrong passphrase for the \(role.map { "\($0) " } ?? "")key \(id.prefix(12)) (or its file \(path) was modified)"
+                + "; root keys take SIGNET_ROOT_PASSPHRASE, other keys SIGNET_KEY_PASSPHRASE, or --passphrase-file"
         }
     }
 }
@@ -160,6 +165,9 @@ public struct Keyring: Sendable {
             guard let b = try AtomicFile.read(entry.path, limit: EncryptedKeyFile.maxLength) else { throw KeyringError.notFound(entry.keyID) }
             bytes = b
         } catch let e as KeyringError { throw e } catch { throw KeyringError.storage(path: entry.path, detail: "\(error)") }
-        do { return try EncryptedKeyFile.open(bytes, passphrase: passphrase) } catch { throw KeyringError.crypto(path: entry.path, error) }
+        do { return try EncryptedKeyFile.open(bytes, passphrase: passphrase) } catch {
+            if case .wrongPassphraseOrTampered = error { throw KeyringError.wrongPassphrase(keyID: entry.keyID, role: entry.label("role"), path: entry.path) }
+            throw KeyringError.crypto(path: entry.path, error)
+        }
     }
 }

@@ -57,6 +57,11 @@ public enum TrustError: Error, Sendable, CustomStringConvertible {
         case .oci(let e):
             if e.isUsageError { return 2 }
             return e.isVerificationFailure ? 1 : 3
+        case .keyring(let e):
+            switch e {
+            case .notFound, .ambiguous: return 2
+            default: return 4
+            }
         case .tuf(.fetch(_, let e)):
             if case .sinkFailed(_, let underlying as OCIError) = e, underlying.isVerificationFailure { return 1 }
             return 3

@@ -22,8 +22,8 @@ Keys and static TUF repositories:
 
 Run `signet <command> --help` for details. Keys live in $SIGNET_HOME (default ~/.signet).
 Exit status: 0 success, 1 verification failure or refused change, 2 usage error, 3 network or registry error,
-4 local error (files, OCI layout, credentials), 5 another publisher changed the trust data first (retry),
-130 interrupted.
+4 local error (files, OCI layout, credentials, key files, wrong passphrase), 5 another publisher changed the
+trust data first (retry), 130 interrupted.
 """
 
 func exitCode(for error: Error) -> Int32 {
@@ -31,12 +31,20 @@ func exitCode(for error: Error) -> Int32 {
     case is UsageError: return 2
     case let e as OCIError: return ociExitCode(for: e)
     case let e as TrustError: return e.exitCode
-    case let e as KeyringError:
-        if case .crypto = e { return 1 }
-        return 1
+    case let e as KeyringError: return keyringExitCode(e)
     default: return 1
     }
 }
+
+/// A key reference that names nothing is a usage error; unreadable or undecryptable keys are local errors.
+func keyringExitCode(_ e: KeyringError) -> Int32 {
+    switch e {
+    case .notFound, .ambiguous: return 2
+    default: return 4
+    }
+}
+
+let signetVersion = "0.1.0"
 
 func runSignet(_ arguments: [String]) -> Int32 {
     guard let command = arguments.first else {
@@ -56,6 +64,9 @@ func runSignet(_ arguments: [String]) -> Int32 {
         case "signer": return try runSignerCommand(Array(arguments.dropFirst()))
         case "timestamp": return try runTimestampCommand(Array(arguments.dropFirst()))
         case "push": return try runPushCommand(Array(arguments.dropFirst()))
+        case "--version", "version":
+            print("signet \(signetVersion)")
+            return 0
         case "-h", "--help", "help":
             if command == "help", arguments.count > 1 { return runSignet([arguments[1], "--help"]) }
             print(mainUsage)

@@ -66,9 +66,9 @@ final class TUFCommandTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("already exists"), r.stderr)
         r = try signet(["tuf", "add-target", "repo", "x", "--path", "y", "--role", "nope"], expect: 1)
         XCTAssertTrue(r.stderr.contains("no targets role named \"nope\""), r.stderr)
-        r = try signet(["tuf", "add-target", "repo", "x", "--path", "z"], env: ["SIGNET_KEY_PASSPHRASE": "wrong"], expect: 1)
+        r = try signet(["tuf", "add-target", "repo", "x", "--path", "z"], env: ["SIGNET_KEY_PASSPHRASE": "wrong"], expect: 4)
         XCTAssertTrue(r.stderr.contains("wrong passphrase"), r.stderr)
-        r = try signet(["tuf", "delegate", "repo", "team", "--key", "0000000000", "--path", "a/*"], expect: 1)
+        r = try signet(["tuf", "delegate", "repo", "team", "--key", "0000000000", "--path", "a/*"], expect: 2)
         XCTAssertTrue(r.stderr.contains("no key \"0000000000\""), r.stderr)
         r = try signet(["tuf", "add-target", "nowhere", "x"], expect: 1)
         XCTAssertTrue(r.stderr.contains("is not a Signet TUF repository"), r.stderr)
@@ -81,7 +81,7 @@ final class TUFCommandTests: XCTestCase {
         // A corrupted key file is named in the error.
         let keyFile = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: work + "/home/keys").first)
         try Data("garbage\n".utf8).write(to: URL(fileURLWithPath: work + "/home/keys/" + keyFile))
-        r = try signet(["tuf", "add-target", "repo", "x", "--path", "w"], expect: 1)
+        r = try signet(["tuf", "add-target", "repo", "x", "--path", "w"], expect: 4)
         XCTAssertTrue(r.stderr.contains(keyFile), r.stderr)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: work + "/repo/metadata").sorted(), after)
     }
