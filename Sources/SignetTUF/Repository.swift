@@ -530,7 +530,8 @@ public final class Repository {
         if snapHave < snapRole.threshold { missing.append(SignatureShortfall(role: "snapshot", have: snapHave, need: snapRole.threshold, missingKeyIDs: snapRole.keyIDs.filter { signerMap[$0] == nil })) }
         if tsHave < tsRole.threshold { missing.append(SignatureShortfall(role: "timestamp", have: tsHave, need: tsRole.threshold, missingKeyIDs: tsRole.keyIDs.filter { signerMap[$0] == nil })) }
         guard missing.isEmpty else { throw RepositoryError.thresholdNotMet(missing) }
-        for r in [("root", root.signed.header)] + [("snapshot", snap.signed.header), ("timestamp", ts.signed.header)] where r.1.isExpired(at: now) {
+        let roleHeaders = dirtyRoles.compactMap { name in roles[ByteKey(name)].map { (name, $0.signed.header) } }
+        for r in [("root", root.signed.header)] + roleHeaders + [("snapshot", snap.signed.header), ("timestamp", ts.signed.header)] where r.1.isExpired(at: now) {
             throw RepositoryError.invalidRequest("\(r.0) would be published already expired (\(r.1.expires))")
         }
         let tsBytes = try encode(ts)

@@ -220,4 +220,31 @@ final class RepositoryTests: XCTestCase {
         try later.publish(signers: allSigners)
         try verify(["hello.txt": "hello"])
     }
+
+    func testExpiryInThePastIsRefused() throws {
+        keys = ["root": [try key(1)], "targets": [try key(2)], "snapshot": [try key(3)], "timestamp": [try key(4)]]
+        var expiries = Expiries()
+        expiries.targets = -60
+        let repo = try Repository(creating: dir, keys: keys.mapValues { ($0.map(\.publicKey), 1) }, expiries: expiries, clock: clock())
+        XCTAssertThrowsError(try repo.publish(signers: allSigners)) { e in
+            XCTAssertTrue("\(e)".contains("targets would be published already expired"), "\(e)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/metadata/timestamp.json"))
+    }
+
+    func testKeyOfTheWrongTypeIsRefused() throws {
+        // RSA keys verify only: they cannot be a signing key for any role.
+        let pemPath = dir + "-rsa.pem"
+        defer {
+            try? FileManager.default.removeItem(atPath: pemPath)
+            try? FileManager.default.removeItem(atPath: dir + "-home")
+        }
+        let r = try TestProcesses.run("/usr/bin/openssl", ["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", pemPath])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let ring = try Keyring(home: dir + "-home", kdf: .unsafeMinimumForTests)
+        XCTAssertThrowsError(try ring.importPEM(try String(contentsOfFile: pemPath, encoding: .utf8), pemPassphrase: nil, passphrase: SecretBytes(utf8: "p"))) { e in
+            XCTAssertTrue("\(e)".contains("RSA private keys cannot sign"), "\(e)")
+        }
+        XCTAssertEqual(try ring.list().count, 0)
+    }
 }
