@@ -12,11 +12,15 @@ final class IndexTransport: Transport, @unchecked Sendable {
     let client: RegistryClient
     let repository: String
     let index: TrustIndex
+    /// Bytes already held locally (verified earlier), by digest: served without a request when the index
+    /// lists the same digest. Identical digests mean identical bytes.
+    let local: [Digest: [UInt8]]
 
-    init(client: RegistryClient, repository: String, index: TrustIndex) {
+    init(client: RegistryClient, repository: String, index: TrustIndex, local: [Digest: [UInt8]] = [:]) {
         self.client = client
         self.repository = repository
         self.index = index
+        self.local = local
     }
 
     func send(_ request: HTTPRequest, maxBodyBytes: Int) throws(HTTPError) -> HTTPResponse {
@@ -25,6 +29,9 @@ final class IndexTransport: Transport, @unchecked Sendable {
             return HTTPResponse(head: HTTPResponseHead(status: 404, finalURL: request.url), body: [])
         }
         guard d.size <= Int64(maxBodyBytes) else { throw HTTPError.tooLarge(url: name, limit: Int64(maxBodyBytes)) }
+        if let held = local[d.digest], Int64(held.count) == d.size {
+            return HTTPResponse(head: HTTPResponseHead(status: 200, finalURL: request.url), body: held)
+        }
         var body: [UInt8] = []
         body.reserveCapacity(Int(d.size))
         do {

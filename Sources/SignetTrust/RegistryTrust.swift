@@ -85,6 +85,19 @@ public final class RegistryTrust {
         return (try TrustIndex(manifestBytes: fetched.bytes), digest)
     }
 
+    /// The small metadata files stored for this repository, by digest (large ones are cheaper to fetch
+    /// only when they changed than to hash on every run).
+    func locallyHeldFiles() -> [Digest: [UInt8]] {
+        var out: [Digest: [UInt8]] = [:]
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: trustDirectory)) ?? [] where name.hasSuffix(".json") {
+            let path = trustDirectory + "/" + name
+            guard let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size <= 1 << 20,
+                  let bytes = try? AtomicFile.read(path, limit: 1 << 20), let d = try? SHA256.hash(bytes) else { continue }
+            out[d] = bytes
+        }
+        return out
+    }
+
     // MARK: Pinning
 
     /// Pins `rootFile` as this repository's trusted root (replacing an earlier pin only with `replace`).
@@ -129,7 +142,7 @@ public final class RegistryTrust {
             throw TrustError.noTrustData(reference.name)
         }
         lastIndex = (index, indexDigest)
-        let transport = IndexTransport(client: client, repository: repository, index: index)
+        let transport = IndexTransport(client: client, repository: repository, index: index, local: locallyHeldFiles())
         if !isPinned {
             guard trustOnFirstUse else { throw TrustError.notPinned(reference.name) }
             let first: [UInt8]
