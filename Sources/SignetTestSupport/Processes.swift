@@ -30,9 +30,9 @@ public enum TestProcesses {
         return "/usr/bin/python3"
     }
 
-    /// Runs `executable` with `arguments`, waiting for it to finish.
+    /// Runs `executable` with `arguments` (feeding `input` on standard input, if given), waiting for it to finish.
     public static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
-                           currentDirectory: String? = nil) throws -> ProcessResult {
+                           currentDirectory: String? = nil, input: String? = nil) throws -> ProcessResult {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = arguments
@@ -41,8 +41,13 @@ public enum TestProcesses {
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
-        p.standardInput = FileHandle.nullDevice
+        let inp = Pipe()
+        p.standardInput = input == nil ? FileHandle.nullDevice : inp
         try p.run()
+        if let input {
+            inp.fileHandleForWriting.write(Data(input.utf8))
+            try inp.fileHandleForWriting.close()
+        }
         // Read both pipes concurrently so neither fills up and blocks the child.
         let group = DispatchGroup()
         nonisolated(unsafe) var errData = Data()

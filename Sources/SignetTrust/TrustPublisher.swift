@@ -211,18 +211,13 @@ public final class TrustPublisher {
 
     func download(_ index: TrustIndex, into directory: String) throws {
         try AtomicFile.makeDirectory(directory, mode: 0o700)
-        // Files the refresh just verified and stored are reused by digest instead of fetched again.
-        var local: [Digest: [UInt8]] = [:]
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: trust.trustDirectory)) ?? [] where name.hasSuffix(".json") {
-            if let bytes = try? AtomicFile.read(trust.trustDirectory + "/" + name, limit: 64 << 20), let d = try? SHA256.hash(bytes) {
-                local[d] = bytes
-            }
-        }
-        let transport = IndexTransport(client: trust.client, repository: trust.reference.repository, index: index)
-        for (name, descriptor) in index.files {
+        // Files the refresh just verified and stored are served by digest instead of fetched again.
+        let transport = IndexTransport(client: trust.client, repository: trust.reference.repository, index: index,
+                                       local: trust.locallyHeldFiles())
+        for name in index.files.keys {
             // Titles were checked to hold no "/"; refuse the two names that are directories.
             guard name != ".", name != ".." else { continue }
-            let bytes = try local[descriptor.digest] ?? transport.get(IndexTransport.base + name, maxBodyBytes: 64 << 20)
+            let bytes = try transport.get(IndexTransport.base + name, maxBodyBytes: 64 << 20)
             try AtomicFile.write(bytes, to: directory + "/" + name, durable: false)
         }
     }

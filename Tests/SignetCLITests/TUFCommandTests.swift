@@ -11,7 +11,7 @@ final class TUFCommandTests: XCTestCase {
     override func setUpWithError() throws {
         work = try TestProcesses.temporaryDirectory("signet-cli")
         env = ["SIGNET_HOME": work + "/home", "SIGNET_ROOT_PASSPHRASE": "root-pass", "SIGNET_KEY_PASSPHRASE": "key-pass",
-               "SIGNET_UNSAFE_TEST_KDF": "1"]
+               "SIGNET_UNSAFE_TEST_KDF": "1", "DOCKER_CONFIG": work + "/no-docker-config"]
     }
 
     override func tearDown() { try? FileManager.default.removeItem(atPath: work) }

@@ -24,7 +24,8 @@ final class TrustEndToEndTests: XCTestCase {
     func signet(_ args: [String], home: String = "owner", env: [String: String] = [:], expect status: Int32? = 0,
                 file: StaticString = #filePath, line: UInt = #line) throws -> ProcessResult {
         var environment = ["SIGNET_HOME": work + "/home-" + home, "SIGNET_ROOT_PASSPHRASE": "root pass",
-                           "SIGNET_KEY_PASSPHRASE": "key pass", "SIGNET_UNSAFE_TEST_KDF": "1"]
+                           "SIGNET_KEY_PASSPHRASE": "key pass", "SIGNET_UNSAFE_TEST_KDF": "1",
+                           "DOCKER_CONFIG": work + "/no-docker-config"]
         environment.merge(env) { $1 }
         let r = try TestProcesses.run(TestProcesses.product("signet"), args, environment: environment, currentDirectory: work)
         if let status {

@@ -1,6 +1,7 @@
 import Foundation
 import SignetHTTP
 import SignetJSON
+import SignetTestSupport
 import XCTest
 
 /// Errors of the test harness itself (a helper that did not start, a missing tool).
@@ -42,32 +43,11 @@ struct ProcessOutput {
     let stderr: String
 }
 
-/// Runs `executable` with `arguments`, feeding `input` on standard input.
+/// Runs `executable` with `arguments`, feeding `input` on standard input (the shared test runner).
 func runProgram(_ executable: String, _ arguments: [String], input: String? = nil,
-         environment: [String: String] = [:]) throws -> ProcessOutput {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
-    process.standardInput = stdin
-    process.standardOutput = stdout
-    process.standardError = stderr
-    try process.run()
-    if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
-    try stdin.fileHandleForWriting.close()
-    let group = DispatchGroup()
-    nonisolated(unsafe) var errorData = Data()
-    group.enter()
-    DispatchQueue.global().async {
-        errorData = stderr.fileHandleForReading.readDataToEndOfFile()
-        group.leave()
-    }
-    let outputData = stdout.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
-    process.waitUntilExit()
-    return ProcessOutput(status: process.terminationStatus, stdout: String(decoding: outputData, as: UTF8.self),
-                         stderr: String(decoding: errorData, as: UTF8.self))
+                environment: [String: String] = [:]) throws -> ProcessOutput {
+    let r = try TestProcesses.run(executable, arguments, environment: environment, input: input)
+    return ProcessOutput(status: r.status, stdout: r.stdout, stderr: r.stderr)
 }
 
 /// Runs the `signet` CLI.
