@@ -97,9 +97,18 @@ public struct ECDSAPublicKey: Sendable {
         try self.init(spkiDER: try PEMDocument.parse(pem, expecting: ["PUBLIC KEY"]).der)
     }
 
-    /// DER SubjectPublicKeyInfo.
+    /// DER SubjectPublicKeyInfo (in the point format the key was read in: compressed points stay compressed).
     /// - Throws: `CryptoError.library` if OpenSSL cannot encode the key.
     public func spkiDER() throws(CryptoError) -> [UInt8] { try key.spkiDER() }
+
+    /// The public point in uncompressed form (`04 || X || Y`), whatever form it was read in: the same key
+    /// always gives the same bytes.
+    /// - Throws: `CryptoError.library` if OpenSSL cannot export the point.
+    public func uncompressedPoint() throws(CryptoError) -> [UInt8] {
+        let x = try key.bigNumberParameter("qx", width: curve.componentLength)
+        let y = try key.bigNumberParameter("qy", width: curve.componentLength)
+        return [0x04] + x + y
+    }
 
     /// Verifies a DER signature over `message`, hashing with the curve's digest.
     public func isValidSignature(_ signature: ECDSASignatureDER, for message: UnsafeRawBufferPointer) -> Bool {

@@ -44,6 +44,23 @@ public enum PublicKey: Sendable {
         try self.init(spkiDER: try PEMDocument.parse(pem, expecting: ["PUBLIC KEY"]).der)
     }
 
+    /// Bytes that identify the key material whatever its encoding: the algorithm, then the raw Ed25519
+    /// key, the uncompressed ECDSA point, or the RSA modulus and exponent. Two spellings of one key
+    /// (hex case, PEM line breaks, compressed or uncompressed point, another key type name) give the
+    /// same identity.
+    /// - Throws: `CryptoError.library` if OpenSSL cannot export the key.
+    public func identity() throws(CryptoError) -> [UInt8] {
+        switch self {
+        case .ed25519(let k): return Array("ed25519:".utf8) + k.rawRepresentation
+        case .ecdsa(let k): return Array("ecdsa-\(k.curve.rawValue):".utf8) + (try k.uncompressedPoint())
+        case .rsa(let k):
+            let (n, e) = try k.components()
+            let nLength = [UInt8(truncatingIfNeeded: n.count >> 24), UInt8(truncatingIfNeeded: n.count >> 16),
+                           UInt8(truncatingIfNeeded: n.count >> 8), UInt8(truncatingIfNeeded: n.count)]
+            return Array("rsa:".utf8) + nLength + n + e
+        }
+    }
+
     /// DER SubjectPublicKeyInfo.
     /// - Throws: `CryptoError.library` if OpenSSL cannot encode the key.
     public func spkiDER() throws(CryptoError) -> [UInt8] {

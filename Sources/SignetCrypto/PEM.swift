@@ -30,9 +30,8 @@ public struct PEMDocument: Sendable {
     public static func parseAll(_ text: String) throws(CryptoError) -> [PEMDocument] {
         guard text.utf8.count <= maxLength else { throw CryptoError.invalidPEM("text of \(text.utf8.count) bytes exceeds \(maxLength)") }
         var documents: [PEMDocument] = []
-        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" }).map {
-            $0.hasSuffix("\r") ? $0.dropLast() : $0
-        }[...]
+        // Lines end in LF, CRLF or CR (RFC 7468 §2). A Swift Character holds "\r\n" as one grapheme.
+        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" })[...]
         while let line = lines.popFirst() {
             let trimmed = line.trimmingSpaces
             guard trimmed.hasPrefix("-----BEGIN "), trimmed.hasSuffix("-----") else { continue }

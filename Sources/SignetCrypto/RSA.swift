@@ -37,6 +37,12 @@ public struct RSAPublicKey: Sendable {
     /// - Throws: `CryptoError.library` if OpenSSL cannot encode the key.
     public func spkiDER() throws(CryptoError) -> [UInt8] { try key.spkiDER() }
 
+    /// Modulus and public exponent (unsigned big-endian), which identify the key whatever its encoding.
+    /// - Throws: `CryptoError.library` if OpenSSL cannot export them.
+    public func components() throws(CryptoError) -> (modulus: [UInt8], exponent: [UInt8]) {
+        (try key.bigNumberParameter("n"), try key.bigNumberParameter("e"))
+    }
+
     /// Verifies an RSASSA-PSS signature (MGF1 with the same digest).
     public func isValidPSSSignature(_ signature: [UInt8], for message: UnsafeRawBufferPointer,
                                     digest: DigestAlgorithm = .sha256, saltLength: RSAPSSSaltLength = .digestLength) -> Bool {

@@ -1,4 +1,5 @@
 import Foundation
+import SignetFiles
 import SignetCrypto
 import SignetJSON
 
@@ -217,28 +218,11 @@ func zero(_ bytes: inout [UInt8]) {
 
 /// Reads at most `limit` bytes of a regular file; more is an error.
 func readFileBounded(_ path: String, limit: Int) throws(OCIError) -> [UInt8] {
-    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-    guard descriptor >= 0 else { throw .io(path: path, detail: "cannot open: \(errnoText())") }
-    defer { close(descriptor) }
-    var result: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-    while true {
-        let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-        if count < 0 {
-            if errno == EINTR { continue }
-            throw .io(path: path, detail: "read failed: \(errnoText())")
-        }
-        if count == 0 { break }
-        guard result.count + count <= limit else {
-            throw .tooLarge(what: path, limit: Int64(limit))
-        }
-        result.append(contentsOf: buffer[0..<count])
+    do throws(FileError) { return try AtomicFile.readExisting(path, limit: limit) } catch {
+        if case .tooLarge = error { throw .tooLarge(what: path, limit: Int64(limit)) }
+        throw .io(path: path, detail: error.detail)
     }
-    return result
 }
-
-/// The text of the current `errno`.
-func errnoText() -> String { String(cString: strerror(errno)) }
 
 /// Runs a program, feeding `input` on standard input, and returns its standard output (at most
 /// `outputLimit` bytes) and exit status. Standard error is discarded.

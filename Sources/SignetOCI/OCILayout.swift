@@ -1,4 +1,5 @@
 import Foundation
+import SignetFiles
 import SignetCrypto
 import SignetJSON
 
@@ -175,35 +176,30 @@ public struct OCILayout: Sendable {
         let directory = root + "/blobs/" + digest.algorithm.rawValue
         try OCILayout.makeDirectory(directory)
         let staging = try makeStagingFile(for: digest)
-        do {
-            try staging.write(bytes)
-            try commit(staging, digest: digest)
-        } catch {
+        do throws(FileError) { try staging.write(bytes) } catch {
             staging.discard()
-            throw error
+            throw .io(path: error.path, detail: error.detail)
         }
+        try commit(staging, digest: digest)
     }
 
-    /// A new staging file for the blob `digest`.
-    func makeStagingFile(for digest: Digest) throws(OCIError) -> StagingFile {
+    /// A new staging file for the blob `digest`, in the layout's staging directory.
+    func makeStagingFile(for digest: Digest) throws(OCIError) -> AtomicFileWriter {
         let directory = root + "/" + OCILayout.stagingDirectoryName
         try OCILayout.makeDirectory(directory)
-        return try StagingFile(directory: directory, name: digest.hex, durable: !unsafeSkipFsync)
+        do throws(FileError) { return try AtomicFileWriter(directory: directory, name: digest.hex, durable: !unsafeSkipFsync) } catch {
+            throw .io(path: error.path, detail: error.detail)
+        }
     }
 
     /// Moves a completely written, verified staging file to its place in `blobs/`: fsync, rename,
     /// fsync of the directory.
-    func commit(_ staging: StagingFile, digest: Digest) throws(OCIError) {
+    func commit(_ staging: AtomicFileWriter, digest: Digest) throws(OCIError) {
         let directory = root + "/blobs/" + digest.algorithm.rawValue
         try OCILayout.makeDirectory(directory)
-        try staging.finish()
-        let target = blobPath(digest)
-        guard rename(staging.path, target) == 0 else {
-            let detail = errnoText()
-            staging.discard()
-            throw .io(path: target, detail: "cannot move the verified blob into place: \(detail)")
+        do throws(FileError) { try staging.commit(to: blobPath(digest)) } catch {
+            throw .io(path: error.path, detail: "cannot move the verified blob into place: \(error.detail)")
         }
-        if !unsafeSkipFsync { OCILayout.syncDirectory(directory) }
     }
 
     /// Removes the staging directory if it is empty.
@@ -236,43 +232,12 @@ public struct OCILayout: Sendable {
     }
 
     static func makeDirectory(_ path: String) throws(OCIError) {
-        var info = stat()
-        if stat(path, &info) == 0 {
-            guard (info.st_mode & S_IFMT) == S_IFDIR else { throw .io(path: path, detail: "exists and is not a directory") }
-            return
-        }
-        do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        } catch {
-            throw .io(path: path, detail: "cannot create directory: \(error.localizedDescription)")
-        }
+        do throws(FileError) { try AtomicFile.makeDirectory(path) } catch { throw .io(path: path, detail: error.detail) }
     }
 
-    /// Writes `bytes` to `path` through a temporary file in `directory`: write, fsync, rename, fsync directory.
+    /// Writes `bytes` to `path` atomically (temporary file, fsync, rename, fsync of the directory).
     static func writeAtomically(_ bytes: [UInt8], to path: String, in directory: String) throws(OCIError) {
-        let staging = try StagingFile(directory: directory, name: ".tmp-" + (path.split(separator: "/").last.map(String.init) ?? "file"),
-                                      durable: true)
-        do {
-            try staging.write(bytes)
-            try staging.finish()
-        } catch {
-            staging.discard()
-            throw error
-        }
-        guard rename(staging.path, path) == 0 else {
-            let detail = errnoText()
-            staging.discard()
-            throw .io(path: path, detail: "cannot replace: \(detail)")
-        }
-        syncDirectory(directory)
-    }
-
-    static func syncDirectory(_ path: String) {
-        let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if descriptor >= 0 {
-            fsync(descriptor)
-            close(descriptor)
-        }
+        do throws(FileError) { try AtomicFile.write(bytes, to: path) } catch { throw .io(path: path, detail: error.detail) }
     }
 
     /// The digest of a file's content, read in 1 MiB pieces.
@@ -295,96 +260,3 @@ public struct OCILayout: Sendable {
         return hasher.finalize()
     }
 }
-
-/// A temporary file being filled; removed by `discard()` unless committed. Used by one thread at a
-/// time (the download's consumer).
-final class StagingFile: @unchecked Sendable {
-    let path: String
-    private var descriptor: Int32
-    private let durable: Bool
-    private(set) var written: Int64 = 0
-    private var flushedUpTo: Int64 = 0
-    /// A durable file starts writing back every this many bytes, so the final `fsync` waits only
-    /// for the tail and the disk works while the download continues.
-    static let writeBackStep: Int64 = 8 << 20
-
-    init(directory: String, name: String, durable: Bool) throws(OCIError) {
-        var random = [UInt8](repeating: 0, count: 8)
-        for index in random.indices { random[index] = UInt8.random(in: 0...255) }
-        path = directory + "/" + name + "." + Hex.encode(random) + ".partial"
-        self.durable = durable
-        descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw .io(path: path, detail: "cannot create: \(errnoText())") }
-    }
-
-    deinit {
-        if descriptor >= 0 { close(descriptor) }
-    }
-
-    /// Appends bytes.
-    func write(_ bytes: UnsafeRawBufferPointer) throws(OCIError) {
-        guard var base = bytes.baseAddress else { return }
-        var remaining = bytes.count
-        while remaining > 0 {
-            let count = Glibc.write(descriptor, base, remaining)
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw .io(path: path, detail: "write failed: \(errnoText())")
-            }
-            remaining -= count
-            base += count
-            written += Int64(count)
-        }
-        if durable && written - flushedUpTo >= StagingFile.writeBackStep {
-            // Linux: start writing this range back now (does not wait); fsync later waits for it.
-            _ = startWriteBack?(descriptor, flushedUpTo, written - flushedUpTo, 2)  // SYNC_FILE_RANGE_WRITE
-            flushedUpTo = written
-        }
-    }
-
-    func write(_ bytes: [UInt8]) throws(OCIError) {
-        let result: Result<Void, OCIError> = bytes.withUnsafeBytes { buffer in
-            do throws(OCIError) {
-                try write(buffer)
-                return .success(())
-            } catch {
-                return .failure(error)
-            }
-        }
-        try result.get()
-    }
-
-    /// Empties the file (before a retried download).
-    func reset() throws(OCIError) {
-        guard ftruncate(descriptor, 0) == 0, lseek(descriptor, 0, SEEK_SET) == 0 else {
-            throw .io(path: path, detail: "cannot truncate: \(errnoText())")
-        }
-        written = 0
-        flushedUpTo = 0
-    }
-
-    /// Flushes the file to stable storage and closes it.
-    func finish() throws(OCIError) {
-        guard !durable || fsync(descriptor) == 0 else {
-            throw .io(path: path, detail: "fsync failed: \(errnoText())")
-        }
-        close(descriptor)
-        descriptor = -1
-    }
-
-    /// Closes and deletes the file.
-    func discard() {
-        if descriptor >= 0 {
-            close(descriptor)
-            descriptor = -1
-        }
-        unlink(path)
-    }
-}
-
-/// Linux `sync_file_range(2)`, looked up at run time (the C library declares it only with
-/// `_GNU_SOURCE`); nil where it does not exist, in which case only the final `fsync` writes back.
-private let startWriteBack: (@convention(c) (Int32, Int64, Int64, UInt32) -> Int32)? = {
-    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "sync_file_range") else { return nil }
-    return unsafeBitCast(symbol, to: (@convention(c) (Int32, Int64, Int64, UInt32) -> Int32).self)
-}()

@@ -1,4 +1,5 @@
 import Foundation
+import SignetFiles
 import SignetCrypto
 import SignetJSON
 
@@ -328,13 +329,13 @@ struct BlobFetcher: Sendable {
             try client.fetchBlob(
                 repository: repository, descriptor: descriptor, what: what,
                 restart: { () throws(OCIError) in
-                    try staging?.reset()
+                    do throws(FileError) { try staging?.reset() } catch { throw OCIError.io(path: error.path, detail: error.detail) }
                     captured.removeAll()
                     meter.reset()
                 },
                 consume: { chunk in
                     if cancel.isCancelled { throw OCIError.cancelled }
-                    try staging?.write(chunk)
+                    do throws(FileError) { try staging?.write(chunk) } catch { throw OCIError.io(path: error.path, detail: error.detail) }
                     if capture { captured.append(contentsOf: chunk) }
                     meter.add(chunk.count)
                 })

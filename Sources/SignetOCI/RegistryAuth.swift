@@ -1,4 +1,5 @@
 import Foundation
+import SignetFiles
 import SignetCrypto
 import SignetHTTP
 import SignetJSON
@@ -220,7 +221,7 @@ final class RegistryAuthenticator: @unchecked Sendable {
             form.append(("client_id", "signet"))
             var body = Array(formEncode(form).utf8)
             body.append(contentsOf: Array("&refresh_token=".utf8))
-            refresh.withUnsafeBytes { body.append(contentsOf: percentEncode(Array($0)).utf8) }
+            refresh.withUnsafeBytes { body.append(contentsOf: PercentEncoding.encode(bytes: Array($0)).utf8) }
             request = HTTPRequest(method: .post, url: realm,
                                   headers: [("Content-Type", "application/x-www-form-urlencoded")], body: .bytes(body))
         case .basic(let username, let password)?:
@@ -308,23 +309,5 @@ final class RegistryAuthenticator: @unchecked Sendable {
 
 /// `application/x-www-form-urlencoded` / query encoding of name-value pairs.
 func formEncode(_ items: [(String, String)]) -> String {
-    items.map { percentEncode(Array($0.0.utf8)) + "=" + percentEncode(Array($0.1.utf8)) }.joined(separator: "&")
-}
-
-/// Percent-encodes everything except RFC 3986 unreserved characters.
-func percentEncode(_ bytes: [UInt8]) -> String {
-    let hex: [UInt8] = Array("0123456789ABCDEF".utf8)
-    var out: [UInt8] = []
-    out.reserveCapacity(bytes.count)
-    for byte in bytes {
-        switch byte {
-        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A, 0x2D, 0x2E, 0x5F, 0x7E:
-            out.append(byte)
-        default:
-            out.append(0x25)
-            out.append(hex[Int(byte >> 4)])
-            out.append(hex[Int(byte & 0x0F)])
-        }
-    }
-    return String(decoding: out, as: UTF8.self)
+    items.map { PercentEncoding.encode($0.0) + "=" + PercentEncoding.encode($0.1) }.joined(separator: "&")
 }

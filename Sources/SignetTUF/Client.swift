@@ -14,7 +14,7 @@ public enum TUFClient {
     /// is well-formed root metadata. Signatures and expiry are checked by every refresh. No network access.
     /// - Throws: `TUFError` naming what is wrong with the file; nothing is written then.
     public static func initialize(metadataDir: String, rootFile: String, limit: Int = UpdaterConfig().rootMaxLength) throws(TUFError) {
-        guard let bytes = try AtomicFile.read(rootFile, limit: limit) else {
+        guard let bytes = try TUFFiles.read(rootFile, limit: limit) else {
             throw TUFError.storage(path: rootFile, detail: "no such file")
         }
         _ = try Metadata<Root>(bytes: bytes, file: rootFile)

@@ -171,7 +171,7 @@ public struct Delegations: Sendable {
         self.unknown = unknown
     }
 
-    static let reservedNames: Set<String> = ["root", "targets", "snapshot", "timestamp"]
+    public static let reservedNames: Set<String> = ["root", "targets", "snapshot", "timestamp"]
 
     init(json: JSONValue, file: String) throws(TUFError) {
         var f = try Fields(json, file: file, context: "delegations")
@@ -211,7 +211,7 @@ public struct Delegations: Sendable {
     }
 
     /// Keys by byte-compared key ID.
-    var keyMap: [ByteKey: Key] {
+    public var keyMap: [ByteKey: Key] {
         var m: [ByteKey: Key] = [:]
         for (id, key) in keys { m[ByteKey(id)] = key }
         return m

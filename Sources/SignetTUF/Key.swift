@@ -16,11 +16,23 @@ public struct Key: Sendable {
     public var unknown: JSONObject
     /// The parsed verifier, or nil for unsupported or unreadable keys.
     let verifier: Verifier?
+    /// Bytes that identify the key material (see `PublicKey.identity()`), so that one key counts once
+    /// toward a threshold however it is spelled; for keys this client cannot read, the canonical JSON of
+    /// the key object (they never count anyway).
+    public let identity: [UInt8]
 
     enum Verifier: Sendable {
         case ed25519(Ed25519PublicKey)
         case ecdsa(ECDSAPublicKey)
         case rsaPSS(RSAPublicKey)
+
+        var publicKey: PublicKey {
+            switch self {
+            case .ed25519(let k): return .ed25519(k)
+            case .ecdsa(let k): return .ecdsa(k)
+            case .rsaPSS(let k): return .rsa(k)
+            }
+        }
     }
 
     /// Builds a key from its parts.
@@ -29,8 +41,21 @@ public struct Key: Sendable {
         self.scheme = scheme
         self.keyval = keyval
         self.unknown = unknown
-        verifier = Key.makeVerifier(keyType: keyType, scheme: scheme, keyval: keyval)
+        let verifier = Key.makeVerifier(keyType: keyType, scheme: scheme, keyval: keyval)
+        self.verifier = verifier
+        if let material = verifier?.publicKey, let id = try? material.identity() {
+            identity = id
+        } else {
+            let object = (try? JSONObject([("keytype", .string(keyType)), ("scheme", .string(scheme)), ("keyval", .object(keyval))])) ?? JSONObject()
+            identity = Array("unsupported:".utf8) + ((try? CanonicalJSON.encode(.object(object))) ?? [])
+        }
     }
+
+    /// The public key this key object describes, when this client can read it.
+    public var publicKey: PublicKey? { verifier?.publicKey }
+
+    /// Whether two key objects describe the same key material.
+    public func sameKey(as other: Key) -> Bool { identity == other.identity }
 
     /// The TUF key object for a Signet public key (ed25519 hex, ECDSA and RSA as PEM).
     /// - Throws: `CryptoError` if the key cannot be encoded.
@@ -71,12 +96,6 @@ public struct Key: Sendable {
     /// - Throws: `JSONError` if the key object holds a float, `CryptoError` if hashing fails.
     public func keyID() throws -> String {
         try SHA256.hash(try CanonicalJSON.encode(json)).hex
-    }
-
-    /// Bytes that identify the key material, so that one key listed under two key IDs counts once.
-    var identity: [UInt8] {
-        (try? CanonicalJSON.encode(.object((try? JSONObject([("keytype", .string(keyType)), ("scheme", .string(scheme)),
-                                                             ("keyval", .object(keyval))])) ?? JSONObject()))) ?? []
     }
 
     /// Verifies `signature` over `message`. Unsupported keys and malformed signatures give `false`.

@@ -40,10 +40,17 @@ public struct Metadata<R: RoleMetadata>: Sendable {
         signatures.append(Signature(keyID: keyID, sig: Hex.encode(sig)))
     }
 
-    /// Encodes the whole file: canonical JSON (compact, deterministic).
+    /// Encodes the whole file: canonical JSON (compact, deterministic), except that control characters
+    /// in strings (the line breaks of a PEM key) get standard JSON escapes, since canonical JSON writes
+    /// them raw and strict JSON readers (this one included) refuse raw control characters.
+    /// Signatures are unaffected: they cover the canonical form of `signed`, not the file's bytes.
     /// - Throws: `TUFError.json` for unencodable content.
     public func encoded() throws(TUFError) -> [UInt8] {
-        do { return try CanonicalJSON.encode(json) } catch { throw TUFError.json(file: R.typeName, error) }
+        do throws(JSONError) {
+            let canonical = try CanonicalJSON.encode(json)
+            guard canonical.contains(where: { $0 < 0x20 }) else { return canonical }
+            return JSONWriter.encode(try JSONParser.parseCanonical(canonical, limits: JSONLimits(maxBytes: canonical.count, maxDepth: 64)), pretty: false)
+        } catch { throw TUFError.json(file: R.typeName, error) }
     }
 
     /// Strictly parses a metadata file of role type `R`.
@@ -124,18 +131,29 @@ func verifyThreshold(message: [UInt8], signatures: [Signature], role: RoleKeys, 
 }
 
 /// Number of distinct keys of `role` with a valid signature.
-func countValidSignatures(message: [UInt8], signatures: [Signature], role: RoleKeys, keys: [ByteKey: Key]) -> Int {
+public func countValidSignatures(message: [UInt8], signatures: [Signature], role: RoleKeys, keys: [ByteKey: Key]) -> Int {
+    validSigners(message: message, signatures: signatures, role: role, keys: keys).count
+}
+
+/// The key IDs of `role` whose signatures over `message` are valid, one per distinct key (the first key
+/// ID listed by the role for each key material): the single threshold count used for root, for every
+/// delegation and by the repository editor.
+public func validSigners(message: [UInt8], signatures: [Signature], role: RoleKeys, keys: [ByteKey: Key]) -> [String] {
     var bySigner: [ByteKey: Signature] = [:]
     for s in signatures { bySigner[ByteKey(s.keyID)] = s }
     var counted: Set<[UInt8]> = []
+    var out: [String] = []
     message.withUnsafeBytes { m in
         for id in role.keyIDs {
             let keyID = ByteKey(id)
             guard let key = keys[keyID], let sig = bySigner[keyID], let raw = Hex.decode(sig.sig) else { continue }
             let identity = key.identity
             guard !counted.contains(identity) else { continue }
-            if key.verify(signature: raw, message: m) { counted.insert(identity) }
+            if key.verify(signature: raw, message: m) {
+                counted.insert(identity)
+                out.append(id)
+            }
         }
     }
-    return counted.count
+    return out
 }

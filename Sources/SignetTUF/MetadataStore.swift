@@ -1,3 +1,6 @@
+import Foundation
+import SignetFiles
+
 /// Where an updater keeps the trusted metadata between runs: the exact bytes received, by role name.
 public protocol MetadataStore: Sendable {
     /// The stored bytes for `role` (e.g. "root", "targets/releases"), or nil; at most `limit` bytes.
@@ -18,7 +21,7 @@ public struct DirectoryMetadataStore: MetadataStore {
     /// - Throws: `TUFError.storage`.
     public init(directory: String) throws(TUFError) {
         self.directory = directory
-        try AtomicFile.makeDirectory(directory)
+        try TUFFiles.makeDirectory(directory)
     }
 
     /// The file path for `role`.
@@ -31,14 +34,117 @@ public struct DirectoryMetadataStore: MetadataStore {
     }
 
     public func load(role: String, limit: Int) throws(TUFError) -> [UInt8]? {
-        try AtomicFile.read(try path(role: role), limit: limit)
+        try TUFFiles.read(try path(role: role), limit: limit)
     }
 
     public func save(role: String, bytes: [UInt8]) throws(TUFError) {
-        try AtomicFile.write(bytes, to: try path(role: role))
+        try TUFFiles.write(bytes, to: try path(role: role))
     }
 
     public func remove(role: String) throws(TUFError) {
-        try AtomicFile.remove(try path(role: role))
+        try TUFFiles.remove(try path(role: role))
+    }
+}
+
+/// A `MetadataStore` in memory (for verifying without touching disk, and for tests).
+public final class InMemoryMetadataStore: MetadataStore, @unchecked Sendable {
+    private let lock = NSLock()
+    private var files: [String: [UInt8]] = [:]
+
+    /// A store holding `root` (when given) as the trusted root.
+    public init(root: [UInt8]? = nil) {
+        if let root { files["root"] = root }
+    }
+
+    public func load(role: String, limit: Int) throws(TUFError) -> [UInt8]? {
+        let b = lock.withLock { files[role] }
+        if let b, b.count > limit { throw TUFError.tooLarge(file: role, limit: Int64(limit)) }
+        return b
+    }
+
+    public func save(role: String, bytes: [UInt8]) throws(TUFError) { lock.withLock { files[role] = bytes } }
+
+    public func remove(role: String) throws(TUFError) { _ = lock.withLock { files.removeValue(forKey: role) } }
+
+    /// Stored roles.
+    public var roles: [String] { lock.withLock { Array(files.keys).sorted() } }
+
+    /// Raw access.
+    public subscript(role: String) -> [UInt8]? { lock.withLock { files[role] } }
+}
+
+/// A store that keeps every change in memory on top of another store until `commit()`, so that an
+/// update that fails half-way leaves the underlying trusted state exactly as it was. After `commit()`,
+/// changes go straight to the underlying store.
+public final class TransactionalMetadataStore: MetadataStore, @unchecked Sendable {
+    private let lock = NSLock()
+    private let base: any MetadataStore
+    private var written: [String: [UInt8]] = [:]
+    private var order: [String] = []
+    private var removed: Set<String> = []
+    private var committed = false
+
+    /// Wraps `base`; `seed` files (for example a root not yet pinned) are visible but not yet written.
+    public init(base: any MetadataStore, seed: [String: [UInt8]] = [:]) {
+        self.base = base
+        for (role, bytes) in seed.sorted(by: { $0.key < $1.key }) {
+            written[role] = bytes
+            order.append(role)
+        }
+    }
+
+    public func load(role: String, limit: Int) throws(TUFError) -> [UInt8]? {
+        let (pending, isRemoved, done) = lock.withLock { (written[role], removed.contains(role), committed) }
+        if !done {
+            if let pending {
+                if pending.count > limit { throw TUFError.tooLarge(file: role, limit: Int64(limit)) }
+                return pending
+            }
+            if isRemoved { return nil }
+        }
+        return try base.load(role: role, limit: limit)
+    }
+
+    public func save(role: String, bytes: [UInt8]) throws(TUFError) {
+        let done = lock.withLock { () -> Bool in
+            if committed { return true }
+            if written[role] == nil { order.append(role) }
+            written[role] = bytes
+            removed.remove(role)
+            return false
+        }
+        if done { try base.save(role: role, bytes: bytes) }
+    }
+
+    public func remove(role: String) throws(TUFError) {
+        let done = lock.withLock { () -> Bool in
+            if committed { return true }
+            written[role] = nil
+            order.removeAll { $0 == role }
+            removed.insert(role)
+            return false
+        }
+        if done { try base.remove(role: role) }
+    }
+
+    /// Whether anything is waiting to be written.
+    public var hasChanges: Bool { lock.withLock { !written.isEmpty || !removed.isEmpty } }
+
+    /// Writes the pending changes to the underlying store (root first, removals before the files that
+    /// replace them), then passes later changes straight through.
+    /// - Throws: `TUFError.storage` from the underlying store.
+    public func commit() throws(TUFError) {
+        let (files, gone) = lock.withLock { () -> ([(String, [UInt8])], [String]) in
+            let ordered = order.sorted { ($0 == "root" ? 0 : 1) < ($1 == "root" ? 0 : 1) }
+            return (ordered.compactMap { r in written[r].map { (r, $0) } }, removed.sorted())
+        }
+        for role in gone { try base.remove(role: role) }
+        for (role, bytes) in files { try base.save(role: role, bytes: bytes) }
+        lock.withLock {
+            written.removeAll()
+            order.removeAll()
+            removed.removeAll()
+            committed = true
+        }
     }
 }

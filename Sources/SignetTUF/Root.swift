@@ -62,7 +62,7 @@ public struct Root: RoleMetadata {
     }
 
     /// Keys by byte-compared key ID.
-    var keyMap: [ByteKey: Key] {
+    public var keyMap: [ByteKey: Key] {
         var m: [ByteKey: Key] = [:]
         for (id, key) in keys { m[ByteKey(id)] = key }
         return m
@@ -72,7 +72,7 @@ public struct Root: RoleMetadata {
     public func role(_ name: String) -> RoleKeys? { roles[name] }
 
     /// Whether the keys or threshold of role `name` differ between two roots (by key material, not only ID).
-    func roleChanged(_ name: String, from other: Root) -> Bool {
+    public func roleChanged(_ name: String, from other: Root) -> Bool {
         guard let a = roles[name], let b = other.roles[name] else { return true }
         guard a.threshold == b.threshold else { return true }
         let mine = keyMap, theirs = other.keyMap

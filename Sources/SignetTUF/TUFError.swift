@@ -21,6 +21,11 @@ public enum TUFError: Error, Sendable, CustomStringConvertible {
     case versionMismatch(file: String, expected: Int64, received: Int64)
     /// The metadata's expiry is not after the update's reference time.
     case expired(file: String, expires: String)
+    /// Expired metadata offered for renewal that this machine never trusted at that version or below:
+    /// it may be an old state replayed by the server.
+    case expiredNotSeen(file: String, expires: String, version: Int64, seenVersion: Int64?)
+    /// Root versions needed to complete the chain from version 1 are missing.
+    case rootChainIncomplete(missingVersion: Int64)
     /// Downloaded bytes differ in length from what the parent metadata names.
     case lengthMismatch(file: String, expected: Int64, received: Int64)
     /// Downloaded bytes differ in hash from what the parent metadata names.
@@ -58,6 +63,10 @@ public enum TUFError: Error, Sendable, CustomStringConvertible {
         case .rollback(let file, let t, let r): return "\(file): rollback refused: trusted version is \(t), received version \(r)"
         case .versionMismatch(let file, let e, let r): return "\(file): expected version \(e) (from parent metadata), received version \(r)"
         case .expired(let file, let x): return "\(file): expired at \(x) (possible freeze attack)"
+        case .expiredNotSeen(let file, let x, let v, let seen):
+            let known = seen.map { "this machine last trusted version \($0)" } ?? "this machine has never verified it before"
+            return "\(file): version \(v) expired at \(x) and \(known), so it may be an old state replayed by the server; it is not renewed from here"
+        case .rootChainIncomplete(let v): return "\(v).root.json is missing: the chain of root versions from version 1 to the trusted root cannot be verified"
         case .lengthMismatch(let file, let e, let r): return "\(file): expected \(e) bytes, received \(r)"
         case .hashMismatch(let file, let a): return "\(file): \(a) hash does not match the trusted metadata"
         case .noSupportedHash(let file): return "\(file): the trusted metadata lists no supported hash algorithm (sha256, sha384, sha512)"

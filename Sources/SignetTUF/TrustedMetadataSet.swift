@@ -25,6 +25,30 @@ public enum TimestampUpdate: Sendable {
     case unchanged
 }
 
+/// How an update treats metadata whose expiry has passed (TUF 1.0.34 §5.3.10, §5.4.4, §5.5.6, §5.6.5).
+public enum ExpiryPolicy: Sendable {
+    /// Expired metadata is refused: what every client does.
+    case enforce
+    /// For a publisher renewing metadata: metadata that has expired but is otherwise valid is accepted
+    /// only when this machine already trusted the same role at the same or a lower version
+    /// (`seenVersion(role)`, read from its own trusted store), so an old state replayed by a server cannot
+    /// be renewed. An expired root is accepted (it is anchored by the pinned root).
+    case allowExpiredSeen(seenVersion: @Sendable (String) -> Int64?)
+    /// Recovery only: any expired but otherwise valid metadata is accepted. Removes freeze and replay
+    /// protection for the files it lets through.
+    case unsafeAllowAnyExpired
+}
+
+/// A file accepted although expired, under an `ExpiryPolicy` that allowed it.
+public struct ExpiredAcceptance: Sendable {
+    /// The role ("root", "timestamp", "snapshot" or a targets role).
+    public let role: String
+    /// Its version.
+    public let version: Int64
+    /// When it expired (as written).
+    public let expires: String
+}
+
 /// The trusted metadata of one update, and the only place trusted metadata changes.
 ///
 /// A value type with no I/O and one reference time. Each `update…` call takes received bytes, verifies
@@ -41,12 +65,17 @@ public struct TrustedMetadataSet: Sendable {
     public private(set) var snapshot: Metadata<Snapshot>?
     /// Trusted targets roles by (delegator, name).
     public private(set) var targetsRoles: [RoleRef: Metadata<Targets>] = [:]
+    /// How expired metadata is treated.
+    public let expiryPolicy: ExpiryPolicy
+    /// Files accepted although expired (only under a policy that allows it).
+    public private(set) var expiredAccepted: [ExpiredAcceptance] = []
 
     /// Starts from a root obtained out of band (TUF 1.0.34 §5.2). The root must be signed by a threshold
     /// of its own root keys; its expiry is checked later, after any newer root is loaded.
     /// - Throws: the parse errors of `Metadata`, `TUFError.thresholdNotMet`.
-    public init(rootBytes: [UInt8], referenceTime: Int64) throws(TUFError) {
+    public init(rootBytes: [UInt8], referenceTime: Int64, expiryPolicy: ExpiryPolicy = .enforce) throws(TUFError) {
         self.referenceTime = referenceTime
+        self.expiryPolicy = expiryPolicy
         let root = try Metadata<Root>(bytes: rootBytes, file: "root.json")
         try TrustedMetadataSet.verifyRootSelf(root, file: "root.json")
         self.root = root
@@ -97,9 +126,7 @@ public struct TrustedMetadataSet: Sendable {
     public mutating func updateTimestamp(_ bytes: [UInt8]) throws(TUFError) -> TimestampUpdate {
         guard snapshot == nil else { throw TUFError.misuse("timestamp cannot be updated after the snapshot") }
         // §5.3.10: the final root must not be expired.
-        guard !root.signed.header.isExpired(at: referenceTime) else {
-            throw TUFError.expired(file: "root.json", expires: root.signed.header.expires)
-        }
+        try checkExpiry(root.signed.header, role: "root", file: "root.json")
         let file = "timestamp.json"
         let new = try Metadata<Timestamp>(bytes: bytes, file: file)
         try verifyTopLevel(try new.canonicalSigned(), new.signatures, role: "timestamp", file: file)
@@ -120,12 +147,10 @@ public struct TrustedMetadataSet: Sendable {
         return .updated
     }
 
-    func checkFinalTimestamp() throws(TUFError) {
+    mutating func checkFinalTimestamp() throws(TUFError) {
         guard let timestamp else { throw TUFError.misuse("no timestamp loaded") }
         // §5.4.4: freeze attack.
-        if timestamp.signed.header.isExpired(at: referenceTime) {
-            throw TUFError.expired(file: "timestamp.json", expires: timestamp.signed.header.expires)
-        }
+        try checkExpiry(timestamp.signed.header, role: "timestamp", file: "timestamp.json")
     }
 
     // MARK: Snapshot (TUF 1.0.34 §5.5)
@@ -162,12 +187,10 @@ public struct TrustedMetadataSet: Sendable {
         try checkFinalSnapshot()
     }
 
-    func checkFinalSnapshot() throws(TUFError) {
+    mutating func checkFinalSnapshot() throws(TUFError) {
         guard let snapshot, let timestamp else { throw TUFError.misuse("no snapshot loaded") }
         // §5.5.6: freeze attack.
-        if snapshot.signed.header.isExpired(at: referenceTime) {
-            throw TUFError.expired(file: "snapshot.json", expires: snapshot.signed.header.expires)
-        }
+        try checkExpiry(snapshot.signed.header, role: "snapshot", file: "snapshot.json")
         // §5.5.4: the version timestamp names.
         if snapshot.signed.header.version != timestamp.signed.snapshotMeta.version {
             throw TUFError.versionMismatch(file: "snapshot.json", expected: timestamp.signed.snapshotMeta.version,
@@ -214,11 +237,43 @@ public struct TrustedMetadataSet: Sendable {
             throw TUFError.versionMismatch(file: file, expected: meta.version, received: new.signed.header.version)
         }
         // §5.6.5: freeze attack.
-        if new.signed.header.isExpired(at: referenceTime) {
-            throw TUFError.expired(file: file, expires: new.signed.header.expires)
-        }
+        try checkExpiry(new.signed.header, role: roleName, file: file)
         targetsRoles[ref] = new
         return new
+    }
+
+    /// Applies the expiry policy to one file's header; records what was accepted although expired.
+    private mutating func checkExpiry(_ header: Header, role: String, file: String) throws(TUFError) {
+        guard header.isExpired(at: referenceTime) else { return }
+        switch expiryPolicy {
+        case .enforce:
+            throw TUFError.expired(file: file, expires: header.expires)
+        case .allowExpiredSeen(let seenVersion):
+            if role != "root" {
+                guard let seen = seenVersion(role), header.version >= seen else {
+                    throw TUFError.expiredNotSeen(file: file, expires: header.expires, version: header.version, seenVersion: seenVersion(role))
+                }
+            }
+        case .unsafeAllowAnyExpired:
+            break
+        }
+        if !expiredAccepted.contains(where: { $0.role == role && $0.version == header.version }) {
+            expiredAccepted.append(ExpiredAcceptance(role: role, version: header.version, expires: header.expires))
+        }
+    }
+
+    /// Verifies a chain of root versions from version 1: each must be signed by a threshold of its
+    /// predecessor's root keys and of its own (TUF 1.0.34 §5.3.4), with versions 1, 2, 3… in order.
+    /// - Returns: the last root of the chain.
+    /// - Throws: `TUFError` for a broken link.
+    public static func verifyRootChain(_ roots: [[UInt8]]) throws(TUFError) -> Metadata<Root> {
+        guard let first = roots.first else { throw TUFError.misuse("empty root chain") }
+        var set = try TrustedMetadataSet(rootBytes: first, referenceTime: 0)
+        guard set.root.signed.header.version == 1 else {
+            throw TUFError.rollback(file: "1.root.json", trusted: 1, received: set.root.signed.header.version)
+        }
+        for bytes in roots.dropFirst() { try set.updateRoot(bytes) }
+        return set.root
     }
 
     private func verifyTopLevel(_ message: [UInt8], _ signatures: [Signature], role name: String, file: String) throws(TUFError) {

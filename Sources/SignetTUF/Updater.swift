@@ -1,6 +1,8 @@
 import Foundation
 import SignetCrypto
+import SignetFiles
 import SignetHTTP
+import SignetJSON
 
 /// Limits and switches of an `Updater`.
 public struct UpdaterConfig: Sendable {
@@ -18,9 +20,22 @@ public struct UpdaterConfig: Sendable {
     public var targetsMaxLength = 5_000_000
     /// With consistent snapshots, download targets as `DIR/HASH.NAME`.
     public var prefixTargetsWithHash = true
+    /// How expired metadata is treated: refused (clients), or accepted for renewal.
+    public var expiredMetadata: ExpiredMetadata = .refuse
 
     /// Default limits.
     public init() {}
+}
+
+/// Whether an update may accept metadata whose expiry has passed (see `ExpiryPolicy`).
+public enum ExpiredMetadata: Sendable {
+    /// Refuse it (every client).
+    case refuse
+    /// Accept it when this machine's store already trusted that role at the same or a lower version
+    /// (publishers renewing metadata).
+    case allowIfSeen
+    /// Accept any expired but otherwise valid metadata (recovery only; removes freeze protection).
+    case unsafeAllowAny
 }
 
 /// Steps an updater reports (for logs and diagnostics; never needed for correctness).
@@ -63,9 +78,14 @@ public final class Updater {
     private let store: any MetadataStore
     private let clock: @Sendable () -> Int64
     private let events: (UpdaterEvent) -> Void
-    /// The trusted metadata after the last refresh (or only the root before).
+    /// The trusted metadata after the last successful refresh (or only the root before). A refresh that
+    /// fails leaves it as it was.
     public private(set) var trusted: TrustedMetadataSet
     private var refreshed = false
+    /// The exact bytes of every file the last refresh and lookups accepted: root versions by version
+    /// (from the stored root on), and the other roles by name.
+    private var acceptedRoots: [Int64: [UInt8]] = [:]
+    private var acceptedFiles: [String: [UInt8]] = [:]
 
     /// Creates an updater from the root in `store` (role "root"), which must exist.
     /// - Throws: `TUFError.storage` when no root is stored; parse/signature errors of the stored root.
@@ -94,9 +114,38 @@ public final class Updater {
             throw TUFError.storage(path: "root.json", detail: "no trusted root stored")
         }
         // §5.1: one reference time for the whole update.
-        var set = try TrustedMetadataSet(rootBytes: rootBytes, referenceTime: clock())
+        var set = try TrustedMetadataSet(rootBytes: rootBytes, referenceTime: clock(), expiryPolicy: expiryPolicy())
+        let previous = (acceptedRoots, acceptedFiles)
+        acceptedRoots = [set.root.signed.header.version: rootBytes]
+        acceptedFiles = [:]
+        do {
+            try refresh(&set)
+        } catch {
+            // The previous trusted state stays visible, whole.
+            (acceptedRoots, acceptedFiles) = previous
+            throw error
+        }
         trusted = set
-        defer { trusted = set }
+        refreshed = true
+    }
+
+    private func expiryPolicy() -> ExpiryPolicy {
+        switch config.expiredMetadata {
+        case .refuse: return .enforce
+        case .unsafeAllowAny: return .unsafeAllowAnyExpired
+        case .allowIfSeen:
+            let store = self.store
+            let config = self.config
+            return .allowExpiredSeen(seenVersion: { role in
+                let limit = role == "timestamp" ? config.timestampMaxLength : (role == "snapshot" ? config.snapshotMaxLength : Int.max)
+                guard let bytes = try? store.load(role: role, limit: limit),
+                      let value = try? JSONParser.parse(bytes), case .integer(let v)? = value["signed"]?["version"] else { return nil }
+                return v
+            })
+        }
+    }
+
+    private func refresh(_ set: inout TrustedMetadataSet) throws(TUFError) {
         let startRoot = set.root.signed
         try loadRoot(&set)
         // §5.3.11: after a timestamp or snapshot key rotation, forget the stored timestamp and snapshot
@@ -109,7 +158,6 @@ public final class Updater {
         try loadTimestamp(&set)
         try loadSnapshot(&set)
         _ = try loadTargets(&set, ref: .topLevelTargets, delegatorRef: nil)
-        refreshed = true
     }
 
     private func loadRoot(_ set: inout TrustedMetadataSet) throws(TUFError) {
@@ -119,6 +167,7 @@ public final class Updater {
             guard let bytes = try fetchMetadata(name, limit: config.rootMaxLength, optional: true) else { return }
             try set.updateRoot(bytes)
             try store.save(role: "root", bytes: bytes)
+            acceptedRoots[version] = bytes
             events(.accepted(file: name, version: version))
         }
     }
@@ -127,6 +176,7 @@ public final class Updater {
         if let local = try? store.load(role: "timestamp", limit: config.timestampMaxLength) {
             do {
                 try set.updateTimestamp(local)
+                acceptedFiles["timestamp"] = local
                 events(.localAccepted(file: "timestamp.json", version: set.timestamp?.signed.header.version ?? 0))
             } catch {
                 events(.localRejected(file: "timestamp.json", reason: error.description))
@@ -136,6 +186,7 @@ public final class Updater {
         switch try set.updateTimestamp(bytes) {
         case .updated:
             try store.save(role: "timestamp", bytes: bytes)
+            acceptedFiles["timestamp"] = bytes
             events(.accepted(file: "timestamp.json", version: set.timestamp?.signed.header.version ?? 0))
         case .unchanged:
             events(.unchanged(file: "timestamp.json", version: set.timestamp?.signed.header.version ?? 0))
@@ -146,6 +197,7 @@ public final class Updater {
         if let local = try? store.load(role: "snapshot", limit: config.snapshotMaxLength) {
             do {
                 try set.updateSnapshot(local, trusted: true)
+                acceptedFiles["snapshot"] = local
                 events(.localAccepted(file: "snapshot.json", version: set.snapshot?.signed.header.version ?? 0))
                 return
             } catch {
@@ -158,6 +210,7 @@ public final class Updater {
         guard let bytes = try fetchMetadata(name, limit: limit, optional: false) else { return }
         try set.updateSnapshot(bytes)
         try store.save(role: "snapshot", bytes: bytes)
+        acceptedFiles["snapshot"] = bytes
         events(.accepted(file: name, version: meta.version))
     }
 
@@ -169,6 +222,7 @@ public final class Updater {
         if let local = try? store.load(role: role, limit: limit) {
             do {
                 let m = try set.updateTargets(local, ref: ref, delegatorRef: delegatorRef)
+                acceptedFiles[role] = local
                 events(.localAccepted(file: "\(role).json", version: m.signed.header.version))
                 return m
             } catch {
@@ -180,6 +234,7 @@ public final class Updater {
         guard let bytes = try fetchMetadata(name, limit: limit, optional: false) else { throw TUFError.misuse("unreachable") }
         let m = try set.updateTargets(bytes, ref: ref, delegatorRef: delegatorRef)
         try store.save(role: role, bytes: bytes)
+        acceptedFiles[role] = bytes
         events(.accepted(file: "\(role).json", version: m.signed.header.version))
         return m
     }
@@ -246,6 +301,88 @@ public final class Updater {
         return try loadTargets(&set, ref: RoleRef(delegator: "targets", name: name), delegatorRef: .topLevelTargets)
     }
 
+    /// Everything the repository's trusted state consists of, verified: after a refresh, every targets
+    /// role the snapshot lists and a verified role delegates is loaded and verified against its delegator
+    /// (signatures, and length, hashes and version against the snapshot), walking the delegation graph
+    /// breadth-first from the top-level targets; the root versions below the stored root are taken from
+    /// `earlierRoots` and verified as a chain from version 1 that must lead to the stored root.
+    ///
+    /// This is the only way to obtain a `VerifiedRepository`, which the repository editor requires: a
+    /// publisher can only build on state that verified.
+    /// - Parameter earlierRoots: the bytes of root version N (for N below the stored root's version),
+    ///   from any untrusted source; nil when not available.
+    /// - Throws: `TUFError` for any file that does not verify; `.rootChainIncomplete` when an earlier
+    ///   root version is missing.
+    public func verifiedRepository(earlierRoots: (Int64) throws -> [UInt8]?) throws(TUFError) -> VerifiedRepository {
+        if !refreshed { try refresh() }
+        var set = trusted
+        defer { trusted = set }
+        guard let timestampBytes = acceptedFiles["timestamp"], let snapshotBytes = acceptedFiles["snapshot"],
+              let snapshot = set.snapshot else { throw TUFError.misuse("refresh did not complete") }
+        // Every delegated role reachable from the top-level targets, breadth-first, each verified
+        // against the delegator through which it is first reached.
+        var roles: [VerifiedRole] = []
+        var queue: [(RoleRef, RoleRef?)] = [(.topLevelTargets, nil)]
+        var seen: Set<ByteKey> = []
+        var head = 0
+        let budget = snapshot.signed.meta.count + 1
+        while head < queue.count {
+            let (ref, delegatorRef) = queue[head]
+            head += 1
+            guard seen.insert(ref.name).inserted else { continue }
+            guard roles.count < budget else { throw TUFError.invalidMetadata(file: "snapshot.json", reason: "more delegated roles than the snapshot lists") }
+            let m = try loadTargets(&set, ref: ref, delegatorRef: delegatorRef)
+            guard let bytes = acceptedFiles[ref.name.string] else { throw TUFError.misuse("no bytes kept for \(ref.name.string)") }
+            roles.append(VerifiedRole(name: ref.name.string, delegator: delegatorRef?.name.string, bytes: bytes, metadata: m))
+            guard let d = m.signed.delegations else { continue }
+            for r in d.roles ?? [] where !seen.contains(ByteKey(r.name)) {
+                queue.append((RoleRef(delegator: ref.name.string, name: r.name), ref))
+            }
+            if let bins = d.succinctRoles {
+                for n in 0..<bins.binCount {
+                    let name = bins.binName(n)
+                    if !seen.contains(ByteKey(name)) { queue.append((RoleRef(delegator: ref.name.string, name: name), ref)) }
+                }
+            }
+        }
+        let chain = try verifiedRootChain(earlierRoots: earlierRoots)
+        return VerifiedRepository(rootChain: chain, timestamp: timestampBytes, snapshot: snapshotBytes, roles: roles, trusted: set)
+    }
+
+    /// Root versions 1 … N of the trusted root after the last refresh: the stored root and those the
+    /// refresh accepted are verified; earlier versions are taken from `earlierRoots` (any source) and
+    /// must form a chain from version 1, each signed by its predecessor's and its own threshold, that
+    /// leads to the stored root.
+    /// - Throws: `TUFError.rootChainIncomplete` when a version is missing; verification errors.
+    public func verifiedRootChain(earlierRoots: (Int64) throws -> [UInt8]?) throws(TUFError) -> [[UInt8]] {
+        if !refreshed { try refresh() }
+        guard let firstKept = acceptedRoots.keys.min(), let stored = acceptedRoots[firstKept] else { throw TUFError.misuse("no root kept") }
+        var chain: [[UInt8]] = []
+        if firstKept > 1 {
+            for v in 1..<firstKept {
+                let bytes: [UInt8]?
+                do { bytes = try earlierRoots(v) } catch { throw TUFError.storage(path: "\(v).root.json", detail: "\(error)") }
+                guard let bytes, bytes.count <= config.rootMaxLength else { throw TUFError.rootChainIncomplete(missingVersion: v) }
+                chain.append(bytes)
+            }
+            _ = try TrustedMetadataSet.verifyRootChain(chain + [stored])
+        }
+        let final = trusted.root.signed.header.version
+        for v in firstKept...final {
+            guard let bytes = acceptedRoots[v] else { throw TUFError.rootChainIncomplete(missingVersion: v) }
+            chain.append(bytes)
+        }
+        return chain
+    }
+
+    /// The verified bytes of root version `version` if the last refresh verified it (the stored root
+    /// and every later version it accepted).
+    public func verifiedRoot(version: Int64) -> [UInt8]? { acceptedRoots[version] }
+
+    /// The exact bytes of role `role` ("timestamp", "snapshot", "targets" or a delegated role) as the
+    /// last refresh or lookup verified them.
+    public func verifiedBytes(role: String) -> [UInt8]? { acceptedFiles[role] }
+
     /// The local file a target is stored as in `directory`: the percent-encoded path, the same every time.
     /// - Throws: `TUFError.unsafeTargetPath` when the path has no safe file name.
     public static func localPath(for target: String, in directory: String) throws(TUFError) -> String {
@@ -256,7 +393,7 @@ public final class Updater {
     /// Returns the stored copy of `target` in `directory` if it exists and matches length and hashes.
     public func cachedTarget(_ target: TargetFile, in directory: String) -> String? {
         guard let path = try? Updater.localPath(for: target.path, in: directory),
-              let bytes = try? AtomicFile.read(path, limit: Int(clamping: target.length)),
+              let bytes = try? TUFFiles.read(path, limit: Int(clamping: target.length)),
               (try? target.verify(bytes)) != nil else { return nil }
         return path
     }
@@ -282,15 +419,9 @@ public final class Updater {
         }
         let base = targetBaseURL.hasSuffix("/") ? targetBaseURL : targetBaseURL + "/"
         let url = base + PercentEncoding.encode(remote, keepSlash: true)
-        try AtomicFile.makeDirectory(directory)
-        let tmp = directory + "/.download-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw TUFError.storage(path: tmp, detail: "cannot create: \(errnoText())") }
-        var keep = false
-        defer {
-            if fd >= 0 { close(fd) }
-            if !keep { unlink(tmp) }
-        }
+        try TUFFiles.makeDirectory(directory)
+        let writer: AtomicFileWriter
+        do throws(FileError) { writer = try AtomicFileWriter(directory: directory, name: ".download") } catch { throw .file(error) }
         var hashers: [StreamingDigest] = []
         for d in digests {
             guard let h = try? StreamingDigest(d.algorithm) else { throw TUFError.noSupportedHash(file: target.path) }
@@ -302,18 +433,10 @@ public final class Updater {
             _ = try transport.stream(HTTPRequest(url: url), maxBodyBytes: target.length) { chunk in
                 received += Int64(chunk.count)
                 for h in hashers { h.update(chunk) }
-                var off = 0
-                while off < chunk.count {
-                    guard let b = chunk.baseAddress else { break }
-                    let n = Glibc.write(fd, b + off, chunk.count - off)
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        throw TUFError.storage(path: tmp, detail: "write failed: \(errnoText())")
-                    }
-                    off += n
-                }
+                do throws(FileError) { try writer.write(chunk) } catch { throw TUFError.file(error) }
             }
         } catch {
+            writer.discard()
             switch error {
             case .tooLarge: throw TUFError.tooLarge(file: target.path, limit: target.length)
             case .sinkFailed(_, let underlying as TUFError): throw underlying
@@ -321,15 +444,14 @@ public final class Updater {
             }
         }
         guard received == target.length else {
+            writer.discard()
             throw TUFError.lengthMismatch(file: target.path, expected: target.length, received: received)
         }
         for (h, expected) in zip(hashers, digests) where h.finalize() != expected {
+            writer.discard()
             throw TUFError.hashMismatch(file: target.path, algorithm: expected.algorithm.rawValue)
         }
-        guard fsync(fd) == 0 else { throw TUFError.storage(path: tmp, detail: "fsync failed: \(errnoText())") }
-        guard rename(tmp, path) == 0 else { throw TUFError.storage(path: path, detail: "rename failed: \(errnoText())") }
-        keep = true
-        AtomicFile.syncDirectory(directory)
+        do throws(FileError) { try writer.commit(to: path) } catch { throw .file(error) }
         events(.targetStored(path: target.path, file: path))
         return path
     }

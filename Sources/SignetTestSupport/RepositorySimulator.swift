@@ -2,6 +2,7 @@ import Foundation
 import SignetCrypto
 import SignetHTTP
 import SignetJSON
+import SignetFiles
 import SignetTUF
 
 /// An in-memory TUF repository that is also a `Transport`, for unit tests and fault injection.
@@ -205,24 +206,4 @@ public final class RepositorySimulator: Transport, @unchecked Sendable {
 /// Percent-encoding identical to the client's, for building served names.
 public enum PercentEncodingForTests {
     public static func encode(_ s: String) -> String { PercentEncoding.encode(s) }
-}
-
-/// A `MetadataStore` in memory, for tests.
-public final class InMemoryMetadataStore: MetadataStore, @unchecked Sendable {
-    private let lock = NSLock()
-    private var files: [String: [UInt8]] = [:]
-    public init(root: [UInt8]? = nil) {
-        if let root { files["root"] = root }
-    }
-    public func load(role: String, limit: Int) throws(TUFError) -> [UInt8]? {
-        let b = lock.withLock { files[role] }
-        if let b, b.count > limit { throw TUFError.tooLarge(file: role, limit: Int64(limit)) }
-        return b
-    }
-    public func save(role: String, bytes: [UInt8]) throws(TUFError) { lock.withLock { files[role] = bytes } }
-    public func remove(role: String) throws(TUFError) { _ = lock.withLock { files.removeValue(forKey: role) } }
-    /// Stored roles.
-    public var roles: [String] { lock.withLock { Array(files.keys).sorted() } }
-    /// Raw access.
-    public subscript(role: String) -> [UInt8]? { lock.withLock { files[role] } }
 }

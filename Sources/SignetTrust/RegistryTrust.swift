@@ -1,5 +1,7 @@
 import Foundation
 import SignetCrypto
+import SignetEditor
+import SignetFiles
 import SignetHTTP
 import SignetJSON
 import SignetOCI
@@ -31,13 +33,59 @@ public struct TrustOptions: Sendable {
     public var clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
     /// Byte limit for the trust index manifest.
     public var maxIndexBytes = 4 << 20
+    /// The repository the trust data must name (`RepositoryEditor.identityField`); nil means the
+    /// reference's own name. A copy in a mirror is verified with the original's name (`--as`).
+    public var expectedIdentity: String?
 
     /// Options with the given home.
     public init(home: String) { self.home = home }
 }
 
-/// Trust data of one OCI repository, stored in that repository (`docs/tuf-on-oci.md`), and the
-/// locally pinned root that verifies it.
+/// Where the trusted root comes from for one operation.
+public struct RootChoice: Sendable {
+    /// A root file given by the user (`--root`): pinned when nothing is pinned, after the trust data
+    /// verified with it; when a root is pinned it must be a version of the pinned chain.
+    public var given: (path: String, bytes: [UInt8])?
+    /// With nothing pinned, accept the registry's first root (and say so).
+    public var trustOnFirstUse = false
+
+    public init(given: (path: String, bytes: [UInt8])? = nil, trustOnFirstUse: Bool = false) {
+        self.given = given
+        self.trustOnFirstUse = trustOnFirstUse
+    }
+
+    /// Reads a root file (`--root FILE`).
+    /// - Throws: `TrustError.file` when it cannot be read.
+    /// - Throws: `TrustError.file` when it cannot be read, `.tuf` naming the file when it is not root metadata.
+    public static func file(_ path: String) throws(TrustError) -> RootChoice {
+        let bytes: [UInt8]
+        do { bytes = try AtomicFile.readExisting(path, limit: UpdaterConfig().rootMaxLength) } catch { throw .file(error) }
+        do { _ = try Metadata<Root>(bytes: bytes, file: path) } catch { throw .tuf(error) }
+        return RootChoice(given: (path, bytes))
+    }
+}
+
+/// The result of verifying a repository's current trust data.
+public final class TrustState {
+    /// The client that verified it (lookups load delegated roles through it).
+    public let updater: Updater
+    /// The trust index it was read through, and its manifest digest.
+    public let index: TrustIndex
+    public let indexDigest: Digest
+    let transport: IndexTransport
+    /// The trusted metadata.
+    public var trusted: TrustedMetadataSet { updater.trusted }
+
+    init(updater: Updater, index: TrustIndex, indexDigest: Digest, transport: IndexTransport) {
+        self.updater = updater
+        self.index = index
+        self.indexDigest = indexDigest
+        self.transport = transport
+    }
+}
+
+/// Trust data of one OCI repository, stored in that repository (`docs/tuf-on-oci.md`), and the locally
+/// pinned root that verifies it.
 public final class RegistryTrust {
     /// The repository (`registry/name`).
     public let reference: ImageReference
@@ -45,12 +93,10 @@ public final class RegistryTrust {
     public let client: RegistryClient
     /// Options.
     public let options: TrustOptions
-    let events: (String) -> Void
-    /// The trust index the last refresh verified against (and its manifest digest).
-    public private(set) var lastIndex: (TrustIndex, Digest)?
+    let events: (TrustEvent) -> Void
 
     /// Creates the trust view of `reference`'s repository.
-    public init(reference: ImageReference, client: RegistryClient, options: TrustOptions, events: @escaping (String) -> Void = { _ in }) {
+    public init(reference: ImageReference, client: RegistryClient, options: TrustOptions, events: @escaping (TrustEvent) -> Void = { _ in }) {
         self.reference = reference
         self.client = client
         self.options = options
@@ -59,13 +105,22 @@ public final class RegistryTrust {
 
     var repository: String { reference.repository }
 
+    /// The name the trust data must carry.
+    public var identity: String { options.expectedIdentity ?? reference.name }
+
     /// Where the pinned root and the trusted metadata of this repository live.
-    public var trustDirectory: String {
-        options.home + "/trust/" + PercentEncoding.encode(reference.registry) + "/" + PercentEncoding.encode(reference.repository)
+    public var trustDirectory: String { RegistryTrust.trustDirectory(home: options.home, reference: reference) }
+
+    /// The pin directory of `reference` under `home`.
+    public static func trustDirectory(home: String, reference: ImageReference) -> String {
+        home + "/trust/" + PercentEncoding.encode(reference.registry) + "/" + PercentEncoding.encode(reference.repository)
     }
 
+    /// Where every root version this machine verified is kept.
+    var rootArchive: String { trustDirectory + "/roots" }
+
     /// Whether a root is pinned for this repository.
-    public var isPinned: Bool { FileManager.default.fileExists(atPath: trustDirectory + "/root.json") }
+    public var isPinned: Bool { AtomicFile.exists(trustDirectory + "/root.json") }
 
     // MARK: Index
 
@@ -89,117 +144,217 @@ public final class RegistryTrust {
     /// only when they changed than to hash on every run).
     func locallyHeldFiles() -> [Digest: [UInt8]] {
         var out: [Digest: [UInt8]] = [:]
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: trustDirectory)) ?? [] where name.hasSuffix(".json") {
-            let path = trustDirectory + "/" + name
-            guard let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size <= 1 << 20,
-                  let bytes = try? AtomicFile.read(path, limit: 1 << 20), let d = try? SHA256.hash(bytes) else { continue }
-            out[d] = bytes
+        for dir in [trustDirectory, rootArchive] {
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where name.hasSuffix(".json") {
+                guard let bytes = try? AtomicFile.read(dir + "/" + name, limit: 1 << 20), let d = try? SHA256.hash(bytes) else { continue }
+                out[d] = bytes
+            }
         }
         return out
     }
 
     // MARK: Pinning
 
-    /// Pins `rootFile` as this repository's trusted root (replacing an earlier pin only with `replace`).
-    /// - Throws: `TrustError.tuf` when the file is not valid root metadata, `.usage` when a different root is already pinned.
-    public func pin(rootFile: String, replace: Bool = false) throws(TrustError) {
-        if !replace && isPinned {
-            events("a root is already pinned for \(reference.name) in \(trustDirectory); \(rootFile) is not used")
-            return
-        }
-        let bytes: [UInt8]
-        do {
-            guard let b = try AtomicFile.read(rootFile, limit: UpdaterConfig().rootMaxLength) else { throw TUFError.storage(path: rootFile, detail: "no such file") }
-            bytes = b
-            _ = try TrustedMetadataSet(rootBytes: bytes, referenceTime: options.clock())
-        } catch let e as TUFError { throw TrustError.tuf(e) } catch { throw TrustError.usage("\(error)") }
-        try pin(rootBytes: bytes, replace: replace)
+    /// The pinned root's bytes, if any.
+    /// - Throws: `TrustError.file` for an unreadable pin.
+    public func pinnedRoot() throws(TrustError) -> [UInt8]? {
+        do { return try AtomicFile.read(trustDirectory + "/root.json", limit: UpdaterConfig().rootMaxLength) } catch { throw .file(error) }
     }
 
-    func pin(rootBytes: [UInt8], replace: Bool) throws(TrustError) {
+    /// Root version `version` as this machine verified it earlier, if kept.
+    func archivedRoot(_ version: Int64) -> [UInt8]? {
+        try? AtomicFile.read(rootArchive + "/\(version).root.json", limit: UpdaterConfig().rootMaxLength)
+    }
+
+    /// Keeps verified root versions for later (re-publishing the chain, and checking root files given later).
+    func archiveRoots(_ roots: [(Int64, [UInt8])]) {
+        guard !roots.isEmpty, (try? AtomicFile.makeDirectory(rootArchive, mode: 0o755)) != nil else { return }
+        for (v, bytes) in roots where !AtomicFile.exists(rootArchive + "/\(v).root.json") {
+            try? AtomicFile.write(bytes, to: rootArchive + "/\(v).root.json")
+        }
+    }
+
+    /// Replaces the pinned root deliberately (`signet trust pin --replace`), after the registry's trust
+    /// data verified with the new root; or pins it when nothing is pinned.
+    /// - Returns: a description of the root that was replaced, if any.
+    /// - Throws: `TrustError` when the trust data does not verify with `root` (nothing changes then).
+    @discardableResult
+    public func replacePin(with root: (path: String, bytes: [UInt8]), replace: Bool) throws(TrustError) -> String? {
+        let old = try pinnedRoot()
+        if old != nil && !replace {
+            _ = try refresh(RootChoice(given: root))
+            return nil
+        }
+        let scratch: TemporaryDirectory
+        do { scratch = try TemporaryDirectory(prefix: "signet-pin") } catch { throw .file(error) }
+        defer { scratch.remove() }
+        // Verify from the new root alone, in a scratch store; the pin changes only if that succeeds.
+        let probe = RegistryTrust(reference: reference, client: client, options: { var o = options; o.home = scratch.path; return o }(), events: { _ in })
+        _ = try probe.refresh(RootChoice(given: root))
         do {
             let store = try DirectoryMetadataStore(directory: trustDirectory)
-            if !replace, try store.load(role: "root", limit: UpdaterConfig().rootMaxLength) != nil {
-                // An existing pin stays: later roots are followed through the chain, and a root file given
-                // again (or by mistake) must not replace what already verifies.
-                events("a root is already pinned for \(reference.name) in \(trustDirectory); the given root file is not used")
-                return
+            for role in ["timestamp", "snapshot"] { try store.remove(role: role) }
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: trustDirectory)) ?? [] where name.hasSuffix(".json") && name != "root.json" {
+                try? AtomicFile.remove(trustDirectory + "/" + name)
             }
-            try store.save(role: "root", bytes: rootBytes)
-        } catch { throw TrustError.tuf(error) }
+            try? FileManager.default.removeItem(atPath: rootArchive)
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: probe.trustDirectory)) ?? [] where name.hasSuffix(".json") {
+                if let bytes = try AtomicFile.read(probe.trustDirectory + "/" + name, limit: 64 << 20) {
+                    try AtomicFile.write(bytes, to: trustDirectory + "/" + name)
+                }
+            }
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: probe.rootArchive)) ?? [] {
+                if let bytes = try AtomicFile.read(probe.rootArchive + "/" + name, limit: 1 << 20) {
+                    try AtomicFile.makeDirectory(rootArchive)
+                    try AtomicFile.write(bytes, to: rootArchive + "/" + name)
+                }
+            }
+        } catch { throw TrustError.wrap(error) }
+        return old.map { RootPin.describe($0) }
     }
 
     // MARK: Reading
 
-    /// Runs the TUF client workflow against the registry's trust data.
-    /// - Parameter trustOnFirstUse: with no pinned root, accept the registry's first root (and say so).
-    /// - Parameter allowExpired: for publishers: accept expired metadata (signatures, versions and hashes
-    ///   are still verified) so that it can be renewed.
-    /// - Throws: `TrustError.noTrustData`, `.trustDataRemoved`, `.notPinned`, `.tuf` for any verification failure.
-    public func refresh(trustOnFirstUse: Bool = false, allowExpired: Bool = false) throws(TrustError) -> Updater {
+    /// Runs the TUF client workflow against the registry's trust data, from the pinned root (or the root
+    /// chosen by `root` when nothing is pinned), and checks that the trust data names this repository.
+    ///
+    /// The pinned state on disk changes only when everything verified: a failed refresh leaves it as it
+    /// was, and a root given for a repository with nothing pinned is pinned only then. A given root that
+    /// is not a version of the pinned chain is an error, never a downgrade.
+    /// - Parameter expired: whether expired metadata may be accepted (renewal).
+    /// - Throws: `TrustError.noTrustData`, `.trustDataRemoved`, `.notPinned`, `.rootDisagrees`,
+    ///   `.wrongRepository`, `.tuf` for any verification failure.
+    public func refresh(_ root: RootChoice = RootChoice(), expired: ExpiredMetadata = .refuse) throws(TrustError) -> TrustState {
+        let pinned = try pinnedRoot()
         guard let (index, indexDigest) = try fetchIndex() else {
-            if isPinned { throw TrustError.trustDataRemoved(reference.name) }
+            if pinned != nil { throw TrustError.trustDataRemoved(reference.name) }
             throw TrustError.noTrustData(reference.name)
         }
-        lastIndex = (index, indexDigest)
         let transport = IndexTransport(client: client, repository: repository, index: index, local: locallyHeldFiles())
-        if !isPinned {
-            guard trustOnFirstUse else { throw TrustError.notPinned(reference.name) }
+        var seed: [String: [UInt8]] = [:]
+        var newPin: (root: [UInt8], tofu: Bool)?
+        if pinned == nil {
             let first: [UInt8]
-            do { first = try transport.get(IndexTransport.base + "1.root.json", maxBodyBytes: UpdaterConfig().rootMaxLength) } catch {
-                throw TrustError.invalidIndex("no 1.root.json: \(error)")
+            let tofu: Bool
+            if let given = root.given {
+                first = given.bytes
+                tofu = false
+            } else if root.trustOnFirstUse {
+                do { first = try transport.get(IndexTransport.base + "1.root.json", maxBodyBytes: UpdaterConfig().rootMaxLength) } catch {
+                    throw TrustError.invalidIndex("no usable 1.root.json: \(error)")
+                }
+                tofu = true
+            } else {
+                throw TrustError.notPinned(reference.name)
             }
             do { _ = try TrustedMetadataSet(rootBytes: first, referenceTime: options.clock()) } catch { throw TrustError.tuf(error) }
-            try pin(rootBytes: first, replace: false)
-            let id = (try? SHA256.hash(first).hex.prefix(16)).map(String.init) ?? "?"
-            events("trust on first use: pinned the registry's root (1.root.json, sha256 \(id)…) for \(reference.name) in \(trustDirectory)")
+            seed["root"] = first
+            newPin = (first, tofu)
         }
-        var clock = options.clock
-        var attempts = 0
-        while true {
+        let store: TransactionalMetadataStore
+        do { store = TransactionalMetadataStore(base: try DirectoryMetadataStore(directory: trustDirectory), seed: seed) } catch { throw TrustError.tuf(error) }
+        var config = UpdaterConfig()
+        config.expiredMetadata = expired
+        let updater: Updater
+        do {
+            updater = try Updater(metadataBaseURL: IndexTransport.base, transport: transport, store: store, clock: options.clock, config: config,
+                                  events: { [events] e in events(.updater(e)) })
+            try updater.refresh()
+        } catch { throw TrustError.tuf(error) }
+        try checkIdentity(updater.trusted)
+        // A root file given when a root is already pinned must be a version of the pinned chain.
+        if let given = root.given, let pinned {
+            let startVersion = (try? Metadata<Root>(bytes: pinned, file: "root.json").signed.header.version) ?? 1
+            let agreement: RootPin.Agreement
             do {
-                let updater = try Updater(metadataBaseURL: IndexTransport.base, transport: transport,
-                                          store: try DirectoryMetadataStore(directory: trustDirectory), clock: clock,
-                                          events: { [events] e in events(e.description) })
-                try updater.refresh()
-                return updater
-            } catch {
-                // A publisher may build on metadata that has expired but is otherwise fully valid: that is
-                // exactly what renewing is for. Everything except freshness is still verified.
-                if allowExpired, attempts < 8, case .expired(let file, let expires) = error, let at = TUFDate.parse(expires) {
-                    events("warning: \(file) expired at \(expires); verifying everything else and renewing it")
-                    let before = at - 1
-                    clock = { before }
-                    attempts += 1
-                    continue
+                agreement = try RootPin.compare(given: given.bytes) { v in
+                    if let b = updater.verifiedRoot(version: v) { return b }
+                    guard v < startVersion else { return nil }
+                    // Earlier versions: kept from earlier verifications, or from the index, checked as a chain.
+                    guard let chain = try? updater.verifiedRootChain(earlierRoots: { [self] ev in
+                        self.archivedRoot(ev) ?? (try? transport.get(IndexTransport.base + "\(ev).root.json", maxBodyBytes: UpdaterConfig().rootMaxLength))
+                    }) else { return nil }
+                    return Int(v) <= chain.count ? chain[Int(v) - 1] : nil
                 }
-                throw TrustError.tuf(error)
+            } catch { throw TrustError.tuf(error) }
+            switch agreement {
+            case .differs:
+                throw TrustError.rootDisagrees(repository: reference.name, given: given.path, givenRoot: RootPin.describe(given.bytes),
+                                               pinned: RootPin.describe(pinned), directory: trustDirectory)
+            case .inChain(let v):
+                let final = updater.trusted.root.signed.header.version
+                if v < final { events(.pinKept(repository: reference.name, givenVersion: v, pinnedVersion: final)) }
             }
+        }
+        do { try store.commit() } catch { throw TrustError.tuf(error) }
+        var accepted: [(Int64, [UInt8])] = []
+        for v in 1...max(1, updater.trusted.root.signed.header.version) {
+            if let b = updater.verifiedRoot(version: v) { accepted.append((v, b)) }
+        }
+        archiveRoots(accepted)
+        if let newPin {
+            events(.pinned(repository: reference.name, root: RootPin.describe(newPin.root), directory: trustDirectory, trustOnFirstUse: newPin.tofu))
+        }
+        for e in updater.trusted.expiredAccepted {
+            events(.expiredAccepted(repository: reference.name, role: e.role, version: e.version, expires: e.expires))
+        }
+        return TrustState(updater: updater, index: index, indexDigest: indexDigest, transport: transport)
+    }
+
+    /// Checks that root, timestamp and snapshot name this repository (or the `--as` identity).
+    func checkIdentity(_ set: TrustedMetadataSet) throws(TrustError) {
+        let field = RepositoryEditor.identityField
+        let named: [(String, String?)] = [
+            ("root.json", set.root.signed.unknown[field]?.stringValue),
+            ("timestamp.json", set.timestamp?.signed.unknown[field]?.stringValue),
+            ("snapshot.json", set.snapshot?.signed.unknown[field]?.stringValue),
+        ]
+        for (file, name) in named where name != identity {
+            throw TrustError.wrongRepository(repository: identity == reference.name ? reference.name : "\(reference.name) (as \(identity))", names: name, file: file)
         }
     }
 
-    /// Moves the pinned state forward to a repository state this machine just published, by running the
-    /// TUF client workflow over the local copy of its files (no network; everything is verified as usual).
-    /// - Throws: `TrustError.tuf` if the files do not verify.
-    public func adopt(publishedMetadataDirectory directory: String) throws(TrustError) {
+    /// The complete verified state, for a publisher: refresh, then every delegated role and every root
+    /// version from 1 (kept from earlier verifications, or read from the index and verified as a chain).
+    /// - Throws: `TrustError` for anything that does not verify.
+    public func verifiedState(_ root: RootChoice = RootChoice(), expired: ExpiredMetadata) throws(TrustError) -> (TrustState, VerifiedRepository) {
+        let state = try refresh(root, expired: expired)
         do {
-            let updater = try Updater(metadataBaseURL: "file://" + directory + "/", transport: FileTransport(),
-                                      store: try DirectoryMetadataStore(directory: trustDirectory), clock: options.clock)
-            try updater.refresh()
+            let verified = try state.updater.verifiedRepository(earlierRoots: { [self] v in
+                self.archivedRoot(v) ?? (try? state.transport.get(IndexTransport.base + "\(v).root.json", maxBodyBytes: UpdaterConfig().rootMaxLength))
+            })
+            archiveRoots(verified.rootChain.enumerated().map { (Int64($0.offset + 1), $0.element) })
+            return (state, verified)
+        } catch { throw TrustError.tuf(error) }
+    }
+
+    /// Records files this machine published (and so trusts) as its pinned state, so that a later
+    /// rollback of them is detected here too.
+    func adopt(_ files: [(name: String, bytes: [UInt8])]) throws(TrustError) {
+        do {
+            let store = try DirectoryMetadataStore(directory: trustDirectory)
+            var roots: [(Int64, [UInt8])] = []
+            for (name, bytes) in files {
+                if name.hasSuffix(".root.json"), let v = Int64(name.dropLast(10)) { roots.append((v, bytes)) }
+            }
+            if let latest = roots.max(by: { $0.0 < $1.0 }) { try store.save(role: "root", bytes: latest.1) }
+            for (name, bytes) in files where !name.hasSuffix(".root.json") {
+                guard let role = DiskRepository.role(ofFile: name) else { continue }
+                try store.save(role: role, bytes: bytes)
+            }
+            archiveRoots(roots)
         } catch { throw TrustError.tuf(error) }
     }
 
     /// The trusted target for `tag`.
-    /// - Throws: `TrustError.unsignedTag` when no role signs it, other `TrustError`s from refresh.
-    public func resolve(tag: String, updater: Updater) throws(TrustError) -> TrustedTarget {
+    /// - Throws: `TrustError.unsignedTag` when no role signs it, other `TrustError`s from verification.
+    public func resolve(tag: String, state: TrustState) throws(TrustError) -> TrustedTarget {
         let target: TargetFile
-        do { target = try updater.lookup(tag) } catch {
+        do { target = try state.updater.lookup(tag) } catch {
             if case .targetNotFound = error { throw TrustError.unsignedTag(tag: tag, repository: reference.name) }
             throw TrustError.tuf(error)
         }
-        guard let digest = target.sha256 else {
-            throw TrustError.tuf(.noSupportedHash(file: tag))
-        }
+        guard let digest = target.sha256 else { throw TrustError.tuf(.noSupportedHash(file: tag)) }
         let mediaType = target.custom?["mediaType"]?.stringValue
         return TrustedTarget(tag: tag, digest: digest, length: target.length, mediaType: mediaType, target: target)
     }
@@ -215,31 +370,74 @@ public final class RegistryTrust {
         } catch { throw TrustError.oci(error) }
     }
 
-    /// Writes the trust metadata that verified `tag` into `layout/signet-trust/`: the trusted root, and the
-    /// exact verified files as a small static repository, so `signet verify --layout` can check the layout
-    /// again without network.
-    /// - Throws: `TrustError.tuf` for file errors.
-    public func exportForLayout(_ layout: String, tag: String, digest: Digest, updater: Updater) throws(TrustError) {
+    /// What `verify` established about a tag.
+    public struct VerifiedTag: Sendable {
+        public let target: TrustedTarget
+        public let manifest: VerifiedManifest
+        /// The digest the registry's tag names now (equal to the signed one unless the check was skipped).
+        public let registryDigest: Digest?
+    }
+
+    /// Verifies `tag`: resolves it through the trust data, fetches the signed manifest by digest and,
+    /// unless `checkRegistryTag` is off, requires the registry's tag to still name it (a tag moved
+    /// without a signature is refused); `pinnedDigest` (from `REF:TAG@sha256:…`) must equal the signed digest.
+    /// - Throws: `TrustError.manifestMismatch`, `.unsignedTag`, and the errors of refresh and fetch.
+    public func verifyTag(_ tag: String, state: TrustState, pinnedDigest: Digest? = nil, checkRegistryTag: Bool = true) throws(TrustError) -> VerifiedTag {
+        let target = try resolve(tag: tag, state: state)
+        if let pinnedDigest, pinnedDigest != target.digest {
+            throw TrustError.manifestMismatch("\(reference.name):\(tag)@\(pinnedDigest) asks for \(pinnedDigest) but the signed digest of tag \(tag) is \(target.digest)")
+        }
+        guard checkRegistryTag else {
+            return VerifiedTag(target: target, manifest: try fetchVerifiedManifest(target), registryDigest: nil)
+        }
+        // The registry's tag is read alongside the fetch of the signed manifest.
+        final class TagRead: @unchecked Sendable { var result: Result<[UInt8], OCIError> = .success([]) }
+        let tagRead = TagRead()
+        let group = DispatchGroup()
+        let client = self.client, repository = self.repository, what = "manifest \(reference.name):\(tag)"
+        group.enter()
+        DispatchQueue.global().async {
+            do throws(OCIError) { tagRead.result = .success(try client.fetchManifest(repository: repository, reference: tag, what: what).bytes) } catch {
+                tagRead.result = .failure(error)
+            }
+            group.leave()
+        }
+        let manifest: VerifiedManifest
+        do { manifest = try fetchVerifiedManifest(target) } catch {
+            group.wait()
+            throw error
+        }
+        group.wait()
+        let current: Digest
+        do { current = try SHA256.hash(try tagRead.result.get()) } catch { throw TrustError.wrap(error) }
+        guard current == target.digest else {
+            throw TrustError.manifestMismatch("tag \(tag) of \(reference.name) points to \(current) in the registry, but the trust data signs \(target.digest) for it: the tag was moved without a signature (the signed image is \(reference.name)@\(target.digest))")
+        }
+        return VerifiedTag(target: target, manifest: manifest, registryDigest: current)
+    }
+
+    /// Writes the trust metadata that verified `tag` into `layout/signet-trust/`: every root version and
+    /// the exact verified files as a small static repository, and `pull.json` naming what was pulled, so
+    /// that `signet verify --layout` can check the layout again without network (from the machine's
+    /// own pinned root, never from anything stored in the layout).
+    /// - Throws: `TrustError`.
+    public func exportForLayout(_ layout: String, tag: String, digest: Digest, state: TrustState) throws(TrustError) {
         let out = layout + "/signet-trust"
-        let set = updater.trusted
+        let set = state.trusted
         do {
             try? FileManager.default.removeItem(atPath: out)
             try AtomicFile.makeDirectory(out + "/remote")
-            func copy(_ role: String, _ name: String) throws(TUFError) {
-                let src = trustDirectory + "/" + PercentEncoding.encode(role) + ".json"
-                guard let bytes = try AtomicFile.read(src, limit: 64 << 20) else { return }
-                try AtomicFile.write(bytes, to: out + "/remote/" + name)
-            }
-            try copy("root", "\(set.root.signed.header.version).root.json")
-            if let rootBytes = try AtomicFile.read(trustDirectory + "/root.json", limit: 1 << 20) {
-                try AtomicFile.write(rootBytes, to: out + "/root.json")
-            }
-            try copy("timestamp", "timestamp.json")
-            if let snap = set.snapshot {
-                try copy("snapshot", "\(snap.signed.header.version).snapshot.json")
+            let chain = try state.updater.verifiedRootChain(earlierRoots: { [self] v in
+                self.archivedRoot(v) ?? (try? state.transport.get(IndexTransport.base + "\(v).root.json", maxBodyBytes: UpdaterConfig().rootMaxLength))
+            })
+            for (i, b) in chain.enumerated() { try AtomicFile.write(b, to: out + "/remote/\(i + 1).root.json") }
+            if let ts = state.updater.verifiedBytes(role: "timestamp") { try AtomicFile.write(ts, to: out + "/remote/timestamp.json") }
+            if let snap = set.snapshot, let bytes = state.updater.verifiedBytes(role: "snapshot") {
+                try AtomicFile.write(bytes, to: out + "/remote/\(snap.signed.header.version).snapshot.json")
                 for (name, meta) in snap.signed.meta where name.hasSuffix(".json") {
                     let role = String(name.dropLast(5))
-                    try copy(role, "\(meta.version).\(PercentEncoding.encode(role)).json")
+                    guard let bytes = state.updater.verifiedBytes(role: role) else { continue }
+                    try AtomicFile.write(bytes, to: out + "/remote/\(meta.version).\(PercentEncoding.encode(role)).json")
                 }
             }
             var info = JSONObject()
@@ -247,6 +445,6 @@ public final class RegistryTrust {
             info["tag"] = .string(tag)
             info["digest"] = .string(digest.ociString)
             try AtomicFile.write(JSONWriter.encode(.object(info)), to: out + "/pull.json")
-        } catch { throw TrustError.tuf(error) }
+        } catch { throw TrustError.wrap(error) }
     }
 }

@@ -1,59 +1,87 @@
+import SignetCrypto
+import SignetEditor
+import SignetFiles
+import SignetKeys
 import SignetOCI
 import SignetTUF
 
-/// Errors of content trust. `exitCode` follows the CLI convention: 1 verification failure, 2 usage,
-/// 3 network or registry error, 5 lost publish race.
+/// Errors of content trust. `exitCode` follows the CLI convention: 1 verification failure or a refused
+/// change, 2 usage, 3 network or registry error, 4 local error, 5 lost publish race.
 public enum TrustError: Error, Sendable, CustomStringConvertible {
     /// The repository has no trust data (no trust tag) and none was pinned before.
     case noTrustData(String)
     /// Trust data was pinned for this repository, but the registry no longer has any.
     case trustDataRemoved(String)
-    /// No root is pinned and trust on first use was not requested.
+    /// No root is pinned and neither a root file nor trust on first use was given.
     case notPinned(String)
+    /// A root file given on the command line is not a version of the pinned root chain.
+    case rootDisagrees(repository: String, given: String, givenRoot: String, pinned: String, directory: String)
+    /// The trust data names another repository than the one it was read for.
+    case wrongRepository(repository: String, names: String?, file: String)
     /// The tag is not signed.
     case unsignedTag(tag: String, repository: String)
-    /// The registry's manifest differs from what is signed.
+    /// The registry's manifest differs from what is signed, or a signed digest differs from the one asked for.
     case manifestMismatch(String)
+    /// Signing would replace the digest a tag is signed for.
+    case wouldReplace(tag: String, repository: String, signed: Digest, new: Digest)
     /// The trust index itself is malformed.
     case invalidIndex(String)
     /// Another publisher moved the trust tag first.
     case conflict(String)
     /// A different change already waits for signatures.
     case pendingChange(String)
+    /// The user did not confirm a change shown for review.
+    case notConfirmed(String)
+    /// The key store holds no key allowed to do this.
+    case notAuthorized(String)
     /// Wrong usage.
     case usage(String)
-    /// TUF verification or editing failed.
+    /// TUF verification failed.
     case tuf(TUFError)
-    /// Repository editing failed.
+    /// Repository editing failed, or a staged change was refused.
     case repository(RepositoryError)
     /// Registry access failed.
     case oci(OCIError)
     /// Key store failure.
     case keyring(KeyringError)
+    /// A local file problem.
+    case file(FileError)
 
     public var description: String {
         switch self {
         case .noTrustData(let r): return "\(r) has no trust data (no \"_tuf\" tag). To publish signed images, create it with `signet trust init \(r)`; to pull an unsigned image, give its digest (\(r)@sha256:…) or --unsafe-no-trust"
         case .trustDataRemoved(let r): return "\(r): trust data was pinned earlier but the registry no longer has it; refusing to treat the repository as unsigned"
         case .notPinned(let r): return "no trusted root pinned for \(r): pass --root ROOT_FILE, or --trust-on-first-use to accept the registry's current root"
+        case .rootDisagrees(let r, let given, let givenRoot, let pinned, let dir):
+            return "the root given for \(r) (\(given): \(givenRoot)) is not the root pinned for it (\(dir)/root.json: \(pinned)) nor an earlier version of it; "
+                + "the pin was not changed. To replace the pin deliberately, run `signet trust pin \(r) --root \(given) --replace`"
+        case .wrongRepository(let r, let names, let file):
+            return "the trust data served for \(r) belongs to \(names.map { "repository \($0)" } ?? "no named repository") (\(file)); refusing it. "
+                + "A copy of another repository's trust verifies only with --as ORIGINAL_REPOSITORY"
         case .unsignedTag(let t, let r): return "tag \"\(t)\" of \(r) is not signed by the repository's trust data (a signer can sign it with `signet sign \(r):\(t)`)"
         case .manifestMismatch(let s): return s
+        case .wouldReplace(let t, let r, let old, let new):
+            return "tag \"\(t)\" of \(r) is signed for \(old); signing \(new) would replace it. Pass --replace to move the signed tag to \(new)"
         case .invalidIndex(let s): return "invalid trust index: \(s)"
         case .conflict(let s): return s
-        case .pendingChange(let r): return "another change to the trust data of \(r) is waiting for signatures (tag _tuf-staged); complete it with `signet trust sign-staged \(r)` or drop it with `signet trust discard-staged \(r)`, then run this command again"
+        case .pendingChange(let r): return "another change to the trust data of \(r) is waiting for signatures (tag _tuf-staged); review it with `signet trust staged \(r)`, complete it with `signet trust sign-staged \(r)` or drop it with `signet trust discard-staged \(r)`, then run this command again"
+        case .notConfirmed(let s): return s
+        case .notAuthorized(let s): return s
         case .usage(let s): return s
         case .tuf(let e): return e.description
         case .repository(let e): return e.description
         case .oci(let e): return e.description
         case .keyring(let e): return e.description
+        case .file(let e): return e.description
         }
     }
 
-    /// Exit status for the CLI (5 for a lost publish race).
+    /// Exit status for the CLI.
     public var exitCode: Int32 {
         switch self {
         case .usage: return 2
         case .conflict: return 5
+        case .file: return 4
         case .oci(let e):
             if e.isUsageError { return 2 }
             return e.isVerificationFailure ? 1 : 3
@@ -65,7 +93,38 @@ public enum TrustError: Error, Sendable, CustomStringConvertible {
         case .tuf(.fetch(_, let e)):
             if case .sinkFailed(_, let underlying as OCIError) = e, underlying.isVerificationFailure { return 1 }
             return 3
+        case .tuf(.storage): return 4
+        case .repository(.invalidRequest): return 2
+        case .repository(.tuf(.storage)): return 4
         default: return 1
         }
     }
+
+    /// Wraps any error of the layers below.
+    static func wrap(_ error: any Error) -> TrustError {
+        switch error {
+        case let e as TrustError: return e
+        case let e as TUFError: return .tuf(e)
+        case let e as RepositoryError: return .repository(e)
+        case let e as OCIError: return .oci(e)
+        case let e as KeyringError: return .keyring(e)
+        case let e as FileError: return .file(e)
+        case let e as DiskRepository.OpenError: return .usage(e.description)
+        default: return .usage("\(error)")
+        }
+    }
+}
+
+/// What content-trust operations report while they work; the caller decides what to show.
+public enum TrustEvent: Sendable {
+    /// A root was pinned for a repository (from a root file, or trusted on first use).
+    case pinned(repository: String, root: String, directory: String, trustOnFirstUse: Bool)
+    /// A root file was given but the pinned root (a later version of the same chain) stays.
+    case pinKept(repository: String, givenVersion: Int64, pinnedVersion: Int64)
+    /// Metadata accepted although expired, for renewal.
+    case expiredAccepted(repository: String, role: String, version: Int64, expires: String)
+    /// A step of the TUF client (for verbose output).
+    case updater(UpdaterEvent)
+    /// The tag moved from one signed digest to another.
+    case tagMoved(tag: String, from: Digest, to: Digest)
 }

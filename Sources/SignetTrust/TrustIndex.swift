@@ -1,5 +1,6 @@
 import Foundation
 import SignetCrypto
+import SignetFiles
 import SignetJSON
 import SignetOCI
 import SignetTUF
@@ -13,6 +14,9 @@ public struct TrustIndex: Sendable {
     public static let emptyMediaType = "application/vnd.oci.empty.v1+json"
     public static let titleAnnotation = "org.opencontainers.image.title"
     public static let emptyBlob: [UInt8] = Array("{}".utf8)
+    /// Most files one index may list. A repository state has its root versions, timestamp, snapshot and
+    /// one file per targets role; 16 384 leaves room for 8 192 hash bins with every root version.
+    public static let maxFiles = 16_384
 
     /// Metadata files by TUF file name.
     public var files: [String: Descriptor]
@@ -28,12 +32,15 @@ public struct TrustIndex: Sendable {
             throw TrustError.invalidIndex("artifactType is not \(TrustIndex.artifactType)")
         }
         guard let layers = json["layers"]?.arrayValue else { throw TrustError.invalidIndex("no layers") }
+        guard layers.count <= TrustIndex.maxFiles else {
+            throw TrustError.invalidIndex("it lists \(layers.count) files, more than the \(TrustIndex.maxFiles) a repository state can have")
+        }
         var files: [String: Descriptor] = [:]
         for layer in layers {
             let d: Descriptor
             do { d = try Descriptor(json: layer, what: "trust index layer") } catch { throw TrustError.invalidIndex("\(error)") }
-            guard let title = d.annotation(TrustIndex.titleAnnotation), !title.isEmpty, !title.contains("/") else {
-                throw TrustError.invalidIndex("layer \(d.digest) has no usable title")
+            guard let title = d.annotation(TrustIndex.titleAnnotation), SafeName.isFileName(title) else {
+                throw TrustError.invalidIndex("layer \(d.digest) has no usable title (a file name other than \".\" and \"..\", without \"/\")")
             }
             guard files[title] == nil else { throw TrustError.invalidIndex("file \(title) listed twice") }
             files[title] = d

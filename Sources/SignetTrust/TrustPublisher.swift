@@ -1,19 +1,29 @@
 import Foundation
 import SignetCrypto
+import SignetEditor
+import SignetFiles
 import SignetJSON
+import SignetKeys
 import SignetOCI
 import SignetTUF
 
 /// Unlocks a key from the store; `root` says whether it signs root (for choosing its passphrase).
 public typealias KeyUnlocker = (_ entry: KeyringEntry, _ root: Bool) throws -> PrivateKey
 
-/// Changes a repository's trust data in the registry: verify the current state, apply a change with
-/// the repository editor, push the new metadata blobs and index, and move the trust tag.
+/// Changes a repository's trust data in the registry. Every change starts from the complete verified
+/// state (`RegistryTrust.verifiedState`): the editor is built only from files the TUF client accepted,
+/// never from what the registry lists; the result is pushed as metadata blobs, an index by digest, and
+/// finally the trust tag.
 public final class TrustPublisher {
     /// The repository's trust view.
     public let trust: RegistryTrust
     let keyring: Keyring
     let unlock: KeyUnlocker
+    /// The root to anchor on when nothing is pinned yet.
+    public var root = RootChoice()
+    /// Whether expired metadata may be built on when the command is not a renewal (`--allow-expired`):
+    /// only at or above the versions this machine already trusts.
+    public var allowExpired = false
 
     /// Creates a publisher signing with keys from `keyring`.
     public init(trust: RegistryTrust, keyring: Keyring, unlock: @escaping KeyUnlocker) {
@@ -25,6 +35,8 @@ public final class TrustPublisher {
     /// Name of the delegated role that signs tags.
     public static let releasesRole = "releases"
 
+    var reference: ImageReference { trust.reference }
+
     // MARK: Initialising
 
     /// Result of `initialize`.
@@ -35,194 +47,416 @@ public final class TrustPublisher {
     }
 
     /// Creates trust data for a repository that has none: root, targets, snapshot, timestamp and a
-    /// `releases` delegation (paths `*`), generating missing keys; publishes it and pins its root locally.
+    /// `releases` delegation (paths `*`), generating missing keys; the repository's name is written into
+    /// root, timestamp and snapshot. Publishes it and pins its root locally.
     /// - Throws: `TrustError.usage` when trust data already exists; others on failure.
     public func initialize(keys given: [String: [String]] = [:], thresholds: [String: Int] = [:],
                            passphrase: (String) throws -> SecretBytes) throws -> Initialized {
         if try trust.fetchIndex() != nil {
-            throw TrustError.usage("\(trust.reference.name) already has trust data; use `signet trust` subcommands to change it")
+            throw TrustError.usage("\(reference.name) already has trust data; use `signet trust` subcommands to change it")
         }
-        let work = try makeWorkDirectory()
-        defer { try? FileManager.default.removeItem(atPath: work) }
         var spec: [String: (keys: [PublicKey], threshold: Int)] = [:]
         var signers: [PrivateKey] = []
         var ids: [String: [String]] = [:]
-        for role in Root.topLevelRoles + [TrustPublisher.releasesRole] {
-            var roleIDs = given[role] ?? []
-            var publics: [PublicKey] = []
-            if roleIDs.isEmpty {
-                let key = try PrivateKey.generate(.ed25519)
-                let entry = try keyring.add(key, passphrase: try passphrase(role), labels: [("role", role), ("repository", trust.reference.name)])
-                roleIDs = [entry.keyID]
-                signers.append(key)
-                publics.append(key.publicKey)
-            } else {
-                for id in roleIDs {
-                    let e = try keyring.find(id)
-                    publics.append(e.publicKey)
-                    signers.append(try unlock(e, role == "root"))
+        var generated: [KeyringEntry] = []
+        do {
+            for role in Root.topLevelRoles + [TrustPublisher.releasesRole] {
+                var roleIDs = given[role] ?? []
+                var publics: [PublicKey] = []
+                if roleIDs.isEmpty {
+                    let key = try PrivateKey.generate(.ed25519)
+                    let entry = try keyring.add(key, passphrase: try passphrase(role), labels: [("role", role), ("repository", reference.name)])
+                    generated.append(entry)
+                    roleIDs = [entry.keyID]
+                    signers.append(key)
+                    publics.append(key.publicKey)
+                } else {
+                    for id in roleIDs {
+                        let e = try keyring.find(id)
+                        publics.append(e.publicKey)
+                        signers.append(try unlock(e, role == "root"))
+                    }
                 }
+                ids[role] = roleIDs
+                spec[role] = (publics, thresholds[role] ?? 1)
             }
-            ids[role] = roleIDs
-            spec[role] = (publics, thresholds[role] ?? 1)
+            let editor = try RepositoryEditor(creating: spec.filter { $0.key != TrustPublisher.releasesRole }, identity: reference.name, clock: trust.options.clock)
+            guard let releases = spec[TrustPublisher.releasesRole] else { throw TrustError.usage("no releases keys") }
+            try editor.delegate(from: "targets", name: TrustPublisher.releasesRole, keys: releases.keys, threshold: releases.threshold, paths: ["*"])
+            guard case .published = try editor.publish(signers: signers) else {
+                throw TrustError.usage("the keys given do not meet the thresholds asked for; give more keys or lower thresholds")
+            }
+            let files = editor.currentFiles()
+            try push(files, expectedCurrent: nil)
+            try trust.adopt(files)
+        } catch {
+            for e in generated { try? keyring.remove(e) }
+            throw TrustError.wrap(error)
         }
-        let repo = try Repository(creating: work, keys: spec.filter { $0.key != TrustPublisher.releasesRole }, clock: trust.options.clock)
-        repo.durableWrites = false
-        guard let releases = spec[TrustPublisher.releasesRole] else { throw TrustError.usage("no releases keys") }
-        try repo.delegate(from: "targets", name: TrustPublisher.releasesRole, keys: releases.keys, threshold: releases.threshold, paths: ["*"])
-        guard case .published = try repo.publish(signers: signers) else {
-            throw TrustError.usage("the keys given do not meet the thresholds asked for; give more keys or lower thresholds")
-        }
-        let rootBytes = try readFile(work + "/metadata/1.root.json")
-        try trust.pin(rootBytes: rootBytes, replace: true)
-        try push(repo, work: work, expectedCurrent: nil)
         return Initialized(rootKeyIDs: ids["root"] ?? [], rootFile: trust.trustDirectory + "/root.json", signerKeyIDs: ids[TrustPublisher.releasesRole] ?? [])
     }
 
     // MARK: Changing
 
-    /// Verifies the current trust data, applies `change` to it, signs with the keys available locally,
-    /// and publishes. If thresholds are not met, the signed change is pushed under the staged tag.
-    /// - Returns: the editor's outcome.
-    public func update(_ change: (Repository) throws -> Void) throws -> PublishOutcome {
-        let prepared = try prepare(change)
-        defer { prepared.discard() }
-        try commit(prepared)
-        return prepared.outcome
-    }
-
     /// A signed change held locally, not yet in the registry.
     public final class PreparedChange {
-        let work: String
-        let repo: Repository
+        let editor: RepositoryEditor
         let indexDigest: Digest
         /// What publishing it will do (publish, or stage for more signatures).
         public let outcome: PublishOutcome
-        init(work: String, repo: Repository, indexDigest: Digest, outcome: PublishOutcome) {
-            self.work = work
-            self.repo = repo
+        init(editor: RepositoryEditor, indexDigest: Digest, outcome: PublishOutcome) {
+            self.editor = editor
             self.indexDigest = indexDigest
             self.outcome = outcome
         }
-        /// Removes the local working copy.
-        public func discard() { try? FileManager.default.removeItem(atPath: work) }
     }
 
-    /// Verifies the current trust data, applies `change` and signs it, without touching the registry
-    /// (so that `signet push` can prepare the signature before the image is uploaded).
-    public func prepare(_ change: (Repository) throws -> Void) throws -> PreparedChange {
+    /// The verified state and an editor built on it.
+    func checkout(renewal: Bool) throws -> (TrustState, RepositoryEditor) {
+        let (state, verified) = try trust.verifiedState(root, expired: renewal || allowExpired ? .allowIfSeen : .refuse)
+        let editor = try RepositoryEditor(verified: verified, source: "\(reference.name) trust index \(state.indexDigest)", clock: trust.options.clock)
+        editor.identity = trust.identity
+        return (state, editor)
+    }
+
+    /// Verifies the current trust data, applies `change` to it and signs it, without touching the
+    /// registry (so that `signet push` can prepare the signature before the image is uploaded).
+    /// - Parameter renewal: whether expired metadata may be built on (at or above the versions this
+    ///   machine trusts), as renewing is the point of the command.
+    /// - Throws: `TrustError.pendingChange` while another change waits for signatures; any verification
+    ///   or editing error (nothing is changed then).
+    public func prepare(renewal: Bool = false, _ change: (RepositoryEditor) throws -> Void) throws -> PreparedChange {
         if let (staged, _) = try trust.fetchIndex(tag: trust.options.stagedTag), !staged.files.isEmpty {
-            throw TrustError.pendingChange(trust.reference.name)
+            throw TrustError.pendingChange(reference.name)
         }
-        let (work, indexDigest) = try checkout()
-        do {
-            let repo = try Repository(directory: work, clock: trust.options.clock)
-            repo.durableWrites = false   // a private working copy, discarded after the push
-            try change(repo)
-            let outcome = try repo.publish(signers: try signers(for: repo.signingKeyIDs()))
-            return PreparedChange(work: work, repo: repo, indexDigest: indexDigest, outcome: outcome)
-        } catch {
-            try? FileManager.default.removeItem(atPath: work)
-            throw error
-        }
+        let (state, editor) = try checkout(renewal: renewal)
+        do { try change(editor) } catch { throw TrustError.wrap(error) }
+        let outcome = try editor.publish(signers: try signers(for: editor.signingKeyIDs()))
+        return PreparedChange(editor: editor, indexDigest: state.indexDigest, outcome: outcome)
     }
 
     /// Publishes a prepared change: metadata blobs, index by digest, then the trust tag (or the staged tag).
     /// - Throws: `TrustError.conflict` if someone else published since it was prepared.
     public func commit(_ prepared: PreparedChange) throws {
-        try pushOutcome(prepared.outcome, repo: prepared.repo, work: prepared.work, expectedCurrent: prepared.indexDigest)
+        switch prepared.outcome {
+        case .published:
+            let files = prepared.editor.currentFiles()
+            try push(files, expectedCurrent: prepared.indexDigest)
+            try trust.adopt(files)
+        case .staged(let change):
+            if let (staged, _) = try trust.fetchIndex(tag: trust.options.stagedTag), !staged.files.isEmpty {
+                throw TrustError.pendingChange(reference.name)
+            }
+            try checkTrustTag(expected: prepared.indexDigest)
+            var described = change
+            described.base.source = "\(reference.name) trust index \(prepared.indexDigest)"
+            _ = try pushIndex(described.storedFiles, tag: trust.options.stagedTag)
+        }
     }
 
-    /// The change that signs `tag` (into `releases` when delegated, else top-level targets).
-    public static func signChange(tag: String, digest: Digest, length: Int64, mediaType: String) -> (Repository) throws -> Void {
-        { repo in
-            let role = repo.roles[ByteKey(releasesRole)] != nil ? releasesRole : "targets"
+    /// Verifies, changes, signs and publishes in one step.
+    /// - Returns: the outcome (published, or staged for more signatures).
+    public func update(renewal: Bool = false, _ change: (RepositoryEditor) throws -> Void) throws -> PublishOutcome {
+        let prepared = try prepare(renewal: renewal, change)
+        try commit(prepared)
+        return prepared.outcome
+    }
+
+    /// The change that signs `tag` (into `releases` when delegated, else top-level targets). With
+    /// `replace: false`, a tag already signed for another digest is refused.
+    public static func signChange(tag: String, digest: Digest, length: Int64, mediaType: String, replace: Bool = true,
+                                  repository: String = "", onMove: @escaping (Digest) -> Void = { _ in }) -> (RepositoryEditor) throws -> Void {
+        { editor in
+            let role = editor.roles[ByteKey(releasesRole)] != nil ? releasesRole : "targets"
+            for name in [releasesRole, "targets"] {
+                guard let existing = try? editor.roles[ByteKey(name)]?.signed.target(tag), let old = existing.sha256 else { continue }
+                if old != digest {
+                    if !replace { throw TrustError.wouldReplace(tag: tag, repository: repository, signed: old, new: digest) }
+                    onMove(old)
+                }
+            }
             var custom = JSONObject()
             custom["mediaType"] = .string(mediaType)
-            try repo.addTarget(path: tag, content: nil, length: length, hashes: [("sha256", digest.hex)], custom: .object(custom), role: role, replace: true)
+            try editor.addTarget(path: tag, content: nil, length: length, hashes: [("sha256", digest.hex)], custom: .object(custom), role: role, replace: true)
         }
     }
 
-    /// Adds this machine's signatures to the change staged in the registry, publishing it when every
-    /// threshold is met.
-    public func signStaged() throws -> PublishOutcome {
-        let (work, indexDigest) = try checkout()
-        defer { try? FileManager.default.removeItem(atPath: work) }
-        guard let (staged, _) = try trust.fetchIndex(tag: trust.options.stagedTag), !staged.files.isEmpty else {
-            throw TrustError.usage("no change is waiting for signatures in \(trust.reference.name)")
-        }
-        try download(staged, into: work + "/staged/metadata")
-        let repo = try Repository(directory: work, clock: trust.options.clock)
-        repo.durableWrites = false
-        let outcome = try repo.signStaged(signers: try signers(for: repo.stagedSigningKeyIDs()))
-        try pushOutcome(outcome, repo: repo, work: work, expectedCurrent: indexDigest, completingStaged: true)
-        return outcome
+    /// What `sign` did.
+    public enum SignResult: Sendable {
+        /// The tag was already signed for this digest; nothing was published.
+        case alreadySigned(Digest)
+        /// The trust data changed (published or staged).
+        case changed(PublishOutcome, digest: Digest, replaced: Digest?)
     }
 
-    /// Drops the change waiting for signatures (an empty index under the staged tag).
-    public func discardStaged() throws {
-        guard let (staged, _) = try trust.fetchIndex(tag: trust.options.stagedTag), !staged.files.isEmpty else {
-            throw TrustError.usage("no change is waiting for signatures in \(trust.reference.name)")
-        }
-        _ = try pushIndex([], tag: trust.options.stagedTag)
-    }
-
-    /// Signs `tag` as pointing to a manifest (digest, length, media type).
-    public func sign(tag: String, digest: Digest, length: Int64, mediaType: String) throws -> PublishOutcome {
+    /// Signs `tag` as pointing to the manifest `digest` (which must be in the registry), or, with no
+    /// digest, to the manifest the registry's tag names now. Replacing the digest a tag is signed for
+    /// needs `replace`.
+    /// - Throws: `TrustError.wouldReplace`, `.oci` (`.notFound` when the manifest is not in the registry).
+    public func sign(tag: String, digest given: Digest?, replace: Bool) throws -> SignResult {
         guard tag != trust.options.trustTag, tag != trust.options.stagedTag else {
             throw TrustError.usage("\"\(tag)\" is reserved for trust data")
         }
-        return try update(TrustPublisher.signChange(tag: tag, digest: digest, length: length, mediaType: mediaType))
+        let ref = given?.ociString ?? tag
+        let fetched: (bytes: [UInt8], contentType: String?)
+        do {
+            fetched = try trust.client.fetchManifest(repository: reference.repository, reference: ref, what: "manifest \(reference.name)\(given == nil ? ":" : "@")\(ref)")
+        } catch {
+            if case .notFound = error {
+                throw TrustError.manifestMismatch("\(reference.name)\(given == nil ? ":" : "@")\(ref) is not in the registry; nothing was signed (push the image first)")
+            }
+            throw TrustError.oci(error)
+        }
+        // The digest is computed from the bytes, never taken from headers; a given digest must match them.
+        let digest = try SHA256.hash(fetched.bytes)
+        if let given, given != digest {
+            throw TrustError.oci(.digestMismatch(what: "manifest \(reference.name)@\(given)", expected: given.ociString, received: digest.ociString))
+        }
+        let manifest = try VerifiedManifest.verify(fetched.bytes, expectedDigest: digest, declaredMediaType: fetched.contentType,
+                                                   what: "manifest \(reference.name)@\(digest)")
+        var already = false
+        var replaced: Digest?
+        let change = TrustPublisher.signChange(tag: tag, digest: digest, length: Int64(fetched.bytes.count), mediaType: manifest.mediaType,
+                                               replace: replace, repository: reference.name, onMove: { replaced = $0 })
+        let prepared = try prepare { editor in
+            for name in [TrustPublisher.releasesRole, "targets"] {
+                if let existing = try? editor.roles[ByteKey(name)]?.signed.target(tag), existing.sha256 == digest, existing.length == Int64(fetched.bytes.count) {
+                    already = true
+                    return
+                }
+            }
+            try change(editor)
+        }
+        if already { return .alreadySigned(digest) }
+        try commit(prepared)
+        return .changed(prepared.outcome, digest: digest, replaced: replaced)
     }
 
     /// Removes `tag`'s signature.
     public func revoke(tag: String) throws -> PublishOutcome {
-        try update { repo in
+        try update { editor in
             for name in [TrustPublisher.releasesRole, "targets"] {
-                if let r = repo.roles[ByteKey(name)], r.signed.containsTarget(tag) {
-                    try repo.removeTarget(path: tag, role: name)
+                if let r = editor.roles[ByteKey(name)], r.signed.containsTarget(tag) {
+                    try editor.removeTarget(path: tag, role: name)
                     return
                 }
             }
-            throw TrustError.unsignedTag(tag: tag, repository: trust.reference.name)
+            throw TrustError.unsignedTag(tag: tag, repository: self.reference.name)
         }
+    }
+
+    // MARK: Signers
+
+    /// Adds a tag signer to `releases`.
+    public func addSigner(name: String, key: PublicKey) throws -> PublishOutcome {
+        let role = TrustPublisher.releasesRole
+        return try update { editor in
+            guard !name.isEmpty else { throw TrustError.usage("a signer needs a name") }
+            if editor.signerKeyID(named: name, role: role) != nil { throw TrustError.usage("a signer named \"\(name)\" already exists in \(role)") }
+            let tufKey = try Key(publicKey: key)
+            guard let delegation = editor.delegatedRole(role) else { throw TrustError.usage("\(self.reference.name) has no \(role) delegation") }
+            let listed = editor.roles[ByteKey("targets")]?.signed.delegations?.keyMap ?? [:]
+            if let same = delegation.keyIDs.first(where: { listed[ByteKey($0)]?.sameKey(as: tufKey) == true }) {
+                throw TrustError.usage("that key already signs for \(role) (key \(same.prefix(12)))")
+            }
+            try editor.updateDelegation(from: "targets", name: role, addKeys: [key])
+            try editor.setSignerName(name, keyID: try tufKey.keyID(), role: role)
+        }
+    }
+
+    /// Removes a tag signer (by name, or key ID of at least 8 characters) from `releases`. The threshold
+    /// is lowered to the number of remaining signers when needed.
+    public func removeSigner(_ nameOrID: String) throws -> PublishOutcome {
+        let role = TrustPublisher.releasesRole
+        return try update { editor in
+            let keyIDs = editor.delegatedRole(role)?.keyIDs ?? []
+            let byPrefix = nameOrID.count >= 8 ? keyIDs.filter { $0.hasPrefix(nameOrID) } : []
+            guard let id = editor.signerKeyID(named: nameOrID, role: role) ?? (byPrefix.count == 1 ? byPrefix.first : nil) else {
+                throw TrustError.usage("no signer named \"\(nameOrID)\" (or with that key ID) in \(role)")
+            }
+            let remaining = keyIDs.count - 1
+            guard remaining >= 1 else { throw TrustError.usage("\(role) needs at least one signer; add another before removing this one") }
+            let threshold = min(editor.delegatedRole(role)?.threshold ?? 1, remaining)
+            try editor.updateDelegation(from: "targets", name: role, removeKeyIDs: [id], threshold: threshold)
+            try editor.setSignerName(nil, keyID: id, role: role)
+        }
+    }
+
+    /// Sets the number of signer signatures each change to `releases` needs.
+    public func setSignerThreshold(_ threshold: Int) throws -> PublishOutcome {
+        try update { editor in
+            try editor.updateDelegation(from: "targets", name: TrustPublisher.releasesRole, threshold: threshold)
+        }
+    }
+
+    // MARK: Renewal and rotation
+
+    /// What `renew` did.
+    public struct Renewal: Sendable {
+        public let outcome: PublishOutcome
+        /// Roles renewed besides timestamp and snapshot.
+        public let renewed: [String]
+        /// Roles that expire soon but whose keys are not in this key store.
+        public let notHere: [String]
+    }
+
+    /// Re-signs the timestamp and snapshot, and renews any other role that expires within `window`
+    /// seconds when its keys are in this key store. Expired metadata is accepted at or above the versions
+    /// this machine already trusts (renewing it is the point).
+    public func renew(within window: Int64 = 7 * 86400) throws -> Renewal {
+        let localIDs = Set(try keyring.list().map(\.keyID))
+        var renewed: [String] = []
+        var notHere: [String] = []
+        let outcome = try update(renewal: true) { editor in
+            try editor.renew(role: "timestamp")
+            for name in editor.expiringRoles(within: window) where !["timestamp", "snapshot"].contains(name) {
+                let ids = name == "root" ? (editor.root.signed.roles["root"]?.keyIDs ?? []) : ((try? editor.keyIDs(for: name)) ?? [])
+                if ids.contains(where: { localIDs.contains($0) }) {
+                    try editor.renew(role: name)
+                    renewed.append(name)
+                } else {
+                    notHere.append(name)
+                }
+            }
+        }
+        return Renewal(outcome: outcome, renewed: renewed, notHere: notHere)
+    }
+
+    /// What `rotate` did.
+    public struct Rotation: Sendable {
+        public let outcome: PublishOutcome
+        public let newKey: KeyringEntry
+        public let replaced: [String]
+    }
+
+    /// Replaces this machine's key for `role`: root, targets, snapshot and timestamp through a new root
+    /// version signed by the old and the new root keys; `releases` by replacing this machine's signer
+    /// key(s) in the delegation, keeping other signers and the threshold. The current state is verified
+    /// first, so nothing is generated for a request that cannot succeed; a new key whose change is not
+    /// published or staged is removed again.
+    /// - Parameter generate: makes the new key in the key store (asked only after the checks passed).
+    public func rotate(role: String, generate: () throws -> KeyringEntry) throws -> Rotation {
+        let roles = Root.topLevelRoles + [TrustPublisher.releasesRole]
+        guard roles.contains(role) else { throw TrustError.usage("unknown role \"\(role)\"; expected one of \(roles.joined(separator: ", "))") }
+        let (_, current) = try checkout(renewal: true)
+        let localIDs = Set(try keyring.list().map(\.keyID))
+        var replaced: [String] = []
+        if role == TrustPublisher.releasesRole {
+            guard let d = current.delegatedRole(role) else { throw TrustError.usage("\(reference.name) has no \(role) delegation") }
+            replaced = d.keyIDs.filter { localIDs.contains($0) }
+            guard !replaced.isEmpty else { throw TrustError.usage("none of the \(role) signer keys of \(reference.name) is in this key store; nothing to rotate here") }
+        } else if let r = current.root.signed.role(role) {
+            replaced = r.keyIDs
+            guard r.keyIDs.count == 1 else {
+                throw TrustError.usage("\(role) has \(r.keyIDs.count) keys (threshold \(r.threshold)); rotating one key of several is done with a staged root change")
+            }
+        }
+        let entry = try generate()
+        do {
+            let outcome = try update(renewal: true) { editor in
+                if Root.topLevelRoles.contains(role) {
+                    try editor.rotate(role: role, to: [entry.publicKey], threshold: 1)
+                } else {
+                    let d = editor.delegatedRole(role)
+                    let remaining = (d?.keyIDs.count ?? 1) - replaced.count + 1
+                    try editor.updateDelegation(from: "targets", name: role, addKeys: [entry.publicKey], removeKeyIDs: replaced,
+                                                threshold: min(d?.threshold ?? 1, remaining))
+                }
+            }
+            return Rotation(outcome: outcome, newKey: entry, replaced: replaced)
+        } catch {
+            try? keyring.remove(entry)
+            throw error
+        }
+    }
+
+    // MARK: Staged changes
+
+    /// The change waiting for signatures, checked against the current verified state, with its review.
+    /// - Returns: nil when no change waits.
+    /// - Throws: `TrustError.repository(.stagedBaseMoved)` / `.invalidStagedChange` when it cannot be used.
+    public func stagedChange() throws -> (change: StagedChange, review: ChangeReview)? {
+        guard let change = try fetchStaged() else { return nil }
+        let (_, editor) = try checkout(renewal: allowExpired)
+        return (change, try editor.review(change))
+    }
+
+    /// Downloads the staged change, checking names before fetching anything and bounding every file.
+    func fetchStaged() throws -> StagedChange? {
+        guard let (index, _) = try trust.fetchIndex(tag: trust.options.stagedTag), !index.files.isEmpty else { return nil }
+        guard index.files.count <= StagedChange.maxFiles else { throw TrustError.repository(.invalidStagedChange("more than \(StagedChange.maxFiles) files")) }
+        let transport = IndexTransport(client: trust.client, repository: reference.repository, index: index)
+        var files: [(String, [UInt8])] = []
+        var total: Int64 = 0
+        for (name, descriptor) in index.files.sorted(by: { $0.key < $1.key }) {
+            let isDescription = name == StagedChange.descriptionFileName
+            guard isDescription || (name.hasSuffix(".json") && name.split(separator: ".").first.flatMap { Int64($0) } != nil) else {
+                throw TrustError.repository(.invalidStagedChange("\"\(name)\" is not a metadata file name"))
+            }
+            total += descriptor.size
+            guard descriptor.size <= TrustPublisher.maxStagedFileBytes, total <= TrustPublisher.maxStagedBytes else {
+                throw TrustError.repository(.invalidStagedChange("it is larger than \(TrustPublisher.maxStagedBytes >> 20) MiB"))
+            }
+            do { files.append((name, try transport.get(IndexTransport.base + name, maxBodyBytes: Int(TrustPublisher.maxStagedFileBytes)))) } catch {
+                throw TrustError.repository(.invalidStagedChange("\(name) could not be read: \(error)"))
+            }
+        }
+        return try StagedChange(storedFiles: files)
+    }
+
+    /// Byte limits for a staged change read from the registry.
+    static let maxStagedFileBytes: Int64 = 64 << 20
+    static let maxStagedBytes: Int64 = 256 << 20
+
+    /// Adds this machine's signatures to the change waiting for them, after it was checked against the
+    /// current verified state and `confirm` accepted its review; publishes it when every threshold is met.
+    /// - Throws: `TrustError.notConfirmed` when `confirm` returns false; `.repository(.stagedBaseMoved)`.
+    public func signStaged(confirm: (ChangeReview) throws -> Bool) throws -> PublishOutcome {
+        guard let change = try fetchStaged() else { throw TrustError.usage("no change is waiting for signatures in \(reference.name)") }
+        let (state, editor) = try checkout(renewal: allowExpired)
+        let review = try editor.review(change)
+        guard try confirm(review) else {
+            throw TrustError.notConfirmed("nothing was signed: the change to \(reference.name) was not confirmed (pass --yes to sign without asking, after reviewing it with `signet trust staged \(reference.name)`)")
+        }
+        let wanted = try editor.signingKeyIDs(for: change)
+        let keys = try signers(for: wanted)
+        guard !keys.isEmpty else {
+            throw TrustError.notAuthorized("none of the keys in \(keyring.directory) may sign the change waiting in \(reference.name)")
+        }
+        let outcome = try editor.signStaged(change, signers: keys)
+        switch outcome {
+        case .published:
+            let files = editor.currentFiles()
+            try push(files, expectedCurrent: state.indexDigest)
+            try trust.adopt(files)
+            _ = try pushIndex([], tag: trust.options.stagedTag)
+        case .staged(var again):
+            try checkTrustTag(expected: state.indexDigest)
+            again.base.source = change.base.source
+            _ = try pushIndex(again.storedFiles, tag: trust.options.stagedTag)
+        }
+        return outcome
+    }
+
+    /// Drops the change waiting for signatures. Needs a key that may change the trust data (root,
+    /// targets, or a signer of a delegated role) in this key store, unlocked to prove it.
+    /// - Throws: `TrustError.notAuthorized` without such a key; `.usage` when nothing waits.
+    public func discardStaged() throws {
+        guard let (staged, _) = try trust.fetchIndex(tag: trust.options.stagedTag), !staged.files.isEmpty else {
+            throw TrustError.usage("no change is waiting for signatures in \(reference.name)")
+        }
+        let (_, editor) = try checkout(renewal: true)
+        let allowed = editor.keyIDsThatMayDiscard()
+        guard let entry = try keyring.list().first(where: { allowed.contains($0.keyID) }) else {
+            throw TrustError.notAuthorized("dropping the change waiting in \(reference.name) needs a root, targets or signer key of the repository; none is in \(keyring.directory)")
+        }
+        _ = try unlock(entry, editor.root.signed.roles["root"]?.keyIDs.contains(entry.keyID) == true)
+        _ = try pushIndex([], tag: trust.options.stagedTag)
     }
 
     // MARK: Plumbing
 
-    func makeWorkDirectory() throws -> String {
-        let dir = NSTemporaryDirectory() + "signet-trust-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
-        try AtomicFile.makeDirectory(dir + "/metadata", mode: 0o700)
-        return dir
-    }
-
-    /// Verifies the current trust data with the pinned root, then writes every file of the index into a
-    /// fresh work directory as a static repository.
-    func checkout() throws -> (String, Digest) {
-        _ = try trust.refresh(trustOnFirstUse: false, allowExpired: true)
-        guard let (index, digest) = trust.lastIndex else { throw TrustError.trustDataRemoved(trust.reference.name) }
-        let work = try makeWorkDirectory()
-        do { try download(index, into: work + "/metadata") } catch {
-            try? FileManager.default.removeItem(atPath: work)
-            throw error
-        }
-        return (work, digest)
-    }
-
-    func download(_ index: TrustIndex, into directory: String) throws {
-        try AtomicFile.makeDirectory(directory, mode: 0o700)
-        // Files the refresh just verified and stored are served by digest instead of fetched again.
-        let transport = IndexTransport(client: trust.client, repository: trust.reference.repository, index: index,
-                                       local: trust.locallyHeldFiles())
-        for name in index.files.keys {
-            // Titles were checked to hold no "/"; refuse the two names that are directories.
-            guard name != ".", name != ".." else { continue }
-            let bytes = try transport.get(IndexTransport.base + name, maxBodyBytes: 64 << 20)
-            try AtomicFile.write(bytes, to: directory + "/" + name, durable: false)
-        }
-    }
-
-    func signers(for ids: Repository.SigningKeyIDs) throws -> [PrivateKey] {
+    func signers(for ids: SigningKeyIDs) throws -> [PrivateKey] {
         var out: [PrivateKey] = []
         for e in try keyring.list() where ids.all.contains(e.keyID) {
             out.append(try unlock(e, ids.root.contains(e.keyID)))
@@ -230,64 +464,33 @@ public final class TrustPublisher {
         return out
     }
 
-    func readFile(_ path: String) throws -> [UInt8] {
-        guard let b = try AtomicFile.read(path, limit: 64 << 20) else { throw TUFError.storage(path: path, detail: "missing") }
-        return b
-    }
-
-    func pushOutcome(_ outcome: PublishOutcome, repo: Repository, work: String, expectedCurrent: Digest?, completingStaged: Bool = false) throws {
-        // One change at a time may wait for signatures; a new one must not silently replace it.
-        let pending = try trust.fetchIndex(tag: trust.options.stagedTag).map { !$0.0.files.isEmpty } ?? false
-        if pending && !completingStaged { throw TrustError.pendingChange(trust.reference.name) }
-        switch outcome {
-        case .published:
-            try push(repo, work: work, expectedCurrent: expectedCurrent)
-            if pending { _ = try pushIndex([], tag: trust.options.stagedTag) }
-        case .staged:
-            var files: [(String, [UInt8])] = []
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: work + "/staged/metadata")) ?? [] {
-                files.append((name, try readFile(work + "/staged/metadata/" + name)))
-            }
-            _ = try pushIndex(files, tag: trust.options.stagedTag)
-        }
-    }
-
-    /// Pushes the current state of `repo`: every root version, timestamp, snapshot and each targets
-    /// role it lists; then the index by digest, then the trust tag (the commit point).
-    func push(_ repo: Repository, work: String, expectedCurrent: Digest?) throws {
-        var files: [(String, [UInt8])] = []
-        for v in 1...max(1, repo.root.signed.header.version) {
-            files.append(("\(v).root.json", try readFile(work + "/metadata/\(v).root.json")))
-        }
-        files.append(("timestamp.json", try readFile(work + "/metadata/timestamp.json")))
-        guard let snapshot = repo.snapshot else { throw TrustError.usage("nothing published") }
-        files.append(("\(snapshot.signed.header.version).snapshot.json", try readFile(work + "/metadata/\(snapshot.signed.header.version).snapshot.json")))
-        for (name, meta) in snapshot.signed.meta where name.hasSuffix(".json") {
-            let file = "\(meta.version).\(PercentEncoding.encode(String(name.dropLast(5)))).json"
-            files.append((file, try readFile(work + "/metadata/" + file)))
-        }
-        // Lost race: someone moved the trust tag since we verified it.
+    func checkTrustTag(expected: Digest?) throws {
         let current = try trust.fetchIndex()?.1
-        if current != expectedCurrent {
-            throw TrustError.conflict("another publisher changed the trust data of \(trust.reference.name) meanwhile (trust index \(expectedCurrent?.ociString ?? "absent") became \(current?.ociString ?? "absent")); nothing was changed; run the command again")
+        if current != expected {
+            throw TrustError.conflict("another publisher changed the trust data of \(reference.name) meanwhile (trust index \(expected?.ociString ?? "absent") became \(current?.ociString ?? "absent")); nothing was changed; run the command again")
         }
+    }
+
+    /// Pushes a complete repository state (every root version, timestamp, snapshot and each targets
+    /// role); then the index by digest, then the trust tag (the commit point).
+    func push(_ files: [(name: String, bytes: [UInt8])], expectedCurrent: Digest?) throws {
+        // Lost race: someone moved the trust tag since we verified it.
+        try checkTrustTag(expected: expectedCurrent)
         let ours = try pushIndex(files, tag: nil)
         do {
-            _ = try trust.client.putManifest(repository: trust.reference.repository, reference: trust.options.trustTag,
+            _ = try trust.client.putManifest(repository: reference.repository, reference: trust.options.trustTag,
                                              bytes: ours.bytes, mediaType: MediaType.ociManifest)
         } catch { throw TrustError.oci(error) }
         // Read the tag back: if it is not ours, another publisher won.
         let now = try trust.fetchIndex()?.1
         guard now == ours.digest else {
-            throw TrustError.conflict("another publisher moved \(trust.options.trustTag) of \(trust.reference.name) at the same time; their change won; run the command again")
+            throw TrustError.conflict("another publisher moved \(trust.options.trustTag) of \(reference.name) at the same time; their change won; run the command again")
         }
-        // Our own pinned state follows what we just published, so a later rollback of it is detected here too.
-        try trust.adopt(publishedMetadataDirectory: work + "/metadata")
     }
 
     /// Uploads metadata blobs and an index manifest (by digest; also under `tag` when given).
-    func pushIndex(_ files: [(String, [UInt8])], tag: String?) throws -> (bytes: [UInt8], digest: Digest) {
-        let repository = trust.reference.repository
+    func pushIndex(_ files: [(name: String, bytes: [UInt8])], tag: String?) throws -> (bytes: [UInt8], digest: Digest) {
+        let repository = reference.repository
         do {
             let empty = Descriptor(mediaType: TrustIndex.emptyMediaType, digest: try SHA256.hash(TrustIndex.emptyBlob), size: 2)
             _ = try trust.client.uploadBlob(repository: repository, descriptor: empty, source: .bytes(TrustIndex.emptyBlob))
@@ -295,7 +498,7 @@ public final class TrustPublisher {
                 let d = Descriptor(mediaType: TrustIndex.metadataMediaType, digest: try SHA256.hash(bytes), size: Int64(bytes.count))
                 _ = try trust.client.uploadBlob(repository: repository, descriptor: d, source: .bytes(bytes))
             }
-            let manifest = try TrustIndex.manifest(for: files, created: TUFDate.format(trust.options.clock()))
+            let manifest = try TrustIndex.manifest(for: files.map { ($0.name, $0.bytes) }, created: TUFDate.format(trust.options.clock()))
             let digest = try SHA256.hash(manifest)
             _ = try trust.client.putManifest(repository: repository, reference: digest.ociString, bytes: manifest, mediaType: MediaType.ociManifest)
             if let tag {

@@ -2,6 +2,8 @@ import Foundation
 import SignetCrypto
 import SignetHTTP
 import SignetJSON
+import SignetEditor
+import SignetKeys
 import SignetTUF
 
 // signet-bench: measures Signet's hot paths in a release build. The peers (openssl speed, a C loop over
@@ -116,13 +118,17 @@ func setUpRepository(dir: String, count: Int) throws {
         keys[role] = key
         spec[role] = ([key.publicKey], 1)
     }
-    let repo = try Repository(creating: dir, keys: spec)
+    let repo = try RepositoryEditor(creating: spec)
     for i in 0..<count {
         let path = "releases/component-\(i % 997)/artifact-\(i)-linux-amd64.tar.gz"
         let hex = try SHA256.hash(Array(path.utf8)).hex
         try repo.addTarget(path: path, content: nil, length: Int64(1000 + i), hashes: [("sha256", hex)])
     }
-    _ = try repo.publish(signers: Array(keys.values))
+    guard case .published(let change) = try repo.publish(signers: Array(keys.values)) else { throw RepositoryError.invalidRequest("not published") }
+    // The repository is written and its root pinned for this SIGNET_HOME, as `signet tuf init` does.
+    let disk = DiskRepository(directory: dir, home: Keyring.defaultHome)
+    try disk.write(change)
+    if let first = repo.rootFile(version: 1) { try disk.pin(root: first) }
     print("repository with \(count) targets in \(dir)")
 }
 

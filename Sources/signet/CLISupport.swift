@@ -1,5 +1,7 @@
 import Foundation
 import SignetCrypto
+import SignetFiles
+import SignetKeys
 import SignetTUF
 
 /// A small argument reader for `signet` subcommands: `--name value`, `--flag`, and positionals.
@@ -101,8 +103,8 @@ struct Passphrases {
         if let cached = cache[cacheKey] { return cached }
         let secret: SecretBytes
         if let file {
-            guard let data = FileManager.default.contents(atPath: file) else { throw UsageError("cannot read --passphrase-file \(file)") }
-            var bytes = [UInt8](data)
+            // A missing or unreadable file is a local error (exit 4) naming the file.
+            var bytes = try AtomicFile.readExisting(file, limit: 64 << 10)
             while let last = bytes.last, last == 0x0a || last == 0x0d { bytes.removeLast() }
             secret = SecretBytes(consuming: &bytes)
         } else if let env = ProcessInfo.processInfo.environment[root ? "SIGNET_ROOT_PASSPHRASE" : "SIGNET_KEY_PASSPHRASE"] {
@@ -141,10 +143,24 @@ struct Passphrases {
     }
 }
 
-/// The key store at `$SIGNET_HOME`. `SIGNET_UNSAFE_TEST_KDF=1` makes new key files use libsodium's
-/// minimum Argon2id cost: it removes the brute-force resistance of the passphrase and exists only so
-/// that test suites can create many keys quickly.
+/// A test-only environment variable: honoured by debug builds (and builds with
+/// `-DSIGNET_UNSAFE_TEST_HOOKS`); a release build ignores it and says so once.
+func testSwitch(_ name: String) -> String? {
+    if let value = TestHooks.environment(name) { return value }
+    if ProcessInfo.processInfo.environment[name] != nil { warnIgnoredTestSwitch(name) }
+    return nil
+}
+
+nonisolated(unsafe) private var warnedSwitches: Set<String> = []
+private func warnIgnoredTestSwitch(_ name: String) {
+    guard warnedSwitches.insert(name).inserted else { return }
+    note("signet: warning: \(name) is set but ignored: test switches work only in test builds")
+}
+
+/// The key store at `$SIGNET_HOME`. `SIGNET_UNSAFE_TEST_KDF=1` (test builds only) makes new key files
+/// use libsodium's minimum Argon2id cost: it removes the brute-force resistance of the passphrase and
+/// exists only so that test suites can create many keys quickly.
 func openKeyring() throws -> Keyring {
-    let unsafeFast = ProcessInfo.processInfo.environment["SIGNET_UNSAFE_TEST_KDF"] == "1"
+    let unsafeFast = testSwitch("SIGNET_UNSAFE_TEST_KDF") == "1"
     return try Keyring(home: Keyring.defaultHome, kdf: unsafeFast ? .unsafeMinimumForTests : .moderate)
 }

@@ -1,6 +1,8 @@
 import Foundation
 import SignetCrypto
+import SignetFiles
 import SignetJSON
+import SignetKeys
 import SignetTUF
 
 let keyUsage = """
@@ -69,8 +71,9 @@ func runKeyCommand(_ arguments: [String]) throws -> Int32 {
     case "import":
         let file = try args.positional(0, "PEM_FILE")
         try args.expectPositionals(1)
-        guard let data = FileManager.default.contents(atPath: file), data.count <= 1 << 20 else { throw UsageError("cannot read \(file)") }
+        var data = try AtomicFile.readExisting(file, limit: 1 << 20)
         let pem = String(decoding: data, as: UTF8.self)
+        for i in data.indices { data[i] = 0 }
         var pemPass: SecretBytes?
         if pem.contains("ENCRYPTED PRIVATE KEY") {
             var p = Passphrases(file: args.value("pem-passphrase-file"))

@@ -1,4 +1,5 @@
 import Foundation
+import SignetFiles
 import SignetJSON
 import SignetOCI
 import SignetTUF
@@ -26,7 +27,9 @@ options:
   --json                 print the result as JSON
   --unsafe-no-fsync      do not fsync blobs before moving them into place (faster; after an OS
                          crash or power loss a blob file may be incomplete)
-  --root ROOT_FILE       pin this root for the repository's trust data
+  --root ROOT_FILE       the repository's root: pinned when nothing is pinned (after the trust data
+                         verified with it); otherwise it must be a version of the pinned root
+  --as ORIGINAL_REPO     verify a copy (mirror) with the trust data of the original repository
   --trust-on-first-use   with no pinned root, accept the registry's first root (and say so)
   --unsafe-no-trust      skip trust data for a tag: the registry resolves the tag and it is
                          NOT verified (everything below the manifest is still verified)
@@ -48,9 +51,10 @@ struct PullInvocation {
     var registry: RegistryOptions
     var rootFile: String?
     var trustOnFirstUse: Bool
+    var identity: String?
 
     init(_ arguments: [String]) throws {
-        let args = try Args(arguments, valued: RegistryOptions.valued.union(["output", "platform", "ref-name", "concurrency", "root"]),
+        let args = try Args(arguments, valued: RegistryOptions.valued.union(["output", "platform", "ref-name", "concurrency", "root", "as"]),
                             boolean: RegistryOptions.boolean.union(["verify-only", "all-platforms", "json", "unsafe-no-trust",
                                                                     "unsafe-no-fsync", "trust-on-first-use"]))
         let text = try args.positional(0, "REFERENCE")
@@ -75,6 +79,7 @@ struct PullInvocation {
         reference = try ImageReference(parsing: text)
         rootFile = args.value("root")
         trustOnFirstUse = args.flag("trust-on-first-use")
+        identity = args.value("as")
     }
 }
 
@@ -92,19 +97,21 @@ func runPullCommand(_ arguments: [String]) throws -> Int32 {
     var reference = invocation.reference
     let trust: ManifestTrust
     let client = try invocation.registry.makeClient(for: reference)
-    var verifiedTrust: (RegistryTrust, Updater, TrustedTarget)?
+    var verifiedTrust: (RegistryTrust, TrustState, TrustedTarget)?
     if let digest = reference.digest {
         trust = .digest(digest, size: nil)
     } else if !invocation.unsafeNoTrust {
-        // The tag is resolved by the repository's trust data, never by the registry.
-        let registryTrust = RegistryTrust(reference: reference, client: client, options: try trustOptions(),
-                                          events: { message in if message.hasPrefix("trust on first use") { note("signet: \(message)") } })
-        if let root = invocation.rootFile { try registryTrust.pin(rootFile: root, replace: true) }
-        let updater = try registryTrust.refresh(trustOnFirstUse: invocation.trustOnFirstUse)
-        let target = try registryTrust.resolve(tag: reference.tagOrDefault, updater: updater)
+        // The tag is resolved by the repository's trust data, never by the registry. A root file pins
+        // only when nothing is pinned; otherwise it must be a version of the pinned root.
+        let registryTrust = RegistryTrust(reference: reference, client: client, options: try trustOptions(as: invocation.identity),
+                                          events: trustEventPrinter())
+        var choice = RootChoice(trustOnFirstUse: invocation.trustOnFirstUse)
+        if let root = invocation.rootFile { choice.given = try RootChoice.file(root).given }
+        let state = try registryTrust.refresh(choice)
+        let target = try registryTrust.resolve(tag: reference.tagOrDefault, state: state)
         trust = .digest(target.digest, size: target.length)
         reference = reference.with(digest: target.digest)
-        verifiedTrust = (registryTrust, updater, target)
+        verifiedTrust = (registryTrust, state, target)
     } else {
         trust = .unsafeUnverifiedTag
         note("WARNING: --unsafe-no-trust: the tag \(reference.name):\(reference.tagOrDefault) is NOT verified; "
@@ -126,7 +133,7 @@ func runPullCommand(_ arguments: [String]) throws -> Int32 {
     }
     display.finish()
     withExtendedLifetime(interrupts) {}
-    if let (registryTrust, updater, target) = verifiedTrust, let output = invocation.output {
+    if let (registryTrust, state, target) = verifiedTrust, let output = invocation.output {
         // Keep the signed manifest itself (for an index pulled for one platform it is not otherwise stored),
         // so that `signet verify --layout` can check the whole chain offline.
         let layout = try OCILayout(existingAt: output)
@@ -135,7 +142,7 @@ func runPullCommand(_ arguments: [String]) throws -> Int32 {
             let manifest = try registryTrust.fetchVerifiedManifest(target)
             try AtomicFile.write(manifest.bytes, to: path)
         }
-        try registryTrust.exportForLayout(output, tag: target.tag, digest: target.digest, updater: updater)
+        try registryTrust.exportForLayout(output, tag: target.tag, digest: target.digest, state: state)
     }
     if !result.tagVerified {
         note("WARNING: the unverified tag resolved to \(result.manifest.digest); pin it with \(reference.name)@\(result.manifest.digest)")

@@ -1,5 +1,6 @@
 import Foundation
 import SignetJSON
+import SignetKeys
 import SignetOCI
 import SignetTUF
 import SignetTrust
@@ -87,7 +88,7 @@ func runPushCommand(_ arguments: [String]) throws -> Int32 {
     // and signed first; it is published only after the manifest is in the registry.
     var signing: (TrustPublisher, TrustPublisher.PreparedChange)?
     if !invocation.unsigned, let tag = invocation.reference.tag {
-        let registryTrust = RegistryTrust(reference: invocation.reference, client: client, options: try trustOptions())
+        let registryTrust = RegistryTrust(reference: invocation.reference, client: client, options: try trustOptions(), events: trustEventPrinter())
         if try registryTrust.fetchIndex() != nil {
             let descriptor = try layoutManifest(invocation.layout, name: invocation.refName ?? tag)
             let ring = try openKeyring()
@@ -95,8 +96,10 @@ func runPushCommand(_ arguments: [String]) throws -> Int32 {
             let publisher = TrustPublisher(trust: registryTrust, keyring: ring) { entry, root in
                 try ring.unlock(entry, passphrase: try passphrases.get(root: root, what: "signing key \(entry.keyID.prefix(12))"))
             }
+            let reference = invocation.reference
             let prepared = try publisher.prepare(TrustPublisher.signChange(tag: tag, digest: descriptor.digest, length: descriptor.size,
-                                                                           mediaType: descriptor.mediaType))
+                                                                           mediaType: descriptor.mediaType, repository: reference.name,
+                                                                           onMove: { old in note("signet: \(tag) was signed for \(old); the push signs \(descriptor.digest) instead") }))
             signing = (publisher, prepared)
         } else {
             note("note: \(invocation.reference.name) has no trust data, so \(tag) is pushed unsigned (create trust with `signet trust init \(invocation.reference.name)`)")
@@ -105,7 +108,6 @@ func runPushCommand(_ arguments: [String]) throws -> Int32 {
     if !invocation.unsigned, invocation.reference.tag == nil {
         note("note: \(invocation.reference) names no tag, so the image is pushed untagged and unsigned (add :TAG to sign it)")
     }
-    defer { signing?.1.discard() }
     let result: PushResult
     do {
         result = try ImagePusher(client: client, progress: display.handler)
@@ -118,8 +120,8 @@ func runPushCommand(_ arguments: [String]) throws -> Int32 {
     var signed = false
     if let (publisher, prepared) = signing {
         try publisher.commit(prepared)
-        if case .staged(let missing) = prepared.outcome {
-            note("signet push: pushed \(result.manifest.digest) but its signature is not published: \(missing.map(\.description).joined(separator: "; "))\n"
+        if case .staged(let change) = prepared.outcome {
+            note("signet push: pushed \(result.manifest.digest) but its signature is not published: \(change.shortfalls.map(\.description).joined(separator: "; "))\n"
                  + "The signed change waits in the registry; other signers run `signet trust sign-staged \(invocation.reference.name)`.")
             print(result.manifest.digest.ociString)
             return 1

@@ -1,28 +1,60 @@
 import Foundation
 import SignetCrypto
+import SignetEditor
+import SignetFiles
 import SignetHTTP
 import SignetJSON
+import SignetKeys
 import SignetOCI
 import SignetTUF
 import SignetTrust
 
 let registryValued: Set<String> = RegistryOptions.valued
 let registryBoolean: Set<String> = RegistryOptions.boolean
-let trustValued: Set<String> = ["root", "passphrase-file"]
+let trustValued: Set<String> = ["root", "passphrase-file", "as"]
 let trustBoolean: Set<String> = ["trust-on-first-use", "json"]
+/// Options of commands that change trust data (or only show it): `--allow-expired` lets them build on
+/// expired metadata this machine already trusted. Never accepted by `verify` or `pull`.
+let publishingBoolean: Set<String> = trustBoolean.union(["allow-expired"])
 
 /// Registry options from simple arguments (same meaning as for pull and push).
 func registryOptions(_ args: Args) throws -> RegistryOptions { try RegistryOptions(args) }
 
 /// Trust options from the environment. `SIGNET_UNSAFE_NOW` (seconds since the epoch) replaces the
-/// system clock: it defeats expiry (freeze-attack) protection and exists only for tests.
-func trustOptions() throws -> TrustOptions {
+/// system clock in test builds only: it defeats expiry (freeze-attack) protection.
+func trustOptions(as identity: String? = nil) throws -> TrustOptions {
     var o = TrustOptions(home: Keyring.defaultHome)
-    if let text = ProcessInfo.processInfo.environment["SIGNET_UNSAFE_NOW"] {
+    if let text = testSwitch("SIGNET_UNSAFE_NOW") {
         guard let now = Int64(text) else { throw UsageError("SIGNET_UNSAFE_NOW must be seconds since the epoch, got \"\(text)\"") }
         o.clock = { now }
     }
+    if let identity {
+        let parsed = try ImageReference(parsing: identity)
+        guard parsed.tag == nil, parsed.digest == nil else { throw UsageError("--as takes a repository (REGISTRY/NAME), not \"\(identity)\"") }
+        o.expectedIdentity = parsed.name
+    }
     return o
+}
+
+/// Prints what trust operations report: pins and expired metadata always, every TUF step with
+/// `SIGNET_VERBOSE=1`.
+func trustEventPrinter() -> (TrustEvent) -> Void {
+    let verbose = ProcessInfo.processInfo.environment["SIGNET_VERBOSE"] == "1"
+    return { event in
+        switch event {
+        case .pinned(let repository, let root, let directory, let tofu):
+            note(tofu ? "signet: trust on first use: pinned the registry's root (\(root)) for \(repository) in \(directory)"
+                      : "signet: pinned the given root (\(root)) for \(repository) in \(directory)")
+        case .pinKept(let repository, let given, let pinned):
+            if verbose { note("signet: the root given is version \(given) of \(repository)'s chain; the pinned root (version \(pinned)) stays") }
+        case .expiredAccepted(let repository, let role, let version, let expires):
+            note("signet: warning: \(role) of \(repository) (version \(version)) expired at \(expires); building on it to renew it (signatures, versions and hashes were verified)")
+        case .updater(let e):
+            if verbose { note("signet: \(e.description)") }
+        case .tagMoved(let tag, let from, let to):
+            note("signet: \(tag) was signed for \(from); it is now signed for \(to)")
+        }
+    }
 }
 
 /// Everything a trust command needs for one repository.
@@ -31,19 +63,21 @@ struct TrustContext {
     let trust: RegistryTrust
     let keyring: Keyring
     var passphrases: Passphrases
+    let root: RootChoice
+    let allowExpired: Bool
 
+    /// - Note: `--allow-expired` is read only where the command accepts it (never `verify` or `pull`).
     init(_ args: Args, referenceIndex: Int = 0, reference given: ImageReference? = nil) throws {
         let ref = try given ?? ImageReference(parsing: try args.positional(referenceIndex, "image reference"))
         reference = ref
         let client = try registryOptions(args).makeClient(for: ref)
-        trust = RegistryTrust(reference: ref, client: client, options: try trustOptions(),
-                              events: { message in
-                                  if ProcessInfo.processInfo.environment["SIGNET_VERBOSE"] == "1" || message.hasPrefix("trust on first use")
-                                      || message.hasPrefix("a root is already pinned") || message.hasPrefix("warning:") { note("signet: \(message)") }
-                              })
+        trust = RegistryTrust(reference: ref, client: client, options: try trustOptions(as: args.value("as")), events: trustEventPrinter())
         keyring = try openKeyring()
         passphrases = Passphrases(file: args.value("passphrase-file"))
-        if let root = args.value("root") { try trust.pin(rootFile: root, replace: false) }
+        var choice = RootChoice(trustOnFirstUse: args.flag("trust-on-first-use"))
+        if let file = args.value("root") { choice.given = try RootChoice.file(file).given }
+        root = choice
+        allowExpired = args.flag("allow-expired")
     }
 
     mutating func publisher() -> TrustPublisher {
@@ -53,12 +87,14 @@ struct TrustContext {
             let pass = try p.get(root: root || entry.label("role") == "root", what: "\(root ? "root" : "signing") key \(entry.keyID.prefix(12))")
             return try ring.unlock(entry, passphrase: pass)
         }
+        pub.root = root
+        pub.allowExpired = allowExpired
         passphrases = p
         return pub
     }
 
-    /// Refreshes trust, honouring --trust-on-first-use.
-    func refresh(_ args: Args) throws -> Updater { try trust.refresh(trustOnFirstUse: args.flag("trust-on-first-use")) }
+    /// Verifies the repository's trust data from the pinned (or chosen) root.
+    func refresh() throws -> TrustState { try trust.refresh(root, expired: allowExpired ? .allowIfSeen : .refuse) }
 }
 
 /// Prints the outcome of a trust change; a staged change is exit status 1 with the missing thresholds named.
@@ -67,26 +103,57 @@ func reportTrustChange(_ outcome: PublishOutcome, _ what: String, _ ref: ImageRe
     case .published:
         if json { printJSON(["published": true, "repository": ref.name]) } else { print("\(what): trust data of \(ref.name) published") }
         return 0
-    case .staged(let missing):
-        if json { printJSON(["published": false, "missing": missing.map(\.description)]) }
-        note("signet: \(what): not published: \(missing.map(\.description).joined(separator: "; "))\nThe signed change waits in the registry (tag _tuf-staged); other signers add their signatures with `signet trust sign-staged \(ref.name)`.")
+    case .staged(let change):
+        let missing = change.shortfalls
+        if json { printJSON(["published": false, "staged": true, "missing": missing.map(\.description)]) }
+        note("signet: \(what): not published: \(missing.map(\.description).joined(separator: "; "))\nThe signed change waits in the registry (tag _tuf-staged); other signers review it with `signet trust staged \(ref.name)` and add their signatures with `signet trust sign-staged \(ref.name)`.")
         return 1
     }
 }
 
 let trustUsage = """
-usage: signet trust init REF [--root-key ID ...] [--signer-key ID ...] [--json]
-       signet trust sign-staged REF         add this machine's signatures to the change waiting for them
-       signet trust discard-staged REF      drop the change waiting for signatures
+usage: signet trust init REF [--root-key ID ...] [--signer-key ID ...] [--signer-threshold N] [--json]
+       signet trust pin REF --root ROOT_FILE [--replace]   pin a root (after the trust data verified with it)
+       signet trust staged REF [--json]                     show the change waiting for signatures: what it changes, who signed
+       signet trust sign-staged REF [--yes]                 review, then add this machine's signatures to the waiting change
+       signet trust discard-staged REF                      drop the waiting change (needs a root, targets or signer key)
        signet trust status REF [--json]
-Common options: --root ROOT_FILE (pin this root), --trust-on-first-use, --passphrase-file FILE,
+Common options: --root ROOT_FILE (pin this root when nothing is pinned; otherwise it must be a version of
+the pinned root), --trust-on-first-use, --as ORIGINAL_REPO (verify a copy in a mirror as the original),
+--allow-expired (build on expired metadata this machine already trusted), --passphrase-file FILE,
 registry options --username USER --password-stdin, --tls, --unsafe-plain-http, --ca-file FILE.
 
 `trust init` creates root, targets, snapshot and timestamp keys and a `releases` delegation for tag
 signers (generating Ed25519 keys in $SIGNET_HOME/keys unless key IDs are given), publishes the trust
 data into the repository under the tag _tuf, and pins its root locally. Give the printed root file to
 everyone who verifies (`signet verify --root FILE REF`).
+A waiting change is signed only after it is shown and confirmed (on a terminal, or with --yes); it must
+have been made on the current trust data.
 """
+
+/// Asks on the terminal; false when not interactive.
+func confirm(_ question: String) -> Bool {
+    guard isatty(STDIN_FILENO) == 1 else { return false }
+    FileHandle.standardError.write(Data((question + " [y/N] ").utf8))
+    var line: [UInt8] = []
+    var c: UInt8 = 0
+    while read(STDIN_FILENO, &c, 1) == 1, c != 0x0a, line.count < 64 { line.append(c) }
+    let answer = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespaces).lowercased()
+    return answer == "y" || answer == "yes"
+}
+
+/// Prints a review of a staged change (human, to stderr when `toStderr`, or JSON to stdout).
+func printReview(_ review: ChangeReview, reference: ImageReference, json: Bool, toStderr: Bool = false) {
+    if json {
+        var o = review.json.objectValue ?? JSONObject()
+        o["repository"] = .string(reference.name)
+        printJSONValue(.object(o))
+        return
+    }
+    let text = (["Change waiting for signatures in \(reference.name) (made on root version \(review.base.root.version)"
+                 + (review.base.source.map { ", \($0)" } ?? "") + "):"] + review.lines().map { "  " + $0 }).joined(separator: "\n")
+    if toStderr { note(text) } else { print(text) }
+}
 
 /// `signet trust …`
 func runTrustCommand(_ arguments: [String]) throws -> Int32 {
@@ -96,8 +163,26 @@ func runTrustCommand(_ arguments: [String]) throws -> Int32 {
         return 0
     }
     let args = try Args(Array(arguments.dropFirst()), valued: registryValued.union(trustValued).union(["root-key", "signer-key", "signer-threshold"]),
-                        boolean: registryBoolean.union(trustBoolean).union(["help"]))
+                        boolean: registryBoolean.union(publishingBoolean).union(["help", "yes", "replace"]))
     if args.flag("help") { print(trustUsage); return 0 }
+    if sub == "pin" {
+        guard let file = args.value("root") else { throw UsageError("trust pin needs --root ROOT_FILE") }
+        let ref = try ImageReference(parsing: try args.positional(0, "image reference"))
+        try args.expectPositionals(1)
+        let client = try registryOptions(args).makeClient(for: ref)
+        let trust = RegistryTrust(reference: ref, client: client, options: try trustOptions(as: args.value("as")), events: trustEventPrinter())
+        guard let given = try RootChoice.file(file).given else { throw UsageError("cannot read \(file)") }
+        let wasPinned = trust.isPinned
+        let replaced = try trust.replacePin(with: given, replace: args.flag("replace"))
+        if let replaced {
+            print("pinned \(file) (\(RootPin.describe(given.bytes))) for \(ref.name), replacing the root pinned before (\(replaced))")
+        } else if wasPinned {
+            print("\(file) is a version of the root already pinned for \(ref.name); the pin stays (pass --replace to replace it)")
+        } else {
+            print("pinned \(file) (\(RootPin.describe(given.bytes))) for \(ref.name)")
+        }
+        return 0
+    }
     var ctx = try TrustContext(args)
     try args.expectPositionals(1)
     switch sub {
@@ -120,15 +205,27 @@ func runTrustCommand(_ arguments: [String]) throws -> Int32 {
             print("release signer key: \(result.signerKeyIDs.joined(separator: ", "))")
         }
         return 0
+    case "staged":
+        guard let (_, review) = try ctx.publisher().stagedChange() else {
+            if args.flag("json") { printJSON(["repository": ctx.reference.name, "staged": false]) } else { print("no change is waiting for signatures in \(ctx.reference.name)") }
+            return 0
+        }
+        printReview(review, reference: ctx.reference, json: args.flag("json"))
+        return 0
     case "sign-staged":
-        return reportTrustChange(try ctx.publisher().signStaged(), "signing the staged change", ctx.reference, json: args.flag("json"))
+        let json = args.flag("json")
+        let outcome = try ctx.publisher().signStaged { review in
+            printReview(review, reference: ctx.reference, json: false, toStderr: true)
+            if args.flag("yes") { return true }
+            return confirm(review.changesRoot ? "This changes root (the keys everyone trusts). Sign it?" : "Sign this change?")
+        }
+        return reportTrustChange(outcome, "signing the staged change", ctx.reference, json: json)
     case "discard-staged":
         try ctx.publisher().discardStaged()
         print("the change waiting for signatures in \(ctx.reference.name) was dropped")
         return 0
     case "status":
-        let updater = try ctx.refresh(args)
-        return try printInspection(ctx, updater, json: args.flag("json"))
+        return try printInspection(ctx, try ctx.refresh(), json: args.flag("json"))
     default:
         throw UsageError("unknown trust command \"\(sub)\"\n\(trustUsage)")
     }
@@ -137,79 +234,73 @@ func runTrustCommand(_ arguments: [String]) throws -> Int32 {
 // MARK: sign, revoke, verify, inspect, signer, timestamp
 
 let signUsage = """
-usage: signet sign REF [--json]        sign the tag REF as it is now in the registry
-       signet revoke REF [--json]      remove the signature of tag REF
-Options: --root ROOT_FILE, --passphrase-file FILE, registry options (see `signet trust --help`).
+usage: signet sign REF:TAG[@sha256:DIGEST] [--replace] [--json]
+                                    sign TAG for DIGEST (which must be in the registry), or without a
+                                    digest for the manifest the registry's tag names now
+       signet revoke REF:TAG [--json]  remove the signature of TAG
+A tag already signed for another digest is re-signed only with --replace.
+Options: --root ROOT_FILE, --passphrase-file FILE, --allow-expired, registry options (see `signet trust --help`).
 """
 
 func runSignCommand(_ arguments: [String], revoke: Bool) throws -> Int32 {
-    let args = try Args(arguments, valued: registryValued.union(trustValued), boolean: registryBoolean.union(trustBoolean).union(["help"]))
+    let args = try Args(arguments, valued: registryValued.union(trustValued), boolean: registryBoolean.union(publishingBoolean).union(["help", "replace"]))
     if args.flag("help") { print(signUsage); return 0 }
     var ctx = try TrustContext(args)
     try args.expectPositionals(1)
-    guard let tag = ctx.reference.tag else { throw UsageError("\(ctx.reference) names no tag to \(revoke ? "revoke" : "sign")") }
+    guard let tag = ctx.reference.tag else { throw UsageError("\(ctx.reference) names no tag to \(revoke ? "revoke" : "sign") (REPO:TAG or REPO:TAG@sha256:…)") }
     let publisher = ctx.publisher()
     if revoke {
         return reportTrustChange(try publisher.revoke(tag: tag), "revoke \(tag)", ctx.reference, json: args.flag("json"))
     }
-    // Resolve the tag's manifest in the registry; its digest is computed from the bytes, never taken from headers.
-    let fetched = try ctx.trust.client.fetchManifest(repository: ctx.reference.repository, reference: tag, what: "manifest \(ctx.reference)")
-    let digest = try SHA256.hash(fetched.bytes)
-    let manifest = try VerifiedManifest.verify(fetched.bytes, expectedDigest: digest, declaredMediaType: fetched.contentType, what: "manifest \(ctx.reference)")
-    let code = reportTrustChange(try publisher.sign(tag: tag, digest: digest, length: Int64(fetched.bytes.count), mediaType: manifest.mediaType),
-                                 "sign \(tag)", ctx.reference, json: args.flag("json"))
-    if code == 0 && !args.flag("json") { print("\(ctx.reference.name):\(tag) -> \(digest)") }
-    return code
+    switch try publisher.sign(tag: tag, digest: ctx.reference.digest, replace: args.flag("replace")) {
+    case .alreadySigned(let digest):
+        if args.flag("json") { printJSON(["published": false, "repository": ctx.reference.name, "tag": tag, "digest": digest.ociString, "alreadySigned": true]) }
+        else { print("\(ctx.reference.name):\(tag) is already signed for \(digest); nothing to do") }
+        return 0
+    case .changed(let outcome, let digest, let replaced):
+        if let replaced { note("signet: \(tag) was signed for \(replaced); it is now signed for \(digest)") }
+        let code = reportTrustChange(outcome, "sign \(tag)", ctx.reference, json: args.flag("json"))
+        if code == 0 && !args.flag("json") { print("\(ctx.reference.name):\(tag) -> \(digest)") }
+        return code
+    }
 }
 
 let verifyUsage = """
-usage: signet verify REF [--deep] [--root ROOT_FILE | --trust-on-first-use] [--json]
-       signet verify --layout DIR [REF]
+usage: signet verify REF:TAG[@sha256:DIGEST] [--deep] [--root ROOT_FILE | --trust-on-first-use] [--as ORIGINAL_REPO] [--json]
+       signet verify --layout DIR [REF] [--root ROOT_FILE] [--as ORIGINAL_REPO]
 Refreshes the repository's trust data, resolves the tag, fetches and checks the manifest and prints
 the pinned reference REF@sha256:… to use in deployments (exit 0), or explains and exits 1.
 --deep also streams and checks every blob without storing it. The registry's tag must still point to
 the signed manifest (--ignore-registry-tag skips that check and only reports the signed digest).
---layout verifies a layout written by `signet pull` offline, with the trust metadata stored in it.
+--layout verifies a layout written by `signet pull` offline: its trust metadata is verified from the
+root pinned on this machine for the repository (or --root when nothing is pinned), never from a root
+stored in the layout, and must name the repository.
+--as ORIGINAL_REPO verifies a copy (a mirror) with the trust data of the original repository.
 """
 
 func runVerifyCommand(_ arguments: [String]) throws -> Int32 {
     let args = try Args(arguments, valued: registryValued.union(trustValued).union(["layout", "platform"]),
                         boolean: registryBoolean.union(trustBoolean).union(["deep", "help", "all-platforms", "ignore-registry-tag"]))
     if args.flag("help") { print(verifyUsage); return 0 }
-    if let layout = args.value("layout") { return try verifyLayoutOffline(layout, args) }
+    if let layout = args.value("layout") {
+        try args.expectPositionals(1)
+        let ref = try args.positionals.first.map { try ImageReference(parsing: $0) }
+        let root = try args.value("root").map { try RootChoice.file($0) } ?? RootChoice()
+        let result = try LayoutVerifier.verify(layout: layout, reference: ref, options: try trustOptions(as: args.value("as")), root: root)
+        if args.flag("json") {
+            printJSON(["reference": result.reference, "repository": result.repository, "tag": result.tag, "digest": result.digest.ociString, "checked": result.checked])
+        } else {
+            print(result.reference)
+            note("verified \(result.checked) manifests and blobs in \(layout) against its trust metadata, from the root pinned for \(result.repository)")
+        }
+        return 0
+    }
     let ctx = try TrustContext(args)
     try args.expectPositionals(1)
     guard let tag = ctx.reference.tag else { throw UsageError("\(ctx.reference) names no tag to verify") }
-    let updater = try ctx.refresh(args)
-    let target = try ctx.trust.resolve(tag: tag, updater: updater)
-    if let pinned = ctx.reference.digest, pinned != target.digest {
-        throw TrustError.manifestMismatch("\(ctx.reference) asks for \(pinned) but the signed digest of tag \(tag) is \(target.digest)")
-    }
-    // The registry's tag must still name the signed manifest: a tag moved without a signature is refused.
-    // That read runs alongside the fetch of the signed manifest.
-    final class TagRead: @unchecked Sendable { var result: Result<[UInt8], OCIError> = .success([]) }
-    let tagRead = TagRead()
-    let group = DispatchGroup()
-    let client = ctx.trust.client
-    let repository = ctx.reference.repository
-    let what = "manifest \(ctx.reference.name):\(tag)"
-    group.enter()
-    DispatchQueue.global().async {
-        do throws(OCIError) { tagRead.result = .success(try client.fetchManifest(repository: repository, reference: tag, what: what).bytes) } catch {
-            tagRead.result = .failure(error)
-        }
-        group.leave()
-    }
-    let manifest: VerifiedManifest
-    do { manifest = try ctx.trust.fetchVerifiedManifest(target) } catch {
-        group.wait()
-        throw error
-    }
-    group.wait()
-    let currentDigest = try SHA256.hash(try tagRead.result.get())
-    if currentDigest != target.digest && !args.flag("ignore-registry-tag") {
-        throw TrustError.manifestMismatch("tag \(tag) of \(ctx.reference.name) points to \(currentDigest) in the registry, but the trust data signs \(target.digest) for it: the tag was moved without a signature (the signed image is \(ctx.reference.name)@\(target.digest))")
-    }
+    let state = try ctx.refresh()
+    let verified = try ctx.trust.verifyTag(tag, state: state, pinnedDigest: ctx.reference.digest, checkRegistryTag: !args.flag("ignore-registry-tag"))
+    let target = verified.target
     if args.flag("deep") {
         let puller = ImagePuller(client: ctx.trust.client)
         _ = try puller.pull(ctx.reference.with(digest: target.digest), trust: .digest(target.digest, size: target.length), to: .verifyOnly,
@@ -217,86 +308,29 @@ func runVerifyCommand(_ arguments: [String]) throws -> Int32 {
     }
     let pinnedRef = "\(ctx.reference.name)@\(target.digest.ociString)"
     if args.flag("json") {
-        printJSON(["reference": pinnedRef, "tag": tag, "digest": target.digest.ociString, "size": Int(target.length), "mediaType": manifest.mediaType, "deep": args.flag("deep")])
+        printJSON(["reference": pinnedRef, "tag": tag, "digest": target.digest.ociString, "size": Int(target.length), "mediaType": verified.manifest.mediaType, "deep": args.flag("deep")])
     } else {
         print(pinnedRef)
     }
     return 0
 }
 
-/// `signet verify --layout DIR`: checks a pulled layout against the trust metadata stored in it.
-func verifyLayoutOffline(_ layout: String, _ args: Args) throws -> Int32 {
-    let meta = layout + "/signet-trust"
-    guard let info = FileManager.default.contents(atPath: meta + "/pull.json"),
-          let parsed = try? JSONParser.parse([UInt8](info)), let tag = parsed["tag"]?.stringValue, let repo = parsed["repository"]?.stringValue else {
-        throw UsageError("\(layout) holds no trust metadata (pull it with `signet pull REF --output DIR`)")
-    }
-    // The stored files are the exact bytes verified at pull time; verify them again from the stored root,
-    // at the current time, without network.
-    let work = NSTemporaryDirectory() + "signet-offline-\(getpid())"
-    defer { try? FileManager.default.removeItem(atPath: work) }
-    try AtomicFile.makeDirectory(work)
-    try AtomicFile.write(try AtomicFile.read(meta + "/root.json", limit: 1 << 20) ?? [], to: work + "/root.json")
-    let updater = try Updater(metadataBaseURL: "file://\(meta)/remote/", transport: FileTransport(), store: try DirectoryMetadataStore(directory: work))
-    try updater.refresh()
-    let target = try updater.lookup(tag)
-    guard let digest = target.sha256 else { throw TUFError.noSupportedHash(file: tag) }
-    if let given = args.positionals.first {
-        let ref = try ImageReference(parsing: given)
-        guard ref.name == repo, ref.tag == nil || ref.tag == tag else {
-            throw TrustError.manifestMismatch("\(layout) holds \(repo):\(tag), not \(given)")
-        }
-    }
-    let layoutIndex = try OCILayout(existingAt: layout)
-    let entries = try layoutIndex.readIndex()
-    // The signed manifest is named in index.json, or (one platform pulled from an index) stored as a blob.
-    let entry = entries.first(where: { $0.digest == digest })
-        ?? Descriptor(mediaType: target.custom?["mediaType"]?.stringValue ?? "application/vnd.oci.image.index.v1+json", digest: digest, size: target.length)
-    guard (try? layoutIndex.hasVerifiedBlob(entry)) == true else {
-        throw TrustError.manifestMismatch("\(layout) does not hold the signed manifest \(digest) of \(repo):\(tag)")
-    }
-    // The signed manifest, then every manifest and blob below it, each against its digest and size.
-    var pending: [Descriptor] = [entry]
-    var checked = 0
-    while let d = pending.popLast() {
-        let isManifest = d.mediaType.contains("manifest") || d.mediaType.contains("index")
-        if isManifest {
-            let bytes = try layoutIndex.readVerifiedBlob(d, maxBytes: VerifiedManifest.defaultMaxBytes, what: "manifest \(d.digest)")
-            let m = try VerifiedManifest.verify(bytes, expectedDigest: d.digest, expectedSize: d.size, declaredMediaType: d.mediaType, what: "manifest \(d.digest)")
-            switch m.content {
-            case .image(let image): pending.append(image.config); pending.append(contentsOf: image.layers)
-            case .index(let index):
-                // Only the platforms that were pulled are in the layout.
-                let present = index.manifests.filter { (try? layoutIndex.hasVerifiedBlob($0)) == true }
-                guard !present.isEmpty else { throw TrustError.manifestMismatch("no manifest of the signed index \(d.digest) is in \(layout)") }
-                pending.append(contentsOf: present)
-            }
-        } else {
-            guard try layoutIndex.hasVerifiedBlob(d) else {
-                throw TrustError.manifestMismatch("blob \(d.digest) of \(repo):\(tag) is missing from \(layout) or does not match its digest and size")
-            }
-        }
-        checked += 1
-    }
-    print("\(repo)@\(digest.ociString)")
-    if !args.flag("json") { note("verified \(checked) manifests and blobs in \(layout) against the stored trust metadata") }
-    return 0
-}
-
 let inspectUsage = """
-usage: signet inspect REF [--root ROOT_FILE | --trust-on-first-use] [--json]
-Shows the signed tags with digests, the signers and thresholds, expiries and the root key IDs.
+usage: signet inspect REF [--root ROOT_FILE | --trust-on-first-use] [--as ORIGINAL_REPO] [--json]
+Shows the signed tags with digests, the signers and thresholds, expiries, the root key IDs, and
+whether a change waits for signatures.
 """
 
 func runInspectCommand(_ arguments: [String]) throws -> Int32 {
-    let args = try Args(arguments, valued: registryValued.union(trustValued), boolean: registryBoolean.union(trustBoolean).union(["help"]))
+    let args = try Args(arguments, valued: registryValued.union(trustValued), boolean: registryBoolean.union(publishingBoolean).union(["help"]))
     if args.flag("help") { print(inspectUsage); return 0 }
     let ctx = try TrustContext(args)
     try args.expectPositionals(1)
-    return try printInspection(ctx, try ctx.refresh(args), json: args.flag("json"))
+    return try printInspection(ctx, try ctx.refresh(), json: args.flag("json"))
 }
 
-func printInspection(_ ctx: TrustContext, _ updater: Updater, json: Bool) throws -> Int32 {
+func printInspection(_ ctx: TrustContext, _ state: TrustState, json: Bool) throws -> Int32 {
+    let updater = state.updater
     let set = updater.trusted
     var tags: [(String, String, Int64, String)] = []
     var roleRows: [(String, Int64, String, Int, [String])] = []
@@ -308,11 +342,10 @@ func printInspection(_ ctx: TrustContext, _ updater: Updater, json: Bool) throws
     }
     let root = set.root.signed
     if let t = set.targets { role("targets", t, keys: root.role("targets")) }
-    for (ref, m) in set.targetsRoles where ref != .topLevelTargets { _ = m; _ = ref }
-    // Load the releases role (if delegated) through the updater so it is verified.
+    // Roles delegated by the top-level targets, loaded through the updater so they are verified.
     if let t = set.targets, let d = t.signed.delegations {
         for r in d.roles ?? [] {
-            if let m = try? updater.role(r.name, delegator: "targets") { role(r.name, m, keys: r.roleKeys) }
+            role(r.name, try updater.role(r.name, delegator: "targets"), keys: r.roleKeys)
         }
     }
     let top: [(String, Int64, String, Int, [String])] = [
@@ -321,11 +354,13 @@ func printInspection(_ ctx: TrustContext, _ updater: Updater, json: Bool) throws
         ("timestamp", set.timestamp?.signed.header.version ?? 0, set.timestamp?.signed.header.expires ?? "", root.role("timestamp")?.threshold ?? 0, root.role("timestamp")?.keyIDs ?? []),
     ]
     let rows = top + roleRows
+    let staged = ((try? ctx.trust.fetchIndex(tag: ctx.trust.options.stagedTag)) ?? nil).map { !$0.0.files.isEmpty } ?? false
     if json {
         printJSON(["repository": ctx.reference.name,
                    "tags": tags.map { ["tag": $0.0, "digest": $0.1, "size": Int($0.2), "signed_by": $0.3] as [String: Any] },
                    "roles": rows.map { ["role": $0.0, "version": Int($0.1), "expires": $0.2, "threshold": $0.3, "keyids": $0.4] as [String: Any] },
-                   "root_keyids": root.role("root")?.keyIDs ?? []])
+                   "root_keyids": root.role("root")?.keyIDs ?? [],
+                   "staged_change": staged])
         return 0
     }
     print("Signed tags of \(ctx.reference.name):")
@@ -341,6 +376,7 @@ func printInspection(_ ctx: TrustContext, _ updater: Updater, json: Bool) throws
               + r.4.map { String($0.prefix(12)) }.joined(separator: ", "))
     }
     print("\nRoot key IDs: \(root.role("root")?.keyIDs.joined(separator: ", ") ?? "")")
+    if staged { print("\nA change waits for signatures: see `signet trust staged \(ctx.reference.name)`.") }
     return 0
 }
 
@@ -359,7 +395,7 @@ func runSignerCommand(_ arguments: [String]) throws -> Int32 {
         return 0
     }
     let args = try Args(Array(arguments.dropFirst()), valued: registryValued.union(trustValued).union(["key"]),
-                        boolean: registryBoolean.union(trustBoolean).union(["help"]))
+                        boolean: registryBoolean.union(publishingBoolean).union(["help"]))
     if args.flag("help") { print(signerUsage); return 0 }
     var ctx = try TrustContext(args)
     let publisher = ctx.publisher()
@@ -370,42 +406,27 @@ func runSignerCommand(_ arguments: [String]) throws -> Int32 {
         try args.expectPositionals(2)
         guard let keyArg = args.value("key") else { throw UsageError("signer add needs --key PUBKEY") }
         let key: PublicKey
-        if FileManager.default.fileExists(atPath: keyArg), let pem = FileManager.default.contents(atPath: keyArg) {
+        if FileManager.default.fileExists(atPath: keyArg) {
+            let pem = try AtomicFile.readExisting(keyArg, limit: 1 << 20)
             key = try PublicKey(pem: String(decoding: pem, as: UTF8.self))
         } else if keyArg.contains("/") || keyArg.hasSuffix(".pem") {
             throw UsageError("cannot read the public key file \(keyArg)")
         } else {
             key = try ctx.keyring.find(keyArg).publicKey
         }
-        return reportTrustChange(try publisher.update { repo in
-            if repo.signerKeyID(named: name, role: role) != nil { throw UsageError("a signer named \"\(name)\" already exists in \(role)") }
-            let keyID = try Key(publicKey: key).keyID()
-            if repo.delegatedRole(role)?.keyIDs.contains(keyID) == true { throw UsageError("that key (\(keyID.prefix(12))) already signs for \(role)") }
-            try repo.updateDelegation(from: "targets", name: role, addKeys: [key])
-            try repo.setSignerName(name, keyID: try Key(publicKey: key).keyID(), role: role)
-        }, "add signer \(name)", ctx.reference, json: args.flag("json"))
+        return reportTrustChange(try publisher.addSigner(name: name, key: key), "add signer \(name)", ctx.reference, json: args.flag("json"))
     case "remove":
         let name = try args.positional(1, "signer NAME")
         try args.expectPositionals(2)
-        return reportTrustChange(try publisher.update { repo in
-            let keyIDs = repo.delegatedRole(role)?.keyIDs ?? []
-            let byPrefix = name.count >= 8 ? keyIDs.filter { $0.hasPrefix(name) } : []
-            guard let id = repo.signerKeyID(named: name, role: role) ?? (byPrefix.count == 1 ? byPrefix.first : nil) else {
-                throw UsageError("no signer named \"\(name)\" (or with that key ID) in \(role)")
-            }
-            let remaining = (repo.delegatedRole(role)?.keyIDs.count ?? 1) - 1
-            let threshold = min(repo.delegatedRole(role)?.threshold ?? 1, max(remaining, 1))
-            try repo.updateDelegation(from: "targets", name: role, removeKeyIDs: [id], threshold: threshold)
-            try repo.setSignerName(nil, keyID: id, role: role)
-        }, "remove signer \(name)", ctx.reference, json: args.flag("json"))
+        return reportTrustChange(try publisher.removeSigner(name), "remove signer \(name)", ctx.reference, json: args.flag("json"))
     case "list":
         try args.expectPositionals(1)
-        let updater = try ctx.trust.refresh(trustOnFirstUse: args.flag("trust-on-first-use"))
-        guard let d = updater.trusted.targets?.signed.delegations?.roles?.first(where: { $0.name == role }) else {
+        let state = try ctx.refresh()
+        guard let d = state.trusted.targets?.signed.delegations?.roles?.first(where: { $0.name == role }) else {
             throw UsageError("\(ctx.reference.name) has no \(role) delegation")
         }
         var names: [String: String] = [:]
-        for m in d.unknown[Repository.signerNamesFieldName]?.objectValue ?? JSONObject() { if let id = m.value.stringValue { names[id] = m.key } }
+        for m in d.unknown[RepositoryEditor.signerNamesField]?.objectValue ?? JSONObject() { if let id = m.value.stringValue { names[id] = m.key } }
         if args.flag("json") {
             printJSON(["role": role, "threshold": d.threshold, "signers": d.keyIDs.map { ["keyid": $0, "name": names[$0] ?? ""] }])
         } else {
@@ -417,9 +438,7 @@ func runSignerCommand(_ arguments: [String]) throws -> Int32 {
         let n = try args.positional(1, "threshold N")
         try args.expectPositionals(2)
         guard let t = Int(n) else { throw UsageError("threshold must be a whole number, got \"\(n)\"") }
-        return reportTrustChange(try publisher.update { repo in
-            try repo.updateDelegation(from: "targets", name: role, threshold: t)
-        }, "set signer threshold to \(t)", ctx.reference, json: args.flag("json"))
+        return reportTrustChange(try publisher.setSignerThreshold(t), "set signer threshold to \(t)", ctx.reference, json: args.flag("json"))
     default:
         throw UsageError("unknown signer command \"\(sub)\"\n\(signerUsage)")
     }
@@ -428,7 +447,9 @@ func runSignerCommand(_ arguments: [String]) throws -> Int32 {
 let timestampUsage = """
 usage: signet timestamp renew REF     re-sign the timestamp (for a daily scheduled job; needs the timestamp and
                                       snapshot keys); also renews other roles that expire within a week when
-                                      their keys are in this key store, and warns about the others
+                                      their keys are in this key store, and warns about the others. Expired
+                                      metadata is renewed only at or above the versions this machine already
+                                      verified (a replayed older state is refused).
 """
 
 func runTimestampCommand(_ arguments: [String]) throws -> Int32 {
@@ -437,71 +458,35 @@ func runTimestampCommand(_ arguments: [String]) throws -> Int32 {
         note(timestampUsage)
         return 2
     }
-    let args = try Args(Array(arguments.dropFirst()), valued: registryValued.union(trustValued), boolean: registryBoolean.union(trustBoolean).union(["help"]))
+    let args = try Args(Array(arguments.dropFirst()), valued: registryValued.union(trustValued), boolean: registryBoolean.union(publishingBoolean).union(["help"]))
     if args.flag("help") { print(timestampUsage); return 0 }
     var ctx = try TrustContext(args)
     try args.expectPositionals(1)
-    let localIDs = Set(try ctx.keyring.list().map(\.keyID))
-    var renewed: [String] = []
-    let code = reportTrustChange(try ctx.publisher().update { repo in
-        try repo.renew(role: "timestamp")
-        // Also renew what expires within a week and can be signed here; name what cannot.
-        for name in repo.expiringRoles(within: 7 * 86400) where !["timestamp", "snapshot"].contains(name) {
-            let ids = name == "root" ? (repo.root.signed.roles["root"]?.keyIDs ?? []) : ((try? repo.keysAndRoleIDs(for: name)) ?? [])
-            if ids.contains(where: { localIDs.contains($0) }) {
-                try repo.renew(role: name)
-                renewed.append(name)
-            } else {
-                note("warning: \(name) expires soon and its keys are not here; renew it where they are (`signet timestamp renew` there)")
-            }
-        }
-    }, "renew timestamp" + (renewed.isEmpty ? "" : " and " + renewed.joined(separator: ", ")), ctx.reference, json: args.flag("json"))
-    return code
+    let renewal = try ctx.publisher().renew()
+    for name in renewal.notHere {
+        note("signet: warning: \(name) expires soon and its keys are not in this key store; renew it where they are (`signet timestamp renew \(ctx.reference.name)` there)")
+    }
+    return reportTrustChange(renewal.outcome, "renew timestamp" + (renewal.renewed.isEmpty ? "" : " and " + renewal.renewed.joined(separator: ", ")),
+                             ctx.reference, json: args.flag("json"))
 }
 
 /// `signet key rotate REF ROLE`: a new key for ROLE (root, targets, snapshot, timestamp through a new
 /// cross-signed root; releases by replacing the signer key).
 func runKeyRotate(_ arguments: [String]) throws -> Int32 {
-    let args = try Args(arguments, valued: registryValued.union(trustValued).union(["type"]), boolean: registryBoolean.union(trustBoolean).union(["help"]))
+    let args = try Args(arguments, valued: registryValued.union(trustValued).union(["type"]), boolean: registryBoolean.union(publishingBoolean).union(["help"]))
     if args.flag("help") { print(keyUsage); return 0 }
     var ctx = try TrustContext(args)
     let role = try args.positional(1, "ROLE (root, targets, snapshot, timestamp or releases)")
     try args.expectPositionals(2)
-    let roles = Root.topLevelRoles + [TrustPublisher.releasesRole]
-    guard roles.contains(role) else { throw UsageError("unknown role \"\(role)\"; expected one of \(roles.joined(separator: ", "))") }
     guard let algorithm = KeyAlgorithm(rawValue: args.value("type") ?? "ed25519"), algorithm != .rsa else { throw UsageError("--type must be ed25519, ecdsa-p256 or ecdsa-p384") }
-    // Check the current state first, so that nothing is generated for a request that cannot succeed.
-    let updater = try ctx.trust.refresh(allowExpired: true)
-    let localIDs = Set(try ctx.keyring.list().map(\.keyID))
-    var replaced: [String] = []
-    var threshold = 1
-    if role == TrustPublisher.releasesRole {
-        guard let d = updater.trusted.targets?.signed.delegations?.roles?.first(where: { $0.name == role }) else {
-            throw UsageError("\(ctx.reference.name) has no \(role) delegation")
-        }
-        replaced = d.keyIDs.filter { localIDs.contains($0) }
-        guard !replaced.isEmpty else { throw UsageError("none of the \(role) signer keys of \(ctx.reference.name) is in this key store; nothing to rotate here") }
-        threshold = d.threshold
-    } else if let r = updater.trusted.root.signed.role(role) {
-        threshold = r.threshold
-        replaced = r.keyIDs
-        guard r.keyIDs.count == 1 else {
-            throw UsageError("\(role) has \(r.keyIDs.count) keys (threshold \(r.threshold)); rotate them with `signet tuf`-style key lists is not supported here yet")
-        }
+    var passphrases = ctx.passphrases
+    let keyring = ctx.keyring
+    let reference = ctx.reference
+    let rotation = try ctx.publisher().rotate(role: role) {
+        let pass = try passphrases.get(root: role == "root", what: "the new \(role) key", confirm: true)
+        return try keyring.generate(algorithm, passphrase: pass, labels: [("role", role), ("repository", reference.name)])
     }
-    let pass = try ctx.passphrases.get(root: role == "root", what: "the new \(role) key", confirm: true)
-    let entry = try ctx.keyring.generate(algorithm, passphrase: pass, labels: [("role", role), ("repository", ctx.reference.name)])
-    let publisher = ctx.publisher()
-    let outcome = try publisher.update { repo in
-        if Root.topLevelRoles.contains(role) {
-            try repo.rotate(role: role, to: [entry.publicKey], threshold: 1)
-        } else {
-            // Replace only this machine's signer key(s); other signers and the threshold stay.
-            try repo.updateDelegation(from: "targets", name: role, addKeys: [entry.publicKey], removeKeyIDs: replaced,
-                                      threshold: min(threshold, (repo.delegatedRole(role)?.keyIDs.count ?? 1) - replaced.count + 1))
-        }
-    }
-    let code = reportTrustChange(outcome, "rotate \(role) key", ctx.reference, json: args.flag("json"))
-    if code == 0 && !args.flag("json") { print("new \(role) key: \(entry.keyID)") }
+    let code = reportTrustChange(rotation.outcome, "rotate \(role) key", ctx.reference, json: args.flag("json"))
+    if code == 0 && !args.flag("json") { print("new \(role) key: \(rotation.newKey.keyID)") }
     return code
 }

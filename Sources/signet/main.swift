@@ -1,6 +1,8 @@
 import Foundation
 import SignetCrypto
+import SignetFiles
 import SignetOCI
+import SignetKeys
 import SignetTUF
 import SignetTrust
 
@@ -32,6 +34,10 @@ func exitCode(for error: Error) -> Int32 {
     case let e as OCIError: return ociExitCode(for: e)
     case let e as TrustError: return e.exitCode
     case let e as KeyringError: return keyringExitCode(e)
+    case is FileError: return 4
+    case let e as TUFError:
+        if case .storage = e { return 4 }
+        return 1
     default: return 1
     }
 }

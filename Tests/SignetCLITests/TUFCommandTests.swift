@@ -86,6 +86,33 @@ final class TUFCommandTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: work + "/repo/metadata").sorted(), after)
     }
 
+    func testFilesChangedInTheDirectoryAreRefusedNotResigned() throws {
+        try signet(["tuf", "init", "repo"])
+        try Data("one".utf8).write(to: URL(fileURLWithPath: work + "/one"))
+        try signet(["tuf", "add-target", "repo", "one"])
+        // Someone with write access to the directory (and no key) adds a target to targets.json by hand.
+        let targetsFile = work + "/repo/metadata/2.targets.json"
+        var text = try String(contentsOfFile: targetsFile, encoding: .utf8)
+        text = text.replacingOccurrences(of: "\"targets\":{", with: "\"targets\":{\"evil\":{\"hashes\":{\"sha256\":\"\(String(repeating: "ab", count: 32))\"},\"length\":4},")
+        try Data(text.utf8).write(to: URL(fileURLWithPath: targetsFile))
+        try Data("two".utf8).write(to: URL(fileURLWithPath: work + "/two"))
+        // Another key holder's machine, which verifies the directory from the root it trusts, refuses it.
+        let other = ["SIGNET_HOME": work + "/home2"]
+        try FileManager.default.createDirectory(atPath: work + "/home2/keys", withIntermediateDirectories: true)
+        for entry in try FileManager.default.contentsOfDirectory(atPath: work + "/home/keys") {
+            try FileManager.default.copyItem(atPath: work + "/home/keys/" + entry, toPath: work + "/home2/keys/" + entry)
+        }
+        let r = try signet(["tuf", "add-target", "repo", "two", "--root", "repo/metadata/1.root.json"], env: other, expect: 1)
+        XCTAssertTrue(r.stderr.contains("2.targets.json"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: work + "/repo/metadata/3.targets.json"))
+        // The machine that published builds on what it verified, never on the changed file.
+        try signet(["tuf", "add-target", "repo", "two"])
+        let published = try String(contentsOfFile: work + "/repo/metadata/3.targets.json", encoding: .utf8)
+        XCTAssertFalse(published.contains("evil"), published)
+        try client(work + "/repo", "two")
+        try client(work + "/repo", "evil", expect: 1)
+    }
+
     func testKillDuringPublishLeavesThePreviousStateVerifiable() throws {
         try signet(["tuf", "init", "repo"])
         try Data("one".utf8).write(to: URL(fileURLWithPath: work + "/one"))
@@ -125,7 +152,19 @@ final class TUFCommandTests: XCTestCase {
         for entry in try FileManager.default.contentsOfDirectory(atPath: work + "/home/keys") where entry != "\(keyIDs[0]).key" {
             try FileManager.default.copyItem(atPath: work + "/home/keys/" + entry, toPath: storeB + "/keys/" + entry)
         }
-        try signet(["tuf", "sign", "repo"], env: ["SIGNET_HOME": storeB])
+        // B has never seen this repository: it must say which root it trusts; then it is shown the
+        // change and, without confirmation, nothing is signed.
+        let unpinned = try signet(["tuf", "sign", "repo"], env: ["SIGNET_HOME": storeB], expect: 1)
+        XCTAssertTrue(unpinned.stderr.contains("no trusted root is pinned"), unpinned.stderr)
+        let unconfirmed = try signet(["tuf", "sign", "repo", "--root", "repo/metadata/1.root.json"], env: ["SIGNET_HOME": storeB], expect: 1)
+        XCTAssertTrue(unconfirmed.stderr.contains("changes root") || unconfirmed.stderr.contains("timestamp"), unconfirmed.stderr)
+        XCTAssertTrue(unconfirmed.stderr.contains("+ key \(tsID.prefix(16)) for timestamp"), unconfirmed.stderr)
+        XCTAssertTrue(unconfirmed.stderr.contains("not confirmed"), unconfirmed.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: work + "/repo/metadata/2.root.json"))
+        let review = try signet(["tuf", "staged", "repo", "--json"], env: ["SIGNET_HOME": storeB])
+        let parsed = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(review.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(parsed["changesRoot"] as? Bool, true)
+        try signet(["tuf", "sign", "repo", "--yes"], env: ["SIGNET_HOME": storeB])
         XCTAssertTrue(FileManager.default.fileExists(atPath: work + "/repo/metadata/2.root.json"))
         try Data("t".utf8).write(to: URL(fileURLWithPath: work + "/t"))
         try signet(["tuf", "add-target", "repo", "t"])

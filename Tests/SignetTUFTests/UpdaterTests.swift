@@ -415,3 +415,73 @@ final class UpdaterTests: XCTestCase {
         }
     }
 }
+
+/// What a failed refresh leaves behind, and renewal's expiry policy.
+final class UpdaterStateTests: XCTestCase {
+    var sim: RepositorySimulator!
+    var now = RepositorySimulator.now
+
+    override func setUpWithError() throws {
+        sim = try RepositorySimulator()
+        try sim.addTarget("file.txt", Array("hello".utf8))
+        try sim.publish()
+    }
+
+    func updater(_ store: any MetadataStore, expired: ExpiredMetadata = .refuse) throws -> Updater {
+        let t = now
+        var config = UpdaterConfig()
+        config.expiredMetadata = expired
+        return try Updater(metadataBaseURL: RepositorySimulator.metadataURL, transport: sim, store: store, clock: { t }, config: config)
+    }
+
+    func testAFailedRefreshLeavesThePreviousTrustedStateWhole() throws {
+        let store = InMemoryMetadataStore(root: sim.signedRoots[0])
+        let u = try updater(store)
+        try u.refresh()
+        let before = u.trusted.timestamp?.signed.header.version
+        XCTAssertNotNil(u.verifiedBytes(role: "targets"))
+        // The next timestamp is fine, but the snapshot it names is served with a flipped byte.
+        try sim.addTarget("two.txt", Array("two".utf8))
+        try sim.publish()
+        let name = "\(sim.snapshot.signed.header.version).snapshot.json"
+        var bad = try XCTUnwrap(sim.files[name])
+        bad[bad.count / 2] ^= 0x20
+        sim.files[name] = bad
+        XCTAssertThrowsError(try u.refresh())
+        XCTAssertEqual(u.trusted.timestamp?.signed.header.version, before, "the previous set stays visible, not a half-updated one")
+        XCTAssertNotNil(u.trusted.targets)
+        XCTAssertNotNil(u.verifiedBytes(role: "targets"))
+    }
+
+    func testATransactionalStoreChangesNothingUntilCommitted() throws {
+        let base = InMemoryMetadataStore(root: sim.signedRoots[0])
+        let tx = TransactionalMetadataStore(base: base)
+        try updater(tx).refresh()
+        XCTAssertEqual(base.roles, ["root"], "nothing reached the underlying store yet")
+        try tx.commit()
+        XCTAssertEqual(base.roles, ["root", "snapshot", "targets", "timestamp"])
+        // After commit, writes pass straight through.
+        try tx.save(role: "x", bytes: [1])
+        XCTAssertEqual(base["x"], [1])
+    }
+
+    func testExpiredMetadataIsAcceptedForRenewalOnlyAtVersionsThisMachineTrusted() throws {
+        let store = InMemoryMetadataStore(root: sim.signedRoots[0])
+        try updater(store).refresh()
+        now = RepositorySimulator.farFuture + 86400   // everything has expired
+        XCTAssertThrowsError(try updater(store).refresh()) { e in
+            guard case .expired = e as? TUFError else { return XCTFail("\(e)") }
+        }
+        // Renewal: the versions this machine trusted are accepted although expired.
+        let renew = try updater(store, expired: .allowIfSeen)
+        try renew.refresh()
+        XCTAssertEqual(Set(renew.trusted.expiredAccepted.map(\.role)), ["timestamp", "snapshot", "targets", "root"])
+        // A machine that never trusted this repository refuses the same expired state.
+        let fresh = InMemoryMetadataStore(root: sim.signedRoots[0])
+        XCTAssertThrowsError(try updater(fresh, expired: .allowIfSeen).refresh()) { e in
+            guard case .expiredNotSeen(let file, _, _, nil) = e as? TUFError else { return XCTFail("\(e)") }
+            XCTAssertEqual(file, "timestamp.json")
+        }
+        XCTAssertEqual(fresh.roles, ["root"])
+    }
+}

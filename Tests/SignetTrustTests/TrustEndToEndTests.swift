@@ -3,61 +3,7 @@ import SignetTestSupport
 import XCTest
 
 /// Content trust end to end: the `signet` executable against a real docker-registry on 127.0.0.1.
-final class TrustEndToEndTests: XCTestCase {
-    var work = ""
-    var registry: TestRegistry!
-    var repo = ""
-
-    override func setUpWithError() throws {
-        work = try TestProcesses.temporaryDirectory("signet-e2e")
-        registry = try TestRegistry()
-        repo = "\(registry.address)/team/app"
-    }
-
-    override func tearDown() {
-        registry = nil
-        try? FileManager.default.removeItem(atPath: work)
-    }
-
-    /// Runs `signet` with a key store under `work/home-NAME`.
-    @discardableResult
-    func signet(_ args: [String], home: String = "owner", env: [String: String] = [:], expect status: Int32? = 0,
-                file: StaticString = #filePath, line: UInt = #line) throws -> ProcessResult {
-        var environment = ["SIGNET_HOME": work + "/home-" + home, "SIGNET_ROOT_PASSPHRASE": "root pass",
-                           "SIGNET_KEY_PASSPHRASE": "key pass", "SIGNET_UNSAFE_TEST_KDF": "1",
-                           "DOCKER_CONFIG": work + "/no-docker-config"]
-        environment.merge(env) { $1 }
-        let r = try TestProcesses.run(TestProcesses.product("signet"), args, environment: environment, currentDirectory: work)
-        if let status {
-            XCTAssertEqual(r.status, status, "signet \(args.joined(separator: " ")):\nstdout: \(r.stdout)\nstderr: \(r.stderr)", file: file, line: line)
-        }
-        return r
-    }
-
-    func image(_ name: String, message: String, platforms: String = "") throws -> String {
-        let dir = work + "/" + name
-        var args = [TestProcesses.packageRoot.appendingPathComponent("scripts/lib/make-oci-image.py").path, dir, "--message", message]
-        if !platforms.isEmpty { args += ["--platforms", platforms] }
-        let r = try TestProcesses.run("/usr/bin/env", ["python3"] + args)
-        XCTAssertEqual(r.status, 0, r.stderr)
-        return dir
-    }
-
-    func json(_ r: ProcessResult) throws -> [String: Any] {
-        try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.stdout)
-    }
-
-    /// trust init + signed push of v1; returns (root file, pushed digest).
-    func setUpSignedRepository() throws -> (String, String) {
-        let initResult = try json(try signet(["trust", "init", repo, "--json"]))
-        let rootFile = try XCTUnwrap(initResult["root_file"] as? String)
-        let pushed = try signet(["push", try image("img1", message: "one"), repo + ":v1"])
-        let digest = pushed.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        XCTAssertTrue(digest.hasPrefix("sha256:"), pushed.stdout)
-        XCTAssertTrue(pushed.stderr.contains("signed v1"), pushed.stderr)
-        return (rootFile, digest)
-    }
-
+final class TrustEndToEndTests: TrustTestCase {
     func testSignVerifyPullAndAnIndependentClient() throws {
         let (rootFile, digest) = try setUpSignedRepository()
         let verified = try signet(["verify", repo + ":v1"])
@@ -65,14 +11,19 @@ final class TrustEndToEndTests: XCTestCase {
         try signet(["verify", repo + ":v1", "--deep"])
         // Pull writes a verified layout with its trust metadata; it verifies offline later.
         try signet(["pull", repo + ":v1", "--output", work + "/pulled"])
-        let offline = try signet(["verify", "--layout", work + "/pulled"], home: "offline")
+        // Offline, on a machine that never contacted the registry: from the root it was given.
+        let noPin = try signet(["verify", "--layout", work + "/pulled"], home: "offline", expect: 1)
+        XCTAssertTrue(noPin.stderr.contains("no trusted root pinned"), noPin.stderr)
+        let offline = try signet(["verify", "--layout", work + "/pulled", "--root", rootFile], home: "offline")
         XCTAssertEqual(offline.stdout, "\(repo)@\(digest)\n")
+        // A relative layout path works too; and the machine that pulled uses its own pin.
+        XCTAssertEqual(try signet(["verify", "--layout", "pulled"]).stdout, "\(repo)@\(digest)\n")
         // A blob changed in the layout afterwards is caught offline too.
         let blobs = try FileManager.default.contentsOfDirectory(atPath: work + "/pulled/blobs/sha256")
         let victim = try XCTUnwrap(blobs.first { $0 != String(digest.dropFirst(7)) })
         try FileManager.default.copyItem(atPath: work + "/pulled", toPath: work + "/pulled-bad")
         try Data("changed".utf8).write(to: URL(fileURLWithPath: work + "/pulled-bad/blobs/sha256/" + victim))
-        let tampered = try signet(["verify", "--layout", work + "/pulled-bad"], home: "offline", expect: 1)
+        let tampered = try signet(["verify", "--layout", work + "/pulled-bad", "--root", rootFile], home: "offline", expect: 1)
         XCTAssertTrue(tampered.stderr.contains("does not match") || tampered.stderr.contains("digest"), tampered.stderr)
         // A second client: nothing pinned → refused; pinned root file → verified; TOFU → verified and said.
         let unpinned = try signet(["verify", repo + ":v1"], home: "client", expect: 1)
@@ -95,7 +46,7 @@ final class TrustEndToEndTests: XCTestCase {
     }
 
     func testMultiPlatformIndex() throws {
-        _ = try signet(["trust", "init", repo])
+        let rootFile = try XCTUnwrap(try json(try signet(["trust", "init", repo, "--json"]))["root_file"] as? String)
         let pushed = try signet(["push", try image("multi", message: "multi", platforms: "linux/amd64,linux/arm64"), repo + ":multi"])
         let digest = pushed.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         XCTAssertEqual(try signet(["verify", repo + ":multi", "--deep", "--all-platforms"]).stdout, "\(repo)@\(digest)\n")
@@ -105,10 +56,11 @@ final class TrustEndToEndTests: XCTestCase {
         let all = try FileManager.default.contentsOfDirectory(atPath: work + "/all/blobs/sha256").count
         XCTAssertEqual(one, 4)          // the signed index (kept for offline checks), manifest, config, layer of the host platform
         XCTAssertEqual(all, 7)          // index + 2 × (manifest, config, layer)
-        XCTAssertEqual(try signet(["verify", "--layout", work + "/one"], home: "offline").stdout, "\(repo)@\(digest)\n")
-        XCTAssertEqual(try signet(["verify", "--layout", work + "/all", repo + ":multi"], home: "offline").stdout, "\(repo)@\(digest)\n")
-        let wrong = try signet(["verify", "--layout", work + "/all", "\(registry.address)/other/thing:1"], home: "offline", expect: 1)
-        XCTAssertTrue(wrong.stderr.contains("not \(registry.address)/other/thing:1"), wrong.stderr)
+        XCTAssertEqual(try signet(["verify", "--layout", work + "/one", "--root", rootFile], home: "offline").stdout, "\(repo)@\(digest)\n")
+        XCTAssertEqual(try signet(["verify", "--layout", work + "/all", repo + ":multi", "--root", rootFile], home: "offline").stdout, "\(repo)@\(digest)\n")
+        // Claimed as another repository: its trust data names this one, so it is refused.
+        let wrong = try signet(["verify", "--layout", work + "/all", "\(registry.address)/other/thing:multi", "--root", rootFile], home: "offline", expect: 1)
+        XCTAssertTrue(wrong.stderr.contains("belongs to repository \(repo)"), wrong.stderr)
     }
 
     func testAttacksAreRejected() throws {
@@ -206,12 +158,12 @@ final class TrustEndToEndTests: XCTestCase {
         let initial = try XCTUnwrap(((roles.first { $0["role"] as? String == "releases" })?["keyids"] as? [String])?.first { !keyIDs.values.contains($0) })
         let staged = try signet(["signer", "remove", repo, String(initial.prefix(16))], expect: 1)
         XCTAssertTrue(staged.stderr.contains("releases has 0 of the 1 required signatures"), staged.stderr)
-        try signet(["trust", "sign-staged", repo], home: "alice", expect: 1)      // alice signs; snapshot/timestamp keys are the owner's
-        try signet(["trust", "sign-staged", repo])                                // the owner publishes
+        try signet(["trust", "sign-staged", repo, "--yes"], home: "alice", expect: 1)      // alice signs; snapshot/timestamp keys are the owner's
+        try signet(["trust", "sign-staged", repo, "--yes"])                                // the owner publishes
         try signet(["signer", "threshold", repo, "2"], expect: 1)                 // staged: releases needs 2 of 3 now
-        try signet(["trust", "sign-staged", repo], home: "alice", expect: 1)
-        try signet(["trust", "sign-staged", repo], home: "bob", expect: 1)
-        try signet(["trust", "sign-staged", repo])
+        try signet(["trust", "sign-staged", repo, "--yes"], home: "alice", expect: 1)
+        try signet(["trust", "sign-staged", repo, "--yes"], home: "bob", expect: 1)
+        try signet(["trust", "sign-staged", repo, "--yes"])
         // Alice signs a release alone: refused, naming the threshold; the tag does not verify.
         let img = try image("rel", message: "release")
         try signet(["push", img, repo + ":v9", "--unsigned"], home: "alice")
@@ -219,14 +171,14 @@ final class TrustEndToEndTests: XCTestCase {
         XCTAssertTrue(one.stderr.contains("releases has 1 of the 2 required signatures"), one.stderr)
         let notYet = try signet(["verify", repo + ":v9"], expect: 1)
         XCTAssertTrue(notYet.stderr.contains("not signed"), notYet.stderr)
-        try signet(["trust", "sign-staged", repo], home: "bob", expect: 1)
-        try signet(["trust", "sign-staged", repo])
+        try signet(["trust", "sign-staged", repo, "--yes"], home: "bob", expect: 1)
+        try signet(["trust", "sign-staged", repo, "--yes"])
         try signet(["verify", repo + ":v9"])
         // Carol is removed; her signature alone can no longer sign anything.
         try signet(["signer", "remove", repo, "carol"], expect: 1)
-        try signet(["trust", "sign-staged", repo], home: "alice", expect: 1)
-        try signet(["trust", "sign-staged", repo], home: "bob", expect: 1)
-        try signet(["trust", "sign-staged", repo])
+        try signet(["trust", "sign-staged", repo, "--yes"], home: "alice", expect: 1)
+        try signet(["trust", "sign-staged", repo, "--yes"], home: "bob", expect: 1)
+        try signet(["trust", "sign-staged", repo, "--yes"])
         try signet(["push", try image("rel2", message: "release 2"), repo + ":v10", "--unsigned"], home: "carol")
         let revoked = try signet(["sign", repo + ":v10"], home: "carol", expect: nil)
         XCTAssertNotEqual(revoked.status, 0)
@@ -254,7 +206,10 @@ final class TrustEndToEndTests: XCTestCase {
                                                               "docker://\(repo):\(tag)", "docker://\(second.address)/team/app:\(tag)"])
             XCTAssertEqual(r.status, 0, "skopeo copy \(tag): \(r.stderr)")
         }
-        let copied = try signet(["verify", "\(second.address)/team/app:v1", "--root", rootFile], home: "elsewhere")
+        // The copy's trust data names the original repository: refused as itself, verified as the original.
+        let asItself = try signet(["verify", "\(second.address)/team/app:v1", "--root", rootFile], home: "elsewhere", expect: 1)
+        XCTAssertTrue(asItself.stderr.contains("belongs to repository \(repo)"), asItself.stderr)
+        let copied = try signet(["verify", "\(second.address)/team/app:v1", "--root", rootFile, "--as", repo], home: "elsewhere")
         XCTAssertEqual(copied.stdout, "\(second.address)/team/app@\(digest)\n")
     }
 
@@ -263,8 +218,11 @@ final class TrustEndToEndTests: XCTestCase {
         // Three days later the timestamp has expired: clients refuse, and the owner can still renew it.
         let later = ["SIGNET_UNSAFE_NOW": String(Int(Date().timeIntervalSince1970) + 3 * 86400)]
         try signet(["verify", repo + ":v1", "--root", rootFile], home: "client", env: later, expect: 1)
+        // The root was not pinned by the failed verification.
+        let pinned = (FileManager.default.enumerator(atPath: work + "/home-client")?.allObjects as? [String] ?? []).filter { $0.hasSuffix("root.json") }
+        XCTAssertEqual(pinned, [], "nothing pinned after a failed verification")
         try signet(["timestamp", "renew", repo], env: later)
-        XCTAssertEqual(try signet(["verify", repo + ":v1"], home: "client", env: later).stdout, "\(repo)@\(digest)\n")
+        XCTAssertEqual(try signet(["verify", repo + ":v1", "--root", rootFile], home: "client", env: later).stdout, "\(repo)@\(digest)\n")
         // 85 days later targets and releases expire within a week: a renewal by their key holder extends them.
         let much = ["SIGNET_UNSAFE_NOW": String(Int(Date().timeIntervalSince1970) + 85 * 86400)]
         let renewed = try signet(["timestamp", "renew", repo], env: much)
@@ -275,10 +233,12 @@ final class TrustEndToEndTests: XCTestCase {
         // The trust tags cannot be overwritten by a push.
         let guarded = try signet(["push", work + "/img1", repo + ":_tuf", "--unsigned"], expect: 2)
         XCTAssertTrue(guarded.stderr.contains("holds the repository's trust data"), guarded.stderr)
-        // A wrong root file does not replace a working pin.
+        // A wrong root file is an error and does not replace a working pin.
         try Data("{}".utf8).write(to: URL(fileURLWithPath: work + "/bogus-root.json"))
         try signet(["verify", repo + ":v1", "--root", rootFile], home: "pinned")
-        try signet(["verify", repo + ":v1", "--root", work + "/bogus-root.json"], home: "pinned")   // ignored: already pinned
+        let bogus = try signet(["verify", repo + ":v1", "--root", work + "/bogus-root.json"], home: "pinned", expect: 1)
+        XCTAssertTrue(bogus.stderr.contains("bogus-root.json"), bogus.stderr)
+        try signet(["verify", repo + ":v1"], home: "pinned")
         // One change at a time may wait for signatures.
         let k = try json(try signet(["key", "generate", "--json"], home: "dave"))
         let pem = try signet(["key", "export", try XCTUnwrap(k["keyid"] as? String)], home: "dave")

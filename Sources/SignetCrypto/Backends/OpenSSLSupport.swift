@@ -141,6 +141,19 @@ final class EVPKey: @unchecked Sendable {
         return secret
     }
 
+    /// A big-number parameter of the key (for example "qx", "qy", "n", "e") as unsigned big-endian
+    /// bytes, left-padded with zeros to `width` when given.
+    func bigNumberParameter(_ name: String, width: Int? = nil) throws(CryptoError) -> [UInt8] {
+        var bn: OpaquePointer? = nil
+        guard EVP_PKEY_get_bn_param(pointer, name, &bn) == 1, let bn else { throw openSSLError("reading the key parameter \(name)") }
+        defer { BN_free(bn) }
+        let natural = Int((BN_num_bits(bn) + 7) / 8)
+        let length = max(width ?? natural, natural)
+        var out = [UInt8](repeating: 0, count: length)
+        guard BN_bn2binpad(bn, &out, Int32(length)) == Int32(length) else { throw openSSLError("encoding the key parameter \(name)") }
+        return out
+    }
+
     /// The curve name of an EC key, such as "prime256v1" or "secp384r1".
     func ecCurveName() -> String? {
         var buffer = [CChar](repeating: 0, count: 64)

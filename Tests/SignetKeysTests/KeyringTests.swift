@@ -2,7 +2,9 @@ import Foundation
 import SignetCrypto
 import SignetTestSupport
 import XCTest
-@testable import SignetTUF
+import SignetFiles
+import SignetTUF
+@testable import SignetKeys
 
 final class KeyringTests: XCTestCase {
     var home = ""

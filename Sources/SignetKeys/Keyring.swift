@@ -1,6 +1,8 @@
 import Foundation
 import SignetCrypto
+import SignetFiles
 import SignetJSON
+import SignetTUF
 
 /// A key in a `Keyring`, as listed without its passphrase.
 public struct KeyringEntry: Sendable {
@@ -65,7 +67,7 @@ public struct Keyring: Sendable {
     public init(home: String, kdf: KeyFileKDFParameters = .moderate) throws(KeyringError) {
         directory = (home.hasSuffix("/") ? String(home.dropLast()) : home) + "/keys"
         self.kdf = kdf
-        do { try AtomicFile.makeDirectory(home, mode: 0o700); try AtomicFile.makeDirectory(directory, mode: 0o700) } catch {
+        do throws(FileError) { try AtomicFile.makeDirectory(home, mode: 0o700); try AtomicFile.makeDirectory(directory, mode: 0o700) } catch {
             throw KeyringError.storage(path: directory, detail: "\(error)")
         }
         // Tighten permissions even if the directories existed.
@@ -111,7 +113,7 @@ public struct Keyring: Sendable {
         do {
             bytes = try EncryptedKeyFile.seal(key, passphrase: passphrase, kdf: kdf, labels: labels + [("keyid", keyID)])
         } catch { throw KeyringError.crypto(path: path, error) }
-        do { try AtomicFile.write(bytes, to: path, mode: 0o600) } catch { throw KeyringError.storage(path: path, detail: "\(error)") }
+        do throws(FileError) { try AtomicFile.write(bytes, to: path, mode: 0o600) } catch { throw KeyringError.storage(path: path, detail: "\(error)") }
         return KeyringEntry(keyID: keyID, algorithm: key.algorithm, publicKey: key.publicKey, labels: labels, path: path)
     }
 
@@ -131,10 +133,10 @@ public struct Keyring: Sendable {
 
     func entry(atPath path: String) throws(KeyringError) -> KeyringEntry {
         let bytes: [UInt8]
-        do {
-            guard let b = try AtomicFile.read(path, limit: EncryptedKeyFile.maxLength) else { throw KeyringError.storage(path: path, detail: "missing") }
+        do throws(FileError) {
+            guard let b = try AtomicFile.read(path, limit: EncryptedKeyFile.maxLength) else { throw FileError.io(path: path, detail: "missing") }
             bytes = b
-        } catch let e as KeyringError { throw e } catch { throw KeyringError.storage(path: path, detail: "\(error)") }
+        } catch { throw KeyringError.storage(path: path, detail: error.detail) }
         let info: KeyFileInfo
         do { info = try EncryptedKeyFile.inspect(bytes) } catch { throw KeyringError.crypto(path: path, error) }
         let keyID = ((try? Key(publicKey: info.publicKey).keyID()) ?? "")
@@ -157,14 +159,23 @@ public struct Keyring: Sendable {
         throw KeyringError.ambiguous(idOrPrefix, matches.map(\.keyID))
     }
 
+    /// Deletes a key file.
+    /// - Throws: `KeyringError.storage`.
+    public func remove(_ entry: KeyringEntry) throws(KeyringError) {
+        guard entry.path == path(for: entry.keyID) else { throw KeyringError.storage(path: entry.path, detail: "not a key file of this store") }
+        do throws(FileError) { try AtomicFile.remove(entry.path) } catch { throw KeyringError.storage(path: entry.path, detail: error.detail) }
+    }
+
     /// Decrypts a key.
     /// - Throws: `KeyringError.crypto` (wrong passphrase or damaged file), `.notFound`.
     public func unlock(_ entry: KeyringEntry, passphrase: SecretBytes) throws(KeyringError) -> PrivateKey {
         let bytes: [UInt8]
-        do {
-            guard let b = try AtomicFile.read(entry.path, limit: EncryptedKeyFile.maxLength) else { throw KeyringError.notFound(entry.keyID) }
-            bytes = b
-        } catch let e as KeyringError { throw e } catch { throw KeyringError.storage(path: entry.path, detail: "\(error)") }
+        let read: [UInt8]?
+        do throws(FileError) { read = try AtomicFile.read(entry.path, limit: EncryptedKeyFile.maxLength) } catch {
+            throw KeyringError.storage(path: entry.path, detail: error.detail)
+        }
+        guard let b = read else { throw KeyringError.notFound(entry.keyID) }
+        bytes = b
         do { return try EncryptedKeyFile.open(bytes, passphrase: passphrase) } catch {
             if case .wrongPassphraseOrTampered = error { throw KeyringError.wrongPassphrase(keyID: entry.keyID, role: entry.label("role"), path: entry.path) }
             throw KeyringError.crypto(path: entry.path, error)

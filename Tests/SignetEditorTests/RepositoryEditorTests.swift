@@ -2,22 +2,56 @@ import Foundation
 import SignetCrypto
 import SignetHTTP
 import SignetTestSupport
+import SignetFiles
+import SignetJSON
+import SignetKeys
+import SignetTUF
 import XCTest
-@testable import SignetTUF
+@testable import SignetEditor
 
 /// The repository editor, checked by Signet's own client and by python-tuf's ngclient.
-final class RepositoryTests: XCTestCase {
+final class RepositoryEditorTests: XCTestCase {
     var dir = ""
+    var disk: DiskRepository!
     var now: Int64 = RepositorySimulator.now
     var keys: [String: [PrivateKey]] = [:]
     var firstRoot: [UInt8] = []
 
     override func setUpWithError() throws {
         dir = try TestProcesses.temporaryDirectory("signet-repo")
+        disk = DiskRepository(directory: dir, home: dir + "-home")
     }
 
     override func tearDown() {
         try? FileManager.default.removeItem(atPath: dir)
+        try? FileManager.default.removeItem(atPath: dir + "-home")
+    }
+
+    /// The repository as this machine trusts it (verified from the pinned root).
+    func open(_ disk: DiskRepository? = nil, renewal: Bool = false) throws -> RepositoryEditor {
+        try (disk ?? self.disk).open(anchor: .pinned, expired: renewal ? .allowIfSeen : .refuse, clock: clock())
+    }
+
+    /// Publishes (writing the files) or stages (writing staged/) like `signet tuf`.
+    @discardableResult
+    func publish(_ repo: RepositoryEditor, _ signers: [PrivateKey], disk: DiskRepository? = nil) throws -> PublishOutcome {
+        let outcome = try repo.publish(signers: signers)
+        switch outcome {
+        case .published(let change): try (disk ?? self.disk).write(change)
+        case .staged(let change): try (disk ?? self.disk).writeStaged(change)
+        }
+        return outcome
+    }
+
+    @discardableResult
+    func signStaged(_ repo: RepositoryEditor, _ signers: [PrivateKey]) throws -> PublishOutcome {
+        let change = try XCTUnwrap(try disk.readStaged())
+        let outcome = try repo.signStaged(change, signers: signers)
+        switch outcome {
+        case .published(let c): try disk.write(c)
+        case .staged(let c): try disk.writeStaged(c)
+        }
+        return outcome
     }
 
     func key(_ seed: UInt8) throws -> PrivateKey {
@@ -28,12 +62,13 @@ final class RepositoryTests: XCTestCase {
     func clock() -> @Sendable () -> Int64 { let t = now; return { t } }
 
     /// A new repository with one key per role, published with "hello.txt".
-    func makeRepository() throws -> Repository {
+    func makeRepository() throws -> RepositoryEditor {
         keys = ["root": [try key(1)], "targets": [try key(2)], "snapshot": [try key(3)], "timestamp": [try key(4)]]
-        let repo = try Repository(creating: dir, keys: keys.mapValues { ($0.map(\.publicKey), 1) }, clock: clock())
+        let repo = try RepositoryEditor(creating: keys.mapValues { ($0.map(\.publicKey), 1) }, clock: clock())
         try repo.addTarget(path: "hello.txt", content: Array("hello".utf8))
-        guard case .published = try repo.publish(signers: keys.values.flatMap { $0 }) else { throw XCTSkip("not published") }
+        guard case .published = try publish(repo, keys.values.flatMap { $0 }) else { throw XCTSkip("not published") }
         firstRoot = try XCTUnwrap(AtomicFile.read(dir + "/metadata/1.root.json", limit: 1 << 20))
+        try disk.pin(root: firstRoot)
         return repo
     }
 
@@ -67,15 +102,15 @@ final class RepositoryTests: XCTestCase {
         now = Int64(Date().timeIntervalSince1970)
         let repo = try makeRepository()
         try repo.addTarget(path: "dir/with space/ünï.txt", content: Array("nested".utf8))
-        try repo.publish(signers: allSigners)
+        try publish(repo, allSigners)
         try verify(["hello.txt": "hello", "dir/with space/ünï.txt": "nested"])
         try verifyWithPythonTUF(["hello.txt": "hello", "dir/with space/ünï.txt": "nested"])
         let status = repo.status()
         XCTAssertEqual(status.map(\.name), ["root", "timestamp", "snapshot", "targets"])
         XCTAssertTrue(status.allSatisfy(\.thresholdMet))
         XCTAssertEqual(status.first { $0.name == "targets" }?.version, 2)
-        // Reloading from disk gives the same state.
-        let reloaded = try Repository(directory: dir, clock: clock())
+        // Reloading from disk (verified from the pinned root) gives the same state.
+        let reloaded = try open()
         XCTAssertEqual(reloaded.status().map(\.version), status.map(\.version))
     }
 
@@ -87,7 +122,7 @@ final class RepositoryTests: XCTestCase {
         // Root: 1 key → 2 of 3 new keys, signed by the old key and two new ones.
         let newRoot = [try key(11), try key(12), try key(13)]
         try repo.rotate(role: "root", to: newRoot.map(\.publicKey), threshold: 2)
-        guard case .published = try repo.publish(signers: keys["root"]! + [newRoot[0], newRoot[1]] + allSigners) else { return XCTFail("not published") }
+        guard case .published = try publish(repo, keys["root"]! + [newRoot[0], newRoot[1]] + allSigners) else { return XCTFail("not published") }
         keys["root"] = newRoot
         // Timestamp and snapshot keys rotated through root v3.
         keys["timestamp"] = [try key(21)]
@@ -95,7 +130,7 @@ final class RepositoryTests: XCTestCase {
         try repo.rotate(role: "timestamp", to: [try key(21).publicKey], threshold: 1)
         try repo.rotate(role: "snapshot", to: [try key(22).publicKey], threshold: 1)
         try repo.addTarget(path: "v3.txt", content: Array("three".utf8))
-        guard case .published = try repo.publish(signers: allSigners) else { return XCTFail("not published") }
+        guard case .published = try publish(repo, allSigners) else { return XCTFail("not published") }
         XCTAssertEqual(repo.root.signed.header.version, 3)
         try verify(["v3.txt": "three", "hello.txt": "hello"], store: client)   // existing client follows
         try verify(["v3.txt": "three"])                                          // fresh client from v1
@@ -109,24 +144,35 @@ final class RepositoryTests: XCTestCase {
         keys = ["root": rootKeys, "targets": [try key(2)], "snapshot": [try key(3)], "timestamp": [try key(4)]]
         var spec = keys.mapValues { ($0.map(\.publicKey), 1) }
         spec["root"] = (rootKeys.map(\.publicKey), 2)
-        let repo = try Repository(creating: dir, keys: spec, clock: clock())
+        let repo = try RepositoryEditor(creating: spec, clock: clock())
         try repo.addTarget(path: "a", content: [1])
-        try repo.publish(signers: allSigners)
+        try publish(repo, allSigners)
         firstRoot = try XCTUnwrap(AtomicFile.read(dir + "/metadata/1.root.json", limit: 1 << 20))
+        try disk.pin(root: firstRoot)
         // Rotate root to three new keys (2 of 3). Holder 1 has old key 31 and new key 41.
         let newKeys = [try key(41), try key(42), try key(43)]
         try repo.rotate(role: "root", to: newKeys.map(\.publicKey), threshold: 2)
         let online = [keys["snapshot"]![0], keys["timestamp"]![0]]
-        guard case .staged(let missing) = try repo.publish(signers: [rootKeys[0], newKeys[0]] + online) else { return XCTFail("published without threshold") }
+        guard case .staged(let staged) = try publish(repo, [rootKeys[0], newKeys[0]] + online) else { return XCTFail("published without threshold") }
+        let missing = staged.shortfalls
         XCTAssertEqual(missing.map(\.role), ["root (version 2 keys)", "root (version 1 keys)"])
         XCTAssertEqual(missing.map(\.have), [1, 1])
         XCTAssertEqual(missing.map(\.need), [2, 2])
         XCTAssertTrue(RepositoryError.thresholdNotMet(missing).description.contains("has 1 of the 2 required signatures"))
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/metadata/2.root.json"))
         try verify(["a": "\u{1}"])   // still the old state
-        // Holder 2, on another machine: a fresh editor over the same files, signing the staged change.
-        let second = try Repository(directory: dir, clock: clock())
-        guard case .published = try second.signStaged(signers: [rootKeys[1], newKeys[1]] + online) else { return XCTFail("not published") }
+        // Holder 2, on another machine: the repository verified from that machine's own pin; the staged
+        // change is shown (root keys replaced) and then signed.
+        let otherMachine = DiskRepository(directory: dir, home: dir + "-home2")
+        try otherMachine.pin(root: firstRoot)
+        let second = try open(otherMachine)
+        let review = try second.review(try XCTUnwrap(try disk.readStaged()))
+        XCTAssertTrue(review.changesRoot)
+        XCTAssertEqual(review.files.first?.keys.first?.role, "root")
+        XCTAssertEqual(review.files.first?.keys.first?.added.count, 3)
+        XCTAssertEqual(review.files.first?.keys.first?.removed.count, 3)
+        XCTAssertTrue(review.lines().contains { $0.contains("+ key") && $0.contains("for root") }, review.lines().joined(separator: "\n"))
+        guard case .published = try signStaged(second, [rootKeys[1], newKeys[1]] + online) else { return XCTFail("not published") }
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/metadata/2.root.json"))
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/staged"))
         try verify(["a": "\u{1}"])
@@ -139,24 +185,24 @@ final class RepositoryTests: XCTestCase {
         let alice = try key(51), bob = try key(52)
         try repo.delegate(from: "targets", name: "releases", keys: [alice.publicKey], threshold: 1, paths: ["release/*"])
         try repo.addTarget(path: "release/1.0", content: Array("one".utf8), role: "releases")
-        try repo.publish(signers: allSigners + [alice])
+        try publish(repo, allSigners + [alice])
         try verify(["release/1.0": "one"])
         // Add bob, require both.
         try repo.updateDelegation(from: "targets", name: "releases", addKeys: [bob.publicKey], threshold: 2)
         try repo.addTarget(path: "release/2.0", content: Array("two".utf8), role: "releases")
-        guard case .staged(let missing) = try repo.publish(signers: allSigners + [alice]) else { return XCTFail("1 of 2 published") }
-        XCTAssertEqual(missing.first?.role, "releases")
-        let second = try Repository(directory: dir, clock: clock())
+        guard case .staged(let staged) = try publish(repo, allSigners + [alice]) else { return XCTFail("1 of 2 published") }
+        XCTAssertEqual(staged.shortfalls.first?.role, "releases")
+        let second = try open()
         // The delegator (targets) change is staged too; sign with everyone needed.
-        guard case .published = try second.signStaged(signers: allSigners + [bob, alice]) else { return XCTFail("not published") }
+        guard case .published = try signStaged(second, allSigners + [bob, alice]) else { return XCTFail("not published") }
         try verify(["release/2.0": "two"])
         // Revoke alice: bob alone, threshold 1. A later release signed only by alice must fail.
-        let third = try Repository(directory: dir, clock: clock())
+        let third = try open()
         let aliceID = try Key(publicKey: alice.publicKey).keyID()
         try third.updateDelegation(from: "targets", name: "releases", removeKeyIDs: [aliceID], threshold: 1)
         try third.addTarget(path: "release/3.0", content: Array("three".utf8), role: "releases")
-        guard case .staged = try third.publish(signers: allSigners + [alice]) else { return XCTFail("revoked signer accepted") }
-        guard case .published = try third.signStaged(signers: allSigners + [bob]) else { return XCTFail("not published") }
+        guard case .staged = try publish(third, allSigners + [alice]) else { return XCTFail("revoked signer accepted") }
+        guard case .published = try signStaged(try open(), allSigners + [bob]) else { return XCTFail("not published") }
         try verify(["release/3.0": "three", "release/1.0": "one"])
         try verifyWithPythonTUF(["release/3.0": "three"])
     }
@@ -173,7 +219,7 @@ final class RepositoryTests: XCTestCase {
             try repo.addTarget(path: path, content: nil, length: Int64(content.count), hashes: [("sha256", try SHA256.hash(content).hex)], role: bin)
         }
         try repo.addTarget(path: "pkg/real.tgz", content: Array("real".utf8), role: try XCTUnwrap(repo.hashBin(for: "pkg/real.tgz")))
-        guard case .published = try repo.publish(signers: allSigners + [binKey]) else { return XCTFail("not published") }
+        guard case .published = try publish(repo, allSigners + [binKey]) else { return XCTFail("not published") }
         try verify(["pkg/real.tgz": "real"])
         try verifyWithPythonTUF(["pkg/real.tgz": "real"])
     }
@@ -198,13 +244,13 @@ final class RepositoryTests: XCTestCase {
         XCTAssertThrowsError(try repo.delegate(from: "targets", name: "d", keys: [try key(70).publicKey], threshold: 2, paths: ["a/*"]))
         XCTAssertThrowsError(try repo.delegate(from: "targets", name: "snapshot", keys: [try key(70).publicKey], threshold: 1, paths: ["a"]))
         XCTAssertThrowsError(try repo.rotate(role: "releases", to: [try key(70).publicKey], threshold: 1))
-        XCTAssertThrowsError(try Repository(creating: dir, keys: [:])) { e in
-            guard case .alreadyExists = e as? RepositoryError else { return XCTFail("\(e)") }
+        XCTAssertThrowsError(try RepositoryEditor(creating: [:])) { e in
+            guard case .invalidRequest = e as? RepositoryError else { return XCTFail("\(e)") }
         }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/metadata").sorted(), before)
         // Publishing without the timestamp key fails and writes nothing.
         try repo.addTarget(path: "new.txt", content: [2])
-        XCTAssertThrowsError(try repo.publish(signers: [keys["targets"]![0], keys["snapshot"]![0]])) { e in
+        XCTAssertThrowsError(try publish(repo, [keys["targets"]![0], keys["snapshot"]![0]])) { e in
             XCTAssertTrue("\(e)".contains("timestamp has 0 of the 1 required signatures"), "\(e)")
         }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/metadata").sorted(), before)
@@ -214,10 +260,11 @@ final class RepositoryTests: XCTestCase {
         let repo = try makeRepository()
         XCTAssertEqual(repo.expiringRoles(within: 7 * 86400), ["timestamp"])
         now += 2 * 86400   // timestamp (1 day) has expired
-        let later = try Repository(directory: dir, clock: clock())
+        XCTAssertThrowsError(try open()) { e in XCTAssertTrue("\(e)".contains("expired"), "\(e)") }
+        let later = try open(renewal: true)   // renewal: expired, but this machine trusted these versions
         XCTAssertThrowsError(try verify(["hello.txt": "hello"]))
         try later.renew(role: "timestamp")
-        try later.publish(signers: allSigners)
+        try publish(later, allSigners)
         try verify(["hello.txt": "hello"])
     }
 
@@ -225,8 +272,8 @@ final class RepositoryTests: XCTestCase {
         keys = ["root": [try key(1)], "targets": [try key(2)], "snapshot": [try key(3)], "timestamp": [try key(4)]]
         var expiries = Expiries()
         expiries.targets = -60
-        let repo = try Repository(creating: dir, keys: keys.mapValues { ($0.map(\.publicKey), 1) }, expiries: expiries, clock: clock())
-        XCTAssertThrowsError(try repo.publish(signers: allSigners)) { e in
+        let repo = try RepositoryEditor(creating: keys.mapValues { ($0.map(\.publicKey), 1) }, expiries: expiries, clock: clock())
+        XCTAssertThrowsError(try publish(repo, allSigners)) { e in
             XCTAssertTrue("\(e)".contains("targets would be published already expired"), "\(e)")
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/metadata/timestamp.json"))
@@ -246,5 +293,100 @@ final class RepositoryTests: XCTestCase {
             XCTAssertTrue("\(e)".contains("RSA private keys cannot sign"), "\(e)")
         }
         XCTAssertEqual(try ring.list().count, 0)
+    }
+}
+
+/// Staged changes come from places others can write (a copied directory, a registry tag): they are
+/// checked against the verified state before anything is shown or signed.
+final class StagedChangeTests: XCTestCase {
+    var dir = ""
+    var disk: DiskRepository!
+    let now = Int64(Date().timeIntervalSince1970)
+    var keys: [String: PrivateKey] = [:]
+
+    override func setUpWithError() throws {
+        dir = try TestProcesses.temporaryDirectory("signet-staged")
+        disk = DiskRepository(directory: dir, home: dir + "-home")
+        for (i, role) in ["root", "targets", "snapshot", "timestamp", "releases"].enumerated() {
+            var s = [UInt8](repeating: UInt8(100 + i), count: 32)
+            keys[role] = .ed25519(try Ed25519PrivateKey(seed: SecretBytes(consuming: &s)))
+        }
+        var spec: [String: (keys: [PublicKey], threshold: Int)] = [:]
+        for role in Root.topLevelRoles { spec[role] = ([keys[role]!.publicKey], 1) }
+        let t = now
+        let repo = try RepositoryEditor(creating: spec, clock: { t })
+        try repo.delegate(from: "targets", name: "releases", keys: [keys["releases"]!.publicKey], threshold: 1, paths: ["*"])
+        guard case .published(let change) = try repo.publish(signers: Array(keys.values)) else { return XCTFail("not published") }
+        try disk.write(change)
+        try disk.pin(root: try XCTUnwrap(repo.rootFile(version: 1)))
+    }
+
+    override func tearDown() {
+        try? FileManager.default.removeItem(atPath: dir)
+        try? FileManager.default.removeItem(atPath: dir + "-home")
+    }
+
+    func open() throws -> RepositoryEditor { let t = now; return try disk.open(anchor: .pinned, clock: { t }) }
+
+    /// A change staged without the releases key (so it waits), with a target file.
+    func stageRelease() throws -> StagedChange {
+        let repo = try open()
+        try repo.addTarget(path: "app/1.0.tgz", content: Array("payload".utf8), role: "releases")
+        let online = [keys["snapshot"]!, keys["timestamp"]!]
+        guard case .staged(let change) = try repo.publish(signers: online) else { throw XCTSkip("published") }
+        try disk.writeStaged(change)
+        return change
+    }
+
+    func testStagedTargetNamesThatLeaveTheDirectoryAreRefused() throws {
+        _ = try stageRelease()
+        // Someone adds a staged target file whose name decodes to a path outside targets/.
+        let escape = dir + "/staged/targets/" + PercentEncoding.encode("../../escaped")
+        try Data("x".utf8).write(to: URL(fileURLWithPath: escape))
+        XCTAssertThrowsError(try disk.readStaged()) { e in XCTAssertTrue("\(e)".contains("safe relative path"), "\(e)") }
+        try FileManager.default.removeItem(atPath: escape)
+        // A target file that no staged role lists is refused too (it would be published unsigned).
+        try Data("x".utf8).write(to: URL(fileURLWithPath: dir + "/staged/targets/" + PercentEncoding.encode("other.bin")))
+        let change = try XCTUnwrap(try disk.readStaged())
+        XCTAssertThrowsError(try open().review(change)) { e in XCTAssertTrue("\(e)".contains("is not a target of the change"), "\(e)") }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/../escaped"))
+    }
+
+    func testAStagedChangeOnAnotherStateIsRefused() throws {
+        let change = try stageRelease()
+        // The repository moves on (a renewal of targets by its key holder).
+        let repo = try open()
+        try repo.renew(role: "targets")
+        guard case .published(let next) = try repo.publish(signers: Array(keys.values)) else { return XCTFail("not published") }
+        try disk.write(next)
+        XCTAssertThrowsError(try open().signStaged(change, signers: [keys["releases"]!] + Array(keys.values))) { e in
+            guard case .stagedBaseMoved(let what) = e as? RepositoryError else { return XCTFail("\(e)") }
+            XCTAssertTrue(what.contains("targets is at version 2 now, the change was made on version 1"), what)
+        }
+    }
+
+    func testReviewShowsTheTagAndWhoMustSign() throws {
+        let change = try stageRelease()
+        let review = try open().review(change)
+        XCTAssertEqual(review.files.map(\.role), ["releases"])
+        XCTAssertEqual(review.files.first?.targets.first?.kind, .added)
+        XCTAssertEqual(review.files.first?.targets.first?.path, "app/1.0.tgz")
+        XCTAssertEqual(review.signatures.first?.have, 0)
+        XCTAssertEqual(review.targetFiles, ["app/1.0.tgz"])
+        XCTAssertFalse(review.fullySigned)
+        // Signatures that do not verify are dropped when the change is read back.
+        var forged = change
+        let bytes = forged.files[0].bytes
+        var m = try Metadata<Targets>(bytes: bytes, file: "x")
+        m.signatures = [Signature(keyID: try Key(publicKey: keys["releases"]!.publicKey).keyID(), sig: String(repeating: "00", count: 64))]
+        forged.files[0].bytes = try m.encoded()
+        XCTAssertEqual(try open().review(forged).signatures.first?.have, 0)
+        // Signed by the releases key holder, it publishes with the target file in place.
+        guard case .published(let done) = try open().signStaged(change, signers: Array(keys.values)) else { return XCTFail("not published") }
+        try disk.write(done)
+        XCTAssertFalse(disk.hasStagedChange)
+        let stored = try FileManager.default.contentsOfDirectory(atPath: dir + "/targets/app")
+        XCTAssertEqual(stored.count, 1)
+        XCTAssertTrue(stored[0].hasSuffix(".1.0.tgz"))
     }
 }

@@ -1,0 +1,237 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A file being written that becomes visible under its final name only when complete: bytes go to a
+/// temporary file in the destination's directory (`NAME.RANDOM.partial`, created with `O_EXCL`), and
+/// `commit` flushes it, renames it into place and flushes the directory. Until then readers see the
+/// old file or none; a failed or abandoned writer removes its temporary file. This is the one atomic
+/// writer of the package: `AtomicFile.write` and every streaming download use it.
+///
+/// Used by one thread at a time.
+public final class AtomicFileWriter: @unchecked Sendable {
+    /// The temporary file's path.
+    public let temporaryPath: String
+    private var descriptor: Int32
+    private let durable: Bool
+    /// Bytes written so far.
+    public private(set) var written: Int64 = 0
+    private var flushedUpTo: Int64 = 0
+    /// A durable file starts writing back every this many bytes, so the final `fsync` waits only for
+    /// the tail and the disk works while a download continues.
+    static let writeBackStep: Int64 = 8 << 20
+
+    /// Suffix of temporary files (so that leftovers of a killed process can be recognised).
+    public static let temporarySuffix = ".partial"
+
+    /// Creates a temporary file `NAME.RANDOM.partial` in `directory`.
+    /// - Parameter durable: whether `commit` fsyncs the file and the directory (turn off only for
+    ///   scratch files that are thrown away, or when the caller accepts losing them on power loss).
+    /// - Throws: `FileError.io`.
+    public init(directory: String, name: String, mode: mode_t = 0o644, durable: Bool = true) throws(FileError) {
+        var random = [UInt8](repeating: 0, count: 8)
+        for i in random.indices { random[i] = UInt8.random(in: 0...255) }
+        let hex = random.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+        temporaryPath = directory + "/" + name + "." + hex + AtomicFileWriter.temporarySuffix
+        self.durable = durable
+        descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard descriptor >= 0 else { throw .io(path: temporaryPath, detail: "cannot create temporary file: \(errnoText())") }
+        // The mode is applied even under a restrictive umask.
+        _ = fchmod(descriptor, mode)
+    }
+
+    deinit {
+        if descriptor >= 0 {
+            close(descriptor)
+            unlink(temporaryPath)
+        }
+    }
+
+    /// Appends bytes.
+    /// - Throws: `FileError.io`.
+    public func write(_ bytes: UnsafeRawBufferPointer) throws(FileError) {
+        guard descriptor >= 0 else { throw .io(path: temporaryPath, detail: "write after the file was closed") }
+        guard var base = bytes.baseAddress else { return }
+        var remaining = bytes.count
+        while remaining > 0 {
+            let count = Glibc.write(descriptor, base, remaining)
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw .io(path: temporaryPath, detail: "write failed: \(errnoText())")
+            }
+            remaining -= count
+            base += count
+            written += Int64(count)
+        }
+        if durable && written - flushedUpTo >= AtomicFileWriter.writeBackStep {
+            // Linux: start writing this range back now (does not wait); fsync later waits for it.
+            _ = startWriteBack?(descriptor, flushedUpTo, written - flushedUpTo, 2)   // SYNC_FILE_RANGE_WRITE
+            flushedUpTo = written
+        }
+    }
+
+    /// Appends bytes.
+    /// - Throws: `FileError.io`.
+    public func write(_ bytes: [UInt8]) throws(FileError) {
+        let result: Result<Void, FileError> = bytes.withUnsafeBytes { buffer in
+            do throws(FileError) { try write(buffer); return .success(()) } catch { return .failure(error) }
+        }
+        try result.get()
+    }
+
+    /// Empties the file (before a retried download).
+    /// - Throws: `FileError.io`.
+    public func reset() throws(FileError) {
+        guard ftruncate(descriptor, 0) == 0, lseek(descriptor, 0, SEEK_SET) == 0 else {
+            throw .io(path: temporaryPath, detail: "cannot truncate: \(errnoText())")
+        }
+        written = 0
+        flushedUpTo = 0
+    }
+
+    /// Flushes and renames the file to `path` (which must be on the same file system), then flushes the
+    /// directory. On failure the temporary file is removed.
+    /// - Throws: `FileError.io`.
+    public func commit(to path: String) throws(FileError) {
+        guard descriptor >= 0 else { throw .io(path: path, detail: "the temporary file was already closed") }
+        if durable && fsync(descriptor) != 0 {
+            let detail = errnoText()
+            discard()
+            throw .io(path: path, detail: "fsync failed: \(detail)")
+        }
+        close(descriptor)
+        descriptor = -1
+        TestHooks.faultPoint("before-rename", path: path)
+        guard rename(temporaryPath, path) == 0 else {
+            let detail = errnoText()
+            unlink(temporaryPath)
+            throw .io(path: path, detail: "cannot move the new file into place: \(detail)")
+        }
+        if durable { AtomicFile.syncDirectory(AtomicFile.directory(of: path)) }
+    }
+
+    /// Closes and deletes the temporary file.
+    public func discard() {
+        if descriptor >= 0 {
+            close(descriptor)
+            descriptor = -1
+        }
+        unlink(temporaryPath)
+    }
+}
+
+/// Linux `sync_file_range(2)`, looked up at run time (the C library declares it only with
+/// `_GNU_SOURCE`); nil where it does not exist, in which case only the final `fsync` writes back.
+private let startWriteBack: (@convention(c) (Int32, Int64, Int64, UInt32) -> Int32)? = {
+    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "sync_file_range") else { return nil }
+    return unsafeBitCast(symbol, to: (@convention(c) (Int32, Int64, Int64, UInt32) -> Int32).self)
+}()
+
+/// Whole-file helpers: atomic writes (through `AtomicFileWriter`), bounded reads, directories.
+public enum AtomicFile {
+    /// Writes `bytes` to `path` so that readers see either the old or the new content, never a mix.
+    /// `durable: false` skips the fsyncs, for scratch directories that are thrown away after use.
+    /// - Throws: `FileError.io` naming the path and the system error.
+    public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644, durable: Bool = true) throws(FileError) {
+        let writer = try AtomicFileWriter(directory: directory(of: path), name: "." + name(of: path), mode: mode, durable: durable)
+        do {
+            try writer.write(bytes)
+            try writer.commit(to: path)
+        } catch {
+            writer.discard()
+            throw error
+        }
+    }
+
+    /// Reads a file of at most `limit` bytes; nil when it does not exist.
+    /// - Throws: `FileError.tooLarge` above the limit (without reading further), `.io` for other errors.
+    public static func read(_ path: String, limit: Int) throws(FileError) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT { return nil }
+            throw .io(path: path, detail: "cannot open: \(errnoText())")
+        }
+        defer { close(fd) }
+        var info = stat()
+        if fstat(fd, &info) == 0 {
+            guard (info.st_mode & S_IFMT) != S_IFDIR else { throw .io(path: path, detail: "is a directory") }
+            if (info.st_mode & S_IFMT) == S_IFREG && Int64(info.st_size) > Int64(limit) {
+                throw .tooLarge(path: path, limit: Int64(limit))
+            }
+        }
+        var out: [UInt8] = []
+        if (info.st_mode & S_IFMT) == S_IFREG { out.reserveCapacity(Int(info.st_size)) }
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .io(path: path, detail: "read failed: \(errnoText())")
+            }
+            if n == 0 { break }
+            guard out.count + n <= limit else { throw .tooLarge(path: path, limit: Int64(limit)) }
+            out.append(contentsOf: chunk[0..<n])
+        }
+        return out
+    }
+
+    /// Reads a file that must exist, of at most `limit` bytes.
+    /// - Throws: `FileError.io` when it is missing or unreadable, `.tooLarge`.
+    public static func readExisting(_ path: String, limit: Int) throws(FileError) -> [UInt8] {
+        guard let bytes = try read(path, limit: limit) else { throw .io(path: path, detail: "no such file") }
+        return bytes
+    }
+
+    /// Removes a file if present.
+    /// - Throws: `FileError.io` on failure other than absence.
+    public static func remove(_ path: String) throws(FileError) {
+        if unlink(path) != 0 && errno != ENOENT {
+            throw .io(path: path, detail: "cannot remove: \(errnoText())")
+        }
+    }
+
+    /// Creates a directory (and parents) with `mode` if missing; an existing non-directory is an error.
+    /// - Throws: `FileError.io`.
+    public static func makeDirectory(_ path: String, mode: Int = 0o755) throws(FileError) {
+        var info = stat()
+        if stat(path, &info) == 0 {
+            guard (info.st_mode & S_IFMT) == S_IFDIR else { throw .io(path: path, detail: "exists and is not a directory") }
+            return
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: mode])
+        } catch {
+            throw .io(path: path, detail: "cannot create directory: \(error.localizedDescription)")
+        }
+    }
+
+    /// Whether `path` exists (any kind of file).
+    public static func exists(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0
+    }
+
+    /// Flushes a directory's entries to stable storage (after a rename into it).
+    public static func syncDirectory(_ dir: String) {
+        let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dfd >= 0 {
+            _ = fsync(dfd)
+            close(dfd)
+        }
+    }
+
+    /// The directory part of `path` ("." for a bare name).
+    public static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        if slash == path.startIndex { return "/" }
+        return String(path[..<slash])
+    }
+
+    /// The last component of `path`.
+    public static func name(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return path }
+        return String(path[path.index(after: slash)...])
+    }
+}

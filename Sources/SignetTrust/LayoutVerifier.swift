@@ -1,0 +1,170 @@
+import Foundation
+import SignetCrypto
+import SignetEditor
+import SignetFiles
+import SignetHTTP
+import SignetJSON
+import SignetOCI
+import SignetTUF
+
+/// Serves metadata file names from one local directory (the trust metadata `signet pull` stores in a
+/// layout): names must be plain file names, reads are bounded, a missing file is "not found".
+final class DirectoryFilesTransport: Transport, @unchecked Sendable {
+    static let base = "layout-tuf://metadata/"
+    let directory: String
+
+    init(directory: String) { self.directory = directory }
+
+    func send(_ request: HTTPRequest, maxBodyBytes: Int) throws(HTTPError) -> HTTPResponse {
+        let name = String(request.url.dropFirst(DirectoryFilesTransport.base.count))
+        guard request.url.hasPrefix(DirectoryFilesTransport.base), SafeName.isFileName(name) else {
+            return HTTPResponse(head: HTTPResponseHead(status: 404, finalURL: request.url), body: [])
+        }
+        do {
+            guard let bytes = try AtomicFile.read(directory + "/" + name, limit: maxBodyBytes) else {
+                return HTTPResponse(head: HTTPResponseHead(status: 404, finalURL: request.url), body: [])
+            }
+            return HTTPResponse(head: HTTPResponseHead(status: 200, finalURL: request.url), body: bytes)
+        } catch {
+            if case .tooLarge = error { throw HTTPError.tooLarge(url: name, limit: Int64(maxBodyBytes)) }
+            throw HTTPError.io(url: name, detail: error.detail)
+        }
+    }
+
+    func stream(_ request: HTTPRequest, maxBodyBytes: Int64, sink: (UnsafeRawBufferPointer) throws -> Void) throws(HTTPError) -> HTTPResponseHead {
+        let r = try send(request, maxBodyBytes: Int(clamping: maxBodyBytes))
+        if r.status == 404 { throw HTTPError.notFound(url: request.url) }
+        do { try r.body.withUnsafeBytes { try sink($0) } } catch { throw HTTPError.sinkFailed(url: request.url, underlying: error) }
+        return r.head
+    }
+}
+
+/// Checks an OCI layout written by `signet pull` without network: the trust metadata stored in it is
+/// verified from this machine's pinned root for the repository (or a given root), never from a root
+/// stored in the layout; the metadata must name the repository; then the signed manifest and every
+/// manifest and blob below it are checked against their digests and sizes.
+public enum LayoutVerifier {
+    /// What the check established.
+    public struct Result: Sendable {
+        /// `REPOSITORY@sha256:…` of the signed image.
+        public let reference: String
+        public let repository: String
+        public let tag: String
+        public let digest: Digest
+        /// Manifests and blobs checked.
+        public let checked: Int
+    }
+
+    /// Verifies `layout`.
+    /// - Parameters:
+    ///   - reference: the repository (and optionally tag) the layout must hold; by default the one the
+    ///     layout's `pull.json` names (that file is not trusted: it only chooses which pinned root applies).
+    ///   - root: a root file to start from when the repository has no pin on this machine; with a pin it
+    ///     must be a version of the pinned chain. Offline checks never change pins.
+    /// - Throws: `TrustError`.
+    public static func verify(layout: String, reference: ImageReference?, options: TrustOptions, root: RootChoice = RootChoice()) throws(TrustError) -> Result {
+        let meta = layout + "/signet-trust"
+        let info: JSONValue
+        do {
+            guard let bytes = try AtomicFile.read(meta + "/pull.json", limit: 64 << 10) else {
+                throw TrustError.usage("\(layout) holds no trust metadata (pull it with `signet pull REF --output DIR`)")
+            }
+            info = try JSONParser.parse(bytes)
+        } catch let e as TrustError { throw e } catch { throw TrustError.usage("\(layout)/signet-trust/pull.json is unreadable: \(error)") }
+        guard let claimedName = info["repository"]?.stringValue, let claimedTag = info["tag"]?.stringValue else {
+            throw TrustError.usage("\(layout)/signet-trust/pull.json does not name a repository and tag")
+        }
+        let repo: ImageReference
+        do { repo = try reference ?? ImageReference(parsing: claimedName) } catch { throw TrustError.wrap(error) }
+        let tag = reference?.tag ?? claimedTag
+        let identity = options.expectedIdentity ?? repo.name
+        // The anchor: this machine's pin for the repository, or the given root.
+        let pinDirectory = RegistryTrust.trustDirectory(home: options.home, reference: repo)
+        let pinned: [UInt8]?
+        do { pinned = try AtomicFile.read(pinDirectory + "/root.json", limit: UpdaterConfig().rootMaxLength) } catch { throw .file(error) }
+        let anchor: [UInt8]
+        if let pinned {
+            anchor = pinned
+        } else if let given = root.given {
+            anchor = given.bytes
+        } else {
+            throw TrustError.notPinned(repo.name)
+        }
+        let transport = DirectoryFilesTransport(directory: meta + "/remote")
+        let updater: Updater
+        do {
+            updater = try Updater(metadataBaseURL: DirectoryFilesTransport.base, transport: transport, store: InMemoryMetadataStore(root: anchor), clock: options.clock)
+            try updater.refresh()
+        } catch { throw TrustError.tuf(error) }
+        if let given = root.given, let pinned {
+            let startVersion = (try? Metadata<Root>(bytes: pinned, file: "root.json").signed.header.version) ?? 1
+            let agreement: RootPin.Agreement
+            do {
+                agreement = try RootPin.compare(given: given.bytes) { v in
+                    if let b = updater.verifiedRoot(version: v) { return b }
+                    guard v < startVersion else { return nil }
+                    return (try? AtomicFile.read(pinDirectory + "/roots/\(v).root.json", limit: UpdaterConfig().rootMaxLength)) ?? nil
+                }
+            } catch { throw TrustError.tuf(error) }
+            if case .differs = agreement {
+                throw TrustError.rootDisagrees(repository: repo.name, given: given.path, givenRoot: RootPin.describe(given.bytes),
+                                               pinned: RootPin.describe(pinned), directory: pinDirectory)
+            }
+        }
+        // The trust data must name the repository.
+        let field = RepositoryEditor.identityField
+        for (file, name) in [("root.json", updater.trusted.root.signed.unknown[field]?.stringValue),
+                             ("timestamp.json", updater.trusted.timestamp?.signed.unknown[field]?.stringValue),
+                             ("snapshot.json", updater.trusted.snapshot?.signed.unknown[field]?.stringValue)] where name != identity {
+            throw TrustError.wrongRepository(repository: identity, names: name, file: "\(layout)/signet-trust: \(file)")
+        }
+        let target: TargetFile
+        do { target = try updater.lookup(tag) } catch {
+            if case .targetNotFound = error { throw TrustError.unsignedTag(tag: tag, repository: repo.name) }
+            throw TrustError.tuf(error)
+        }
+        guard let digest = target.sha256 else { throw TrustError.tuf(.noSupportedHash(file: tag)) }
+        if let wanted = reference?.digest, wanted != digest {
+            throw TrustError.manifestMismatch("\(layout) holds \(repo.name):\(tag) signed as \(digest), not \(wanted)")
+        }
+        let checked: Int
+        do { checked = try checkContent(layout: layout, digest: digest, length: target.length,
+                                        mediaType: target.custom?["mediaType"]?.stringValue, what: "\(repo.name):\(tag)") } catch { throw TrustError.wrap(error) }
+        return Result(reference: "\(repo.name)@\(digest.ociString)", repository: repo.name, tag: tag, digest: digest, checked: checked)
+    }
+
+    /// The signed manifest, then every manifest and blob below it, each against its digest and size.
+    static func checkContent(layout: String, digest: Digest, length: Int64, mediaType: String?, what: String) throws -> Int {
+        let store = try OCILayout(existingAt: layout)
+        let entries = try store.readIndex()
+        // The signed manifest is named in index.json, or (one platform pulled from an index) stored as a blob.
+        let entry = entries.first(where: { $0.digest == digest })
+            ?? Descriptor(mediaType: mediaType ?? "application/vnd.oci.image.index.v1+json", digest: digest, size: length)
+        guard entry.size == length, (try? store.hasVerifiedBlob(entry)) == true else {
+            throw TrustError.manifestMismatch("\(layout) does not hold the signed manifest \(digest) of \(what)")
+        }
+        var pending: [Descriptor] = [entry]
+        var checked = 0
+        while let d = pending.popLast() {
+            let isManifest = d.mediaType.contains("manifest") || d.mediaType.contains("index")
+            if isManifest {
+                let bytes = try store.readVerifiedBlob(d, maxBytes: VerifiedManifest.defaultMaxBytes, what: "manifest \(d.digest)")
+                let m = try VerifiedManifest.verify(bytes, expectedDigest: d.digest, expectedSize: d.size, declaredMediaType: d.mediaType, what: "manifest \(d.digest)")
+                switch m.content {
+                case .image(let image): pending.append(image.config); pending.append(contentsOf: image.layers)
+                case .index(let index):
+                    // Only the platforms that were pulled are in the layout.
+                    let present = index.manifests.filter { (try? store.hasVerifiedBlob($0)) == true }
+                    guard !present.isEmpty else { throw TrustError.manifestMismatch("no manifest of the signed index \(d.digest) is in \(layout)") }
+                    pending.append(contentsOf: present)
+                }
+            } else {
+                guard try store.hasVerifiedBlob(d) else {
+                    throw TrustError.manifestMismatch("blob \(d.digest) of \(what) is missing from \(layout) or does not match its digest and size")
+                }
+            }
+            checked += 1
+        }
+        return checked
+    }
+}

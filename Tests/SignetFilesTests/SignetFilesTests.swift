@@ -1,0 +1,73 @@
+import Foundation
+import SignetFiles
+import XCTest
+
+final class SignetFilesTests: XCTestCase {
+    func testTemporaryDirectoriesArePrivateUnpredictableAndRemoved() throws {
+        let a = try TemporaryDirectory(prefix: "signet-test")
+        let b = try TemporaryDirectory(prefix: "signet-test")
+        XCTAssertNotEqual(a.path, b.path)
+        var info = stat()
+        XCTAssertEqual(stat(a.path, &info), 0)
+        XCTAssertEqual(info.st_mode & 0o777, 0o700)
+        XCTAssertTrue(AtomicFile.name(of: a.path).hasPrefix("signet-test."))
+        XCTAssertEqual(AtomicFile.name(of: a.path).count, "signet-test.".count + 8)
+        try AtomicFile.write([1, 2, 3], to: a.path + "/f")
+        let path = a.path
+        a.remove()
+        XCTAssertFalse(AtomicFile.exists(path))
+        b.remove()
+    }
+
+    func testAtomicWritesReplaceWholeFilesAndLeaveNoTemporaryFiles() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path + "/data.json"
+        try AtomicFile.write(Array("old".utf8), to: path, mode: 0o600)
+        try AtomicFile.write(Array("new content".utf8), to: path, mode: 0o600)
+        XCTAssertEqual(try AtomicFile.read(path, limit: 100), Array("new content".utf8))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["data.json"])
+        var info = stat()
+        XCTAssertEqual(stat(path, &info), 0)
+        XCTAssertEqual(info.st_mode & 0o777, 0o600)
+        // A writer that is abandoned leaves nothing behind.
+        let w = try AtomicFileWriter(directory: dir.path, name: "x")
+        try w.write([1, 2])
+        w.discard()
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["data.json"])
+    }
+
+    func testBoundedReadsStopAtTheLimit() throws {
+        let dir = try TemporaryDirectory()
+        try AtomicFile.write([UInt8](repeating: 7, count: 1000), to: dir.path + "/big")
+        XCTAssertThrowsError(try AtomicFile.read(dir.path + "/big", limit: 999)) { e in
+            guard case .tooLarge(_, 999) = e as? FileError else { return XCTFail("\(e)") }
+        }
+        XCTAssertEqual(try AtomicFile.read(dir.path + "/big", limit: 1000)?.count, 1000)
+        XCTAssertNil(try AtomicFile.read(dir.path + "/absent", limit: 10))
+        XCTAssertThrowsError(try AtomicFile.readExisting(dir.path + "/absent", limit: 10))
+        XCTAssertThrowsError(try AtomicFile.read(dir.path, limit: 10))   // a directory
+    }
+
+    func testPercentEncodingRoundTripsAndDecodesStrictly() {
+        for name in ["targets", "a/b", "..", "é", "x y%z", "\u{0}"] {
+            XCTAssertEqual(PercentEncoding.decode(PercentEncoding.encode(name)), name)
+        }
+        XCTAssertEqual(PercentEncoding.encode("a/b.c-d_e~f"), "a%2Fb.c-d_e~f")
+        XCTAssertEqual(PercentEncoding.encode("a/b", keepSlash: true), "a/b")
+        XCTAssertNil(PercentEncoding.decode("%"))
+        XCTAssertNil(PercentEncoding.decode("%2"))
+        XCTAssertNil(PercentEncoding.decode("%zz"))
+        XCTAssertNil(PercentEncoding.decode("%C3%28"))   // not UTF-8
+        XCTAssertNil(PercentEncoding.fileName(for: ""))
+        XCTAssertNil(PercentEncoding.fileName(for: ".."))
+        XCTAssertNil(PercentEncoding.fileName(for: "."))
+        XCTAssertEqual(PercentEncoding.fileName(for: "../x"), "..%2Fx")
+    }
+
+    func testUntrustedNames() {
+        for good in ["a", "a/b", "release/1.0", "é/x"] { XCTAssertTrue(SafeName.isRelativePath(good), good) }
+        for bad in ["", "/a", "a/../b", "..", ".", "a//b", "a/", "a\\b", "a\u{0}b"] { XCTAssertFalse(SafeName.isRelativePath(bad), bad) }
+        for good in ["1.root.json", "timestamp.json", "x"] { XCTAssertTrue(SafeName.isFileName(good), good) }
+        for bad in ["", ".", "..", "a/b", String(repeating: "x", count: 256)] { XCTAssertFalse(SafeName.isFileName(bad), bad) }
+    }
+}
