@@ -1,6 +1,5 @@
 import Foundation
 import SignetCrypto
-import SignetEditor
 import SignetFiles
 import SignetHTTP
 import SignetJSON
@@ -97,27 +96,12 @@ public enum LayoutVerifier {
             try updater.refresh()
         } catch { throw TrustError.tuf(error) }
         if let given = root.given, let pinned {
-            let startVersion = (try? Metadata<Root>(bytes: pinned, file: "root.json").signed.header.version) ?? 1
-            let agreement: RootPin.Agreement
-            do {
-                agreement = try RootPin.compare(given: given.bytes) { v in
-                    if let b = updater.verifiedRoot(version: v) { return b }
-                    guard v < startVersion else { return nil }
-                    return (try? AtomicFile.read(pinDirectory + "/roots/\(v).root.json", limit: UpdaterConfig().rootMaxLength)) ?? nil
-                }
-            } catch { throw TrustError.tuf(error) }
-            if case .differs = agreement {
-                throw TrustError.rootDisagrees(repository: repo.name, given: given.path, givenRoot: RootPin.describe(given.bytes),
-                                               pinned: RootPin.describe(pinned), directory: pinDirectory)
-            }
+            _ = try TrustChecks.givenRoot(given, pinned: pinned, updater: updater, earlier: { v in
+                (try? AtomicFile.read(pinDirectory + "/roots/\(v).root.json", limit: UpdaterConfig().rootMaxLength)) ?? nil
+            }, repository: repo.name, pinDirectory: pinDirectory)
         }
         // The trust data must name the repository.
-        let field = RepositoryEditor.identityField
-        for (file, name) in [("root.json", updater.trusted.root.signed.unknown[field]?.stringValue),
-                             ("timestamp.json", updater.trusted.timestamp?.signed.unknown[field]?.stringValue),
-                             ("snapshot.json", updater.trusted.snapshot?.signed.unknown[field]?.stringValue)] where name != identity {
-            throw TrustError.wrongRepository(repository: identity, names: name, file: "\(layout)/signet-trust: \(file)")
-        }
+        try TrustChecks.identity(of: updater.trusted, is: identity, display: identity, where: "\(layout)/signet-trust: ")
         let target: TargetFile
         do { target = try updater.lookup(tag) } catch {
             if case .targetNotFound = error { throw TrustError.unsignedTag(tag: tag, repository: repo.name) }

@@ -264,27 +264,15 @@ public final class RegistryTrust {
         try checkIdentity(updater.trusted)
         // A root file given when a root is already pinned must be a version of the pinned chain.
         if let given = root.given, let pinned {
-            let startVersion = (try? Metadata<Root>(bytes: pinned, file: "root.json").signed.header.version) ?? 1
-            let agreement: RootPin.Agreement
-            do {
-                agreement = try RootPin.compare(given: given.bytes) { v in
-                    if let b = updater.verifiedRoot(version: v) { return b }
-                    guard v < startVersion else { return nil }
-                    // Earlier versions: kept from earlier verifications, or from the index, checked as a chain.
-                    guard let chain = try? updater.verifiedRootChain(earlierRoots: { [self] ev in
-                        self.archivedRoot(ev) ?? (try? transport.get(IndexTransport.base + "\(ev).root.json", maxBodyBytes: UpdaterConfig().rootMaxLength))
-                    }) else { return nil }
-                    return Int(v) <= chain.count ? chain[Int(v) - 1] : nil
-                }
-            } catch { throw TrustError.tuf(error) }
-            switch agreement {
-            case .differs:
-                throw TrustError.rootDisagrees(repository: reference.name, given: given.path, givenRoot: RootPin.describe(given.bytes),
-                                               pinned: RootPin.describe(pinned), directory: trustDirectory)
-            case .inChain(let v):
-                let final = updater.trusted.root.signed.header.version
-                if v < final { events(.pinKept(repository: reference.name, givenVersion: v, pinnedVersion: final)) }
-            }
+            let v = try TrustChecks.givenRoot(given, pinned: pinned, updater: updater, earlier: { [self] v in
+                // Kept from earlier verifications, or read from the index and checked as a chain.
+                guard let chain = try? updater.verifiedRootChain(earlierRoots: { ev in
+                    self.archivedRoot(ev) ?? (try? transport.get(IndexTransport.base + "\(ev).root.json", maxBodyBytes: UpdaterConfig().rootMaxLength))
+                }) else { return nil }
+                return Int(v) <= chain.count ? chain[Int(v) - 1] : nil
+            }, repository: reference.name, pinDirectory: trustDirectory)
+            let final = updater.trusted.root.signed.header.version
+            if v < final { events(.pinKept(repository: reference.name, givenVersion: v, pinnedVersion: final)) }
         }
         do { try store.commit() } catch { throw TrustError.tuf(error) }
         var accepted: [(Int64, [UInt8])] = []
@@ -303,15 +291,7 @@ public final class RegistryTrust {
 
     /// Checks that root, timestamp and snapshot name this repository (or the `--as` identity).
     func checkIdentity(_ set: TrustedMetadataSet) throws(TrustError) {
-        let field = RepositoryEditor.identityField
-        let named: [(String, String?)] = [
-            ("root.json", set.root.signed.unknown[field]?.stringValue),
-            ("timestamp.json", set.timestamp?.signed.unknown[field]?.stringValue),
-            ("snapshot.json", set.snapshot?.signed.unknown[field]?.stringValue),
-        ]
-        for (file, name) in named where name != identity {
-            throw TrustError.wrongRepository(repository: identity == reference.name ? reference.name : "\(reference.name) (as \(identity))", names: name, file: file)
-        }
+        try TrustChecks.identity(of: set, is: identity, display: identity == reference.name ? reference.name : "\(reference.name) (as \(identity))")
     }
 
     /// The complete verified state, for a publisher: refresh, then every delegated role and every root
