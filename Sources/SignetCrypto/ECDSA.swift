@@ -110,6 +110,13 @@ public struct ECDSAPublicKey: Sendable {
         return [0x04] + x + y
     }
 
+    /// Verifies a raw r‖s signature over `message` hashed with `digest` (Notary v1 uses SHA-256 whatever
+    /// the curve). The signature must have exactly the curve's width.
+    public func isValidSignature(_ signature: ECDSASignatureRaw, for message: UnsafeRawBufferPointer, digest: DigestAlgorithm) -> Bool {
+        guard signature.curve == curve, let der = try? signature.der() else { return false }
+        return isValidSignature(der, for: message, digest: digest)
+    }
+
     /// Verifies a DER signature over `message`, hashing with the curve's digest.
     public func isValidSignature(_ signature: ECDSASignatureDER, for message: UnsafeRawBufferPointer) -> Bool {
         OpenSSLSignatures.verify(key: key, digest: curve.digest, signature: signature.derRepresentation, message: message)

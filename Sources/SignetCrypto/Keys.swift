@@ -151,20 +151,27 @@ public enum PrivateKey: Sendable {
         }
     }
 
-    /// Reads a PEM private key: `PRIVATE KEY` (unencrypted PKCS#8) or `ENCRYPTED PRIVATE KEY`
-    /// (PKCS#8 with PBES2, as OpenSSL and the Notary client write; extra header lines are ignored).
+    /// Reads a PEM private key: `PRIVATE KEY` (unencrypted PKCS#8) or `ENCRYPTED PRIVATE KEY` (PKCS#8 with
+    /// PBES2, as OpenSSL and the Notary / Docker Content Trust clients write; extra header lines such as
+    /// `role:` and `gun:` are ignored), including Notary's own Ed25519 PKCS#8 encoding; and the legacy
+    /// types `EC PRIVATE KEY`, `ED25519 PRIVATE KEY` (optionally RFC 1423-encrypted).
     /// - Throws: `CryptoError.invalidPEM`; `.wrongPassphraseOrTampered` when the passphrase is wrong or
-    ///   missing for an encrypted key; `.invalidKey` / `.unsupportedKey`.
+    ///   missing for an encrypted key; `.invalidKey` / `.unsupportedKey` (RSA keys cannot sign in Signet).
     public init(pem: String, passphrase: SecretBytes?) throws(CryptoError) {
-        let doc = try PEMDocument.parse(pem, expecting: ["PRIVATE KEY", "ENCRYPTED PRIVATE KEY", "EC PRIVATE KEY"])
+        let doc = try PEMDocument.parse(pem, expecting: ["PRIVATE KEY", "ENCRYPTED PRIVATE KEY", "EC PRIVATE KEY", "ED25519 PRIVATE KEY", "RSA PRIVATE KEY"])
+        let decoded: OpenSSLPrivateKeys.Decoded
         switch doc.label {
         case "PRIVATE KEY":
-            try self.init(pkcs8DER: doc.body)
+            decoded = try OpenSSLPrivateKeys.decodePKCS8(doc.body)
         case "ENCRYPTED PRIVATE KEY":
             guard let passphrase else { throw CryptoError.wrongPassphraseOrTampered("the key is encrypted and no passphrase was given") }
-            try self.init(evp: try EVPKey.fromEncryptedPKCS8(doc.der, passphrase: passphrase))
+            decoded = try OpenSSLPrivateKeys.decryptPKCS8(doc.der, passphrase: passphrase)
         default:
-            throw CryptoError.unsupportedKey("\"EC PRIVATE KEY\" (SEC 1) files are not read; convert with `openssl pkcs8 -topk8`")
+            decoded = try OpenSSLPrivateKeys.decodeLegacy(label: doc.label, headers: doc.headers, body: doc.body, passphrase: passphrase)
+        }
+        switch decoded {
+        case .evp(let key): try self.init(evp: key)
+        case .ed25519Seed(let seed): self = .ed25519(try Ed25519PrivateKey(seed: seed))
         }
     }
 }

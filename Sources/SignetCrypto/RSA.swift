@@ -50,6 +50,11 @@ public struct RSAPublicKey: Sendable {
                                  pss: saltLength == .digestLength ? .digestLength : .auto)
     }
 
+    /// Verifies an RSASSA-PKCS1-v1_5 signature.
+    public func isValidPKCS1v15Signature(_ signature: [UInt8], for message: UnsafeRawBufferPointer, digest: DigestAlgorithm = .sha256) -> Bool {
+        OpenSSLSignatures.verify(key: key, digest: digest, signature: signature, message: message, pss: nil)
+    }
+
     /// Convenience over `[UInt8]` messages.
     public func isValidPSSSignature(_ signature: [UInt8], for message: [UInt8],
                                     digest: DigestAlgorithm = .sha256, saltLength: RSAPSSSaltLength = .digestLength) -> Bool {

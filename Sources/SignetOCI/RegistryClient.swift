@@ -356,6 +356,21 @@ public final class RegistryClient: Sendable {
         return url
     }
 
+    // MARK: - Other resources on the same server
+
+    /// `GET` a path of this server (for services that share a registry's authentication, such as a
+    /// Notary v1 trust server), reading at most `maxBytes`, authenticated for `scopes`.
+    ///
+    /// - Returns: the body, or nil for 404.
+    /// - Throws: `OCIError.tooLarge`, `.unauthorized`, `.registry`, `.network`.
+    public func fetch(path: String, scopes: [String], maxBytes: Int, what: String) throws(OCIError) -> [UInt8]? {
+        let url = endpoint.baseURL + (path.hasPrefix("/") ? path : "/" + path)
+        let response = try send(.get, url: url, scopes: scopes, maxBodyBytes: maxBytes, what: what)
+        if response.status == 404 { return nil }
+        guard response.status == 200 else { throw failure(response, what: what) }
+        return response.body
+    }
+
     // MARK: - Tags
 
     /// Lists the tags of `repository`, following `Link: <…>; rel="next"` pagination.

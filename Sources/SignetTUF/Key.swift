@@ -25,12 +25,16 @@ public struct Key: Sendable {
         case ed25519(Ed25519PublicKey)
         case ecdsa(ECDSAPublicKey)
         case rsaPSS(RSAPublicKey)
+        /// Notary v1 keys: signatures are base64 and name their method (`ecdsa`: raw r‖s over SHA-256;
+        /// `rsapss` / `rsapkcs1v15` / `pycrypto-pkcs#1 pss` over SHA-256; `eddsa`).
+        case notary(PublicKey, pemRSA: Bool)
 
         var publicKey: PublicKey {
             switch self {
             case .ed25519(let k): return .ed25519(k)
             case .ecdsa(let k): return .ecdsa(k)
             case .rsaPSS(let k): return .rsa(k)
+            case .notary(let k, _): return k
             }
         }
     }
@@ -50,6 +54,28 @@ public struct Key: Sendable {
             identity = Array("unsupported:".utf8) + ((try? CanonicalJSON.encode(.object(object))) ?? [])
         }
     }
+
+    /// A Notary v1 key object (`{"keytype":T,"keyval":{"private":null,"public":B64}}`) whose public key
+    /// was decoded by the Notary codec (for x509 key types, from the certificate). Its signatures are
+    /// base64 and verified by their `method`.
+    init(notaryKeyType keyType: String, publicValue: String, publicKey: PublicKey?, pemRSA: Bool = false) {
+        self.keyType = keyType
+        scheme = ""
+        var keyval = JSONObject()
+        keyval["private"] = .null
+        keyval["public"] = .string(publicValue)
+        self.keyval = keyval
+        unknown = JSONObject()
+        verifier = publicKey.map { .notary($0, pemRSA: pemRSA) }
+        if let material = publicKey, let id = try? material.identity() {
+            identity = id
+        } else {
+            identity = Array("unsupported:notary:\(keyType):\(publicValue)".utf8)
+        }
+    }
+
+    /// Whether signatures by this key are Notary v1 signatures (base64, with a method).
+    var isNotary: Bool { if case .notary = verifier { return true } else { return false } }
 
     /// The public key this key object describes, when this client can read it.
     public var publicKey: PublicKey? { verifier?.publicKey }
@@ -99,6 +125,32 @@ public struct Key: Sendable {
     }
 
     /// Verifies `signature` over `message`. Unsupported keys and malformed signatures give `false`.
+    /// Verifies one entry of a signature list: TUF signatures are hex; Notary v1 signatures are base64
+    /// and verified according to their `method`.
+    func verify(_ entry: Signature, message: UnsafeRawBufferPointer) -> Bool {
+        guard case .notary(let key, let pemRSA) = verifier else {
+            guard let raw = Hex.decode(entry.sig) else { return false }
+            return verify(signature: raw, message: message)
+        }
+        guard let raw = Base64.decode(entry.sig) else { return false }
+        let method = (entry.unknown["method"]?.stringValue ?? "").lowercased()
+        switch (key, method) {
+        case (.ecdsa(let k), "ecdsa"):
+            guard let sig = try? ECDSASignatureRaw(rawRepresentation: raw, curve: k.curve) else { return false }
+            return k.isValidSignature(sig, for: message, digest: .sha256)
+        case (.rsa(let k), "rsapss"):
+            return !pemRSA && k.isValidPSSSignature(raw, for: message, digest: .sha256, saltLength: .digestLength)
+        case (.rsa(let k), "pycrypto-pkcs#1 pss"):
+            return pemRSA && k.isValidPSSSignature(raw, for: message, digest: .sha256, saltLength: .digestLength)
+        case (.rsa(let k), "rsapkcs1v15"):
+            return !pemRSA && k.isValidPKCS1v15Signature(raw, for: message, digest: .sha256)
+        case (.ed25519(let k), "eddsa"):
+            return raw.count == 64 && k.isValidSignature(raw, for: message)
+        default:
+            return false
+        }
+    }
+
     func verify(signature: [UInt8], message: UnsafeRawBufferPointer) -> Bool {
         switch verifier {
         case .none: return false
@@ -108,6 +160,8 @@ public struct Key: Sendable {
             return k.isValidSignature(der, for: message)
         case .rsaPSS(let k):
             return k.isValidPSSSignature(signature, for: message, digest: .sha256, saltLength: .auto)
+        case .notary:
+            return false   // Notary signatures go through `verify(_:message:)`, which knows their method
         }
     }
 

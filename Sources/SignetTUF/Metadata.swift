@@ -146,10 +146,10 @@ public func validSigners(message: [UInt8], signatures: [Signature], role: RoleKe
     message.withUnsafeBytes { m in
         for id in role.keyIDs {
             let keyID = ByteKey(id)
-            guard let key = keys[keyID], let sig = bySigner[keyID], let raw = Hex.decode(sig.sig) else { continue }
+            guard let key = keys[keyID], let sig = bySigner[keyID] else { continue }
             let identity = key.identity
             guard !counted.contains(identity) else { continue }
-            if key.verify(signature: raw, message: m) {
+            if key.verify(sig, message: m) {
                 counted.insert(identity)
                 out.append(id)
             }

@@ -67,3 +67,79 @@ public final class TestRegistry: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: directory)
     }
 }
+
+/// A throw-away notary-server + notary-signer (Debian package `notary`, memory storage, mutual TLS
+/// between them) on 127.0.0.1, started by `scripts/lib/notary-stack`, stopped on deinit.
+public final class NotaryStack: @unchecked Sendable {
+    /// `https://127.0.0.1:PORT`.
+    public let url: String
+    /// The CA certificate the server's certificate is issued by.
+    public let caFile: String
+    /// The server's certificate and key (for a look-alike server in tests).
+    public var serverCertificate: String { directory + "/certs/notary-server.crt" }
+    public var serverKey: String { directory + "/certs/notary-server.key" }
+    private let directory: String
+    private var running = true
+
+    /// Starts the pair and waits until the server is healthy.
+    public init() throws {
+        directory = try TestProcesses.temporaryDirectory("signet-notary")
+        let script = TestProcesses.packageRoot.appendingPathComponent("scripts/lib/notary-stack").path
+        let r = try TestProcesses.run(script, ["up", directory])
+        var values: [String: String] = [:]
+        for line in r.stdout.split(separator: "\n") {
+            if let eq = line.firstIndex(of: "=") { values[String(line[..<eq])] = String(line[line.index(after: eq)...]) }
+        }
+        guard r.status == 0, let url = values["NOTARY_URL"], let ca = values["NOTARY_CA"] else {
+            throw NSError(domain: "NotaryStack", code: 1, userInfo: [NSLocalizedDescriptionKey: "notary-stack up failed: \(r.stderr)"])
+        }
+        self.url = url
+        caFile = ca
+    }
+
+    /// Stops both processes (the trust data in memory is gone).
+    public func stop() {
+        guard running else { return }
+        running = false
+        let script = TestProcesses.packageRoot.appendingPathComponent("scripts/lib/notary-stack").path
+        _ = try? TestProcesses.run(script, ["down", directory])
+    }
+
+    deinit {
+        stop()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}
+
+/// A static HTTPS file server on 127.0.0.1 for one directory (`scripts/lib/https-file-server.py`),
+/// stopped on deinit: a server whose answers a test controls.
+public final class LoopbackHTTPSFileServer: @unchecked Sendable {
+    /// `https://127.0.0.1:PORT`.
+    public let url: String
+    private let process: Process
+
+    /// Serves `directory` with the certificate and key given.
+    public init(directory: String, certificate: String, key: String) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-u", TestProcesses.packageRoot.appendingPathComponent("scripts/lib/https-file-server.py").path,
+                       directory, certificate, key]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        let line = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+        guard line.hasPrefix("port "), let port = Int(line.dropFirst(5).trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            p.terminate()
+            throw NSError(domain: "LoopbackHTTPSFileServer", code: 1, userInfo: [NSLocalizedDescriptionKey: "the HTTPS file server did not start: \(line)"])
+        }
+        url = "https://127.0.0.1:\(port)"
+        process = p
+    }
+
+    deinit {
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+    }
+}

@@ -14,6 +14,8 @@ public enum TrustError: Error, Sendable, CustomStringConvertible {
     case trustDataRemoved(String)
     /// No root is pinned and neither a root file nor trust on first use was given.
     case notPinned(String)
+    /// No Notary root is pinned for a Docker Content Trust repository and no way to trust one was given.
+    case dctNotPinned(String)
     /// A root file given on the command line is not a version of the pinned root chain.
     case rootDisagrees(repository: String, given: String, givenRoot: String, pinned: String, directory: String)
     /// The trust data names another repository than the one it was read for.
@@ -52,6 +54,8 @@ public enum TrustError: Error, Sendable, CustomStringConvertible {
         case .noTrustData(let r): return "\(r) has no trust data (no \"_tuf\" tag). To publish signed images, create it with `signet trust init \(r)`; to pull an unsigned image, give its digest (\(r)@sha256:…) or --unsafe-no-trust"
         case .trustDataRemoved(let r): return "\(r): trust data was pinned earlier but the registry no longer has it; refusing to treat the repository as unsigned"
         case .notPinned(let r): return "no trusted root pinned for \(r): pass --root ROOT_FILE, or --trust-on-first-use to accept the registry's current root"
+        case .dctNotPinned(let gun):
+            return "no Notary root pinned for \(gun): pass --root ROOT_FILE (for example the root.json of a Docker or notary trust directory that trusted it), --root-key-id ID, --root-ca FILE, or --trust-on-first-use to accept the root the source shows now"
         case .rootDisagrees(let r, let given, let givenRoot, let pinned, let dir):
             return "the root given for \(r) (\(given): \(givenRoot)) is not the root pinned for it (\(dir)/root.json: \(pinned)) nor an earlier version of it; "
                 + "the pin was not changed. To replace the pin deliberately, run `signet trust pin \(r) --root \(given) --replace`"
@@ -127,4 +131,6 @@ public enum TrustEvent: Sendable {
     case updater(UpdaterEvent)
     /// The tag moved from one signed digest to another.
     case tagMoved(tag: String, from: Digest, to: Digest)
+    /// A step of the Notary v1 client (root rotations followed, delegations skipped as notary skips them).
+    case notary(NotaryEvent)
 }

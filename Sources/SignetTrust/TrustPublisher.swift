@@ -477,6 +477,8 @@ public final class TrustPublisher {
         // Lost race: someone moved the trust tag since we verified it.
         try checkTrustTag(expected: expectedCurrent)
         let ours = try pushIndex(files, tag: nil)
+        // Test builds can stop here, as a killed process would: blobs and index uploaded, tag not moved.
+        TestHooks.faultPoint("before-trust-tag", path: trust.options.trustTag)
         do {
             _ = try trust.client.putManifest(repository: reference.repository, reference: trust.options.trustTag,
                                              bytes: ours.bytes, mediaType: MediaType.ociManifest)

@@ -3,17 +3,24 @@ import SignetCrypto
 import SignetFiles
 import SignetJSON
 import SignetKeys
+import SignetKeys
 import SignetTUF
 
 let keyUsage = """
 usage: signet key generate [--type ed25519|ecdsa-p256|ecdsa-p384] [--label NAME=VALUE ...] [--root] [--passphrase-file FILE] [--json]
        signet key list [--json]
-       signet key import PEM_FILE [--pem-passphrase-file FILE] [--label NAME=VALUE ...] [--root] [--passphrase-file FILE] [--json]
+       signet key import PEM_FILE|DIR [--pem-passphrase-file FILE] [--label NAME=VALUE ...] [--root] [--passphrase-file FILE] [--json]
        signet key export KEY_ID [--format pem|tuf]
        signet key rotate REF ROLE [--type TYPE]   (new key for ROLE of REF's trust data: root, targets, snapshot,
                                                    timestamp through a new cross-signed root; releases as its signer)
 
 Keys live in $SIGNET_HOME/keys (default ~/.signet/keys), each encrypted with its passphrase.
+`key import` reads PKCS#8 PEM keys (encrypted or not) and Docker Content Trust / notary key files: a file,
+a folder of .key files, or a trust directory (~/.docker/trust, ~/.notary: its private/ keys). The role and
+GUN in their headers become labels. Their passphrases come from --pem-passphrase-file, else the variables
+Docker and notary users set (DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE, DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE,
+NOTARY_ROOT_PASSPHRASE, NOTARY_TARGETS_PASSPHRASE, NOTARY_SNAPSHOT_PASSPHRASE, NOTARY_DELEGATION_PASSPHRASE),
+else a prompt; each key is re-encrypted in Signet's format with Signet's passphrase.
 Passphrases come from --passphrase-file, SIGNET_ROOT_PASSPHRASE (keys marked --root or labelled role=root),
 SIGNET_KEY_PASSPHRASE (other keys), or a prompt on the terminal; never from the command line.
 """
@@ -69,24 +76,62 @@ func runKeyCommand(_ arguments: [String]) throws -> Int32 {
             }
         }
     case "import":
-        let file = try args.positional(0, "PEM_FILE")
+        let path = try args.positional(0, "PEM_FILE or DIRECTORY")
         try args.expectPositionals(1)
-        var data = try AtomicFile.readExisting(file, limit: 1 << 20)
-        let pem = String(decoding: data, as: UTF8.self)
-        for i in data.indices { data[i] = 0 }
-        var pemPass: SecretBytes?
-        if pem.contains("ENCRYPTED PRIVATE KEY") {
-            var p = Passphrases(file: args.value("pem-passphrase-file"))
-            if args.value("pem-passphrase-file") == nil, isatty(STDIN_FILENO) == 1 {
-                pemPass = try Passphrases.prompt("Passphrase of \(file): ")
-            } else {
-                pemPass = try p.get(root: false, what: file)
-            }
+        let files = DCTKeyFile.files(at: path)
+        guard !files.isEmpty else { throw UsageError("no key file at \(path) (a PEM file, a folder of .key files, or a trust directory)") }
+        let environment = ProcessInfo.processInfo.environment
+        var pemPassphraseFromFile: SecretBytes?
+        if let f = args.value("pem-passphrase-file") {
+            var bytes = try AtomicFile.readExisting(f, limit: 64 << 10)
+            while let last = bytes.last, last == 0x0a || last == 0x0d { bytes.removeLast() }
+            pemPassphraseFromFile = SecretBytes(consuming: &bytes)
         }
-        let l = try labels()
-        let pass = try passphrases.get(root: l.contains { $0 == ("role", "root") }, what: "the imported key", confirm: true)
-        let e = try ring.importPEM(pem, pemPassphrase: pemPass, passphrase: pass, labels: l)
-        if args.flag("json") { printJSON(describe(e)) } else { print("imported \(e.algorithm) key \(e.keyID)") }
+        var imported: [[String: Any]] = []
+        var failures: [(String, Error)] = []
+        for file in files {
+          do {
+            let keyFile = try DCTKeyFile.read(file)
+            // The key file's passphrase: --pem-passphrase-file, then the variables Docker and notary users set.
+            var candidates: [(source: String, secret: SecretBytes)] = []
+            if let p = pemPassphraseFromFile { candidates.append(("--pem-passphrase-file", p)) }
+            for v in keyFile.passphraseVariables { if let value = environment[v], !value.isEmpty { candidates.append((v, SecretBytes(utf8: value))) } }
+            if keyFile.encrypted, candidates.isEmpty, isatty(STDIN_FILENO) == 1 {
+                candidates.append(("the terminal", try Passphrases.prompt("Passphrase of \(file)\(keyFile.role.map { " (\($0) key)" } ?? ""): ")))
+            }
+            let (key, _) = try keyFile.open(passphrases: candidates)
+            var l = try labels()
+            if l.isEmpty, let role = keyFile.role { l = [("role", role)] }
+            let isRoot = keyFile.isRoot || l.contains { $0 == ("role", "root") }
+            let pass = try passphrases.get(root: isRoot, what: "the imported \(isRoot ? "root " : "")key", confirm: true)
+            let (e, added): (KeyringEntry, Bool)
+            if args.values("label").isEmpty && !args.flag("root") {
+                (e, added) = try ring.importDCT(key, from: keyFile, passphrase: pass)
+            } else {
+                do { (e, added) = (try ring.add(key, passphrase: pass, labels: l), true) } catch {
+                    if case .exists(let id) = error { (e, added) = (try ring.find(id), false) } else { throw error }
+                }
+            }
+            var d = describe(e)
+            d["file"] = file
+            d["added"] = added
+            imported.append(d)
+            if !args.flag("json") {
+                let what = [keyFile.role.map { "role \($0)" }, keyFile.gun.map { "gun \($0)" }].compactMap { $0 }.joined(separator: ", ")
+                print((added ? "imported \(e.algorithm) key \(e.keyID)" : "key \(e.keyID) is already in the key store") + (what.isEmpty ? "" : " (\(what))") + " from \(file)")
+            }
+          } catch {
+            // One file of a single-file import fails the command; in a folder, the others still import.
+            if files.count == 1 { throw error }
+            failures.append((file, error))
+            note("signet: not imported: \(error)")
+          }
+        }
+        if args.flag("json") { printJSON(files.count == 1 && !FileManager.default.fileExists(atPath: path + "/") ? imported[0] : imported as Any) }
+        if let (_, first) = failures.first {
+            note("signet: \(failures.count) of \(files.count) key files were not imported")
+            return exitCode(for: first)
+        }
     case "export":
         let id = try args.positional(0, "KEY_ID")
         try args.expectPositionals(1)

@@ -47,14 +47,14 @@ struct RegistryOptions {
     }
 
     /// A client for `reference`'s registry with these options.
-    func makeClient(for reference: ImageReference) throws -> RegistryClient {
+    func makeClient(for reference: ImageReference, credentials given: (any CredentialProvider)? = nil) throws -> RegistryClient {
         let security: TransportSecurity = requireTLS ? .requireTLS : (unsafePlainHTTP ? .unsafePlainHTTP : .automatic)
         let endpoint = RegistryEndpoint(registry: reference.registry, security: security)
         let transport = try CurlTransport(options: CurlTransportOptions(caFile: caFile))
-        return RegistryClient(endpoint: endpoint, transport: transport, credentials: try credentials(for: reference))
+        return RegistryClient(endpoint: endpoint, transport: transport, credentials: try given ?? credentials(for: reference))
     }
 
-    private func credentials(for reference: ImageReference) throws -> any CredentialProvider {
+    func credentials(for reference: ImageReference) throws -> any CredentialProvider {
         if let username {
             let password = try readPasswordFromStandardInput()
             return StaticCredentials(.basic(username: username, password: password), registry: reference.registry)

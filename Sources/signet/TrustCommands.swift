@@ -53,6 +53,11 @@ func trustEventPrinter() -> (TrustEvent) -> Void {
             if verbose { note("signet: \(e.description)") }
         case .tagMoved(let tag, let from, let to):
             note("signet: \(tag) was signed for \(from); it is now signed for \(to)")
+        case .notary(let e):
+            switch e {
+            case .delegationSkipped: note("signet: warning: \(e.description)")
+            default: if verbose { note("signet: \(e.description)") }
+            }
         }
     }
 }

@@ -18,6 +18,8 @@ Content trust for container images (trust data stored in the image's own reposit
   inspect   signed tags, signers, thresholds, expiries and root keys
   signer    add or remove tag signers, set the N-of-M threshold
   timestamp renew the timestamp (for a scheduled job)
+Docker Content Trust (Notary v1):
+  dct       inspect, verify and pull as Docker did; import signed tags into registry-native trust
 Keys and static TUF repositories:
   key       generate, list, import, export keys; rotate a repository's role key
   tuf       create and maintain a static TUF repository on disk
@@ -70,6 +72,7 @@ func runSignet(_ arguments: [String]) -> Int32 {
         case "signer": return try runSignerCommand(Array(arguments.dropFirst()))
         case "timestamp": return try runTimestampCommand(Array(arguments.dropFirst()))
         case "push": return try runPushCommand(Array(arguments.dropFirst()))
+        case "dct": return try runDCTCommand(Array(arguments.dropFirst()))
         case "--version", "version":
             print("signet \(signetVersion)")
             return 0

@@ -2,7 +2,7 @@
 # Debian packages are installed only when missing; apt-get update runs at most once.
 
 SIGNET_BUILD_PACKAGES="libsodium-dev libssl-dev libcurl4-openssl-dev pkg-config"
-SIGNET_TEST_PACKAGES="openssl python3 python3-pip python3-venv curl docker-registry skopeo apache2-utils python3-cryptography"
+SIGNET_TEST_PACKAGES="openssl python3 python3-pip python3-venv curl docker-registry skopeo apache2-utils python3-cryptography notary faketime"
 SIGNET_PYTHON_PACKAGES="tuf==7.0.1 securesystemslib[crypto]==1.3.1"
 
 _signet_apt_updated=0

@@ -47,7 +47,15 @@ _notary_certs() {
 # _notary_start NAME LOGFILE COMMAND... : own process group, pid recorded
 _notary_start() {
     local name=$1 log=$2; shift 2
-    setsid "$@" >>"$log" 2>&1 </dev/null &
+    (
+        # Close every descriptor above 2 the caller passed down (a pipe it reads to the end, say), so
+        # the service never keeps it open.
+        for fd in /proc/$BASHPID/fd/*; do
+            fd=${fd##*/}
+            if [ "$fd" -gt 2 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+        done
+        exec setsid "$@" >>"$log" 2>&1 </dev/null
+    ) &
     NOTARY_STACK_PIDS+=("$!")
     echo "$!" >"$NOTARY_STACK_DIR/$name.pid"
 }
@@ -111,4 +119,20 @@ notary_stack_down() {
         wait "$pid" 2>/dev/null || true
     done
     NOTARY_STACK_PIDS=()
+}
+
+# notary_stack_down_dir DIR : stops the processes whose pids a notary_stack_up in DIR recorded
+notary_stack_down_dir() {
+    local f pid i
+    for f in "$1"/notary-server.pid "$1"/notary-signer.pid; do
+        [ -f "$f" ] || continue
+        pid=$(cat "$f")
+        # Only a process that is still ours: its command line names this stack's config.
+        if grep -q "$1" "/proc/$pid/cmdline" 2>/dev/null; then
+            kill -TERM "$pid" 2>/dev/null || true
+            for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+        rm -f "$f"
+    done
 }
