@@ -34,4 +34,19 @@ static inline int signet_evp_pkey_ctx_set_ec_paramgen_curve_nid(EVP_PKEY_CTX *ct
 static inline BIO *signet_bio_new_mem(void) { return BIO_new(BIO_s_mem()); }
 static inline long signet_bio_get_mem_data(BIO *b, char **pp) { return BIO_get_mem_data(b, pp); }
 static inline void signet_openssl_free(void *p) { OPENSSL_free(p); }
+
+/* An EC public key from a group name and an encoded point (EVP_PKEY_fromdata, which checks that the
+   point is on the curve), without OpenSSL's generic DER decoder machinery. NULL on any failure. */
+static inline EVP_PKEY *signet_ec_public_key_from_point(const char *group, const unsigned char *point, size_t length) {
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    if (ctx == NULL) return NULL;
+    EVP_PKEY *key = NULL;
+    OSSL_PARAM params[3];
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)group, 0);
+    params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)point, length);
+    params[2] = OSSL_PARAM_construct_end();
+    if (EVP_PKEY_fromdata_init(ctx) != 1 || EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params) != 1) key = NULL;
+    EVP_PKEY_CTX_free(ctx);
+    return key;
+}
 #endif

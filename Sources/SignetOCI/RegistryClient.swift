@@ -79,7 +79,7 @@ public final class RegistryClient: Sendable {
     /// The registry's scheme and address.
     public let endpoint: RegistryEndpoint
     let transport: any Transport
-    let options: RegistryClientOptions
+    public let options: RegistryClientOptions
     let authenticator: RegistryAuthenticator
 
     /// Creates a client. Nothing is sent until the first call.

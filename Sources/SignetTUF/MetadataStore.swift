@@ -131,7 +131,7 @@ public final class TransactionalMetadataStore: MetadataStore, @unchecked Sendabl
     public var hasChanges: Bool { lock.withLock { !written.isEmpty || !removed.isEmpty } }
 
     /// Writes the pending changes to the underlying store (root first, removals before the files that
-    /// replace them), then passes later changes straight through.
+    /// replace them, files it already holds unchanged skipped), then passes later changes straight through.
     /// - Throws: `TUFError.storage` from the underlying store.
     public func commit() throws(TUFError) {
         let (files, gone) = lock.withLock { () -> ([(String, [UInt8])], [String]) in
@@ -139,7 +139,10 @@ public final class TransactionalMetadataStore: MetadataStore, @unchecked Sendabl
             return (ordered.compactMap { r in written[r].map { (r, $0) } }, removed.sorted())
         }
         for role in gone { try base.remove(role: role) }
-        for (role, bytes) in files { try base.save(role: role, bytes: bytes) }
+        // A file the base already holds byte for byte is not written again (no rewrite, no fsync).
+        for (role, bytes) in files where (try? base.load(role: role, limit: bytes.count)) != .some(bytes) {
+            try base.save(role: role, bytes: bytes)
+        }
         lock.withLock {
             written.removeAll()
             order.removeAll()

@@ -145,8 +145,11 @@ public final class DCTTrust {
         }
         do {
             try store.commit()
-            try AtomicFile.makeDirectory(pinDirectory + "/roots")
-            try AtomicFile.write(set.rootBytes, to: pinDirectory + "/roots/\(set.root.envelope.version).root.json")
+            let archived = pinDirectory + "/roots/\(set.root.envelope.version).root.json"
+            if (try? AtomicFile.read(archived, limit: set.rootBytes.count)) != .some(set.rootBytes) {
+                try AtomicFile.makeDirectory(pinDirectory + "/roots")
+                try AtomicFile.write(set.rootBytes, to: archived)
+            }
         } catch { throw TrustError.wrap(error) }
         if pinned == nil {
             events(.pinned(repository: gun, root: DCTTrust.describe(set.rootBytes), directory: pinDirectory, trustOnFirstUse: tofu))
@@ -169,6 +172,70 @@ public final class DCTTrust {
         let version = (try? NotaryRoot(bytes: bytes, file: "root.json").envelope.version).map { "version \($0)" } ?? "not Notary root metadata"
         let digest = (try? SHA256.hash(bytes).hex.prefix(16)).map { "sha256 \($0)…" } ?? ""
         return "\(version), \(digest)"
+    }
+}
+
+extension DCTTrust {
+    /// The digest and length the Notary data this machine verified last time names for `tag`
+    /// (`targets/releases`, else `targets`), read from `pinDirectory` without verifying anything: a hint
+    /// for fetching early, never a decision.
+    static func lastVerifiedTarget(_ tag: String, pinDirectory: String) -> (digest: Digest, length: Int64)? {
+        for role in ["targets/releases", "targets"] {
+            guard let name = PercentEncoding.fileName(for: role, suffix: ".json"),
+                  let bytes = try? AtomicFile.read(pinDirectory + "/" + name, limit: NotaryCodec.maxFileBytes),
+                  let value = try? JSONParser.parse(bytes), case .object(let entry)? = value["signed"]?["targets"]?[tag],
+                  case .integer(let length)? = entry["length"], let text = entry["hashes"]?["sha256"]?.stringValue,
+                  let raw = Base64.decode(text), let digest = try? Digest(algorithm: .sha256, bytes: raw) else { continue }
+            return (digest, length)
+        }
+        return nil
+    }
+}
+
+/// The manifest of a tag fetched on a second thread while the Notary data is verified, by the digest the
+/// data named the last time this machine verified it. It is handed out only for the digest and length
+/// the verified data names now, and is then checked against them like any fetched manifest.
+public final class ManifestPrefetch: @unchecked Sendable {
+    private let finished = DispatchSemaphore(value: 0)
+    private let lock = NSLock()
+    private var ended = false
+    private var hint: (digest: Digest, length: Int64)?
+    private var fetched: (bytes: [UInt8], contentType: String?)?
+
+    /// Starts fetching the manifest `tag` had when `trust` last verified, if any.
+    public init(trust: DCTTrust, tag: String, client: RegistryClient) {
+        let directory = trust.pinDirectory
+        let repository = trust.reference.repository
+        let limit = Int64(client.options.maxManifestBytes)
+        let thread = Thread { [self] in
+            var result: (bytes: [UInt8], contentType: String?)?
+            let h = DCTTrust.lastVerifiedTarget(tag, pinDirectory: directory)
+            if let h, h.length > 0, h.length <= limit {
+                result = try? client.fetchManifest(repository: repository, reference: h.digest.ociString, maxBytes: Int(h.length),
+                                                   what: "manifest \(h.digest.ociString)")
+            }
+            lock.withLock {
+                hint = h
+                fetched = result
+                ended = true
+            }
+            finished.signal()
+        }
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+
+    /// Waits for the fetch to end.
+    public func wait() {
+        if lock.withLock({ ended }) { return }
+        finished.wait()
+        finished.signal()
+    }
+
+    /// The prefetched manifest, when it was fetched for `digest` and `length`; nil otherwise.
+    public func manifest(digest: Digest, length: Int64) -> (bytes: [UInt8], contentType: String?)? {
+        wait()
+        return lock.withLock { hint?.digest == digest && hint?.length == length ? fetched : nil }
     }
 }
 

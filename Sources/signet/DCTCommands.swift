@@ -93,6 +93,15 @@ func runDCTCommand(_ arguments: [String]) throws -> Int32 {
     if dct.unsafeAllowExpired {
         note("signet: WARNING: --unsafe-allow-expired: expired Notary metadata is accepted; an old state replayed by whoever serves it cannot be told from the current one")
     }
+    // For verify, the manifest the tag named last time is fetched while the trust data is verified.
+    var prefetch: ManifestPrefetch?
+    var earlyClient: RegistryClient?
+    if sub == "verify", let tag = reference.tag, reference.digest == nil, dct.isPinned {
+        let client = try registry.makeClient(for: reference, credentials: registryCredentials)
+        prefetch = ManifestPrefetch(trust: dct, tag: tag, client: client)
+        earlyClient = client
+    }
+    defer { prefetch?.wait() }
     let set = try dct.refresh(pin: pin)
     let json = args.flag("json")
 
@@ -110,11 +119,12 @@ func runDCTCommand(_ arguments: [String]) throws -> Int32 {
         if let wanted = reference.digest, wanted != digest {
             throw TrustError.manifestMismatch("\(reference) asks for \(wanted) but Docker Content Trust signs \(digest) for \(tag)")
         }
-        let client = try registry.makeClient(for: reference, credentials: registryCredentials)
+        let client = try earlyClient ?? registry.makeClient(for: reference, credentials: registryCredentials)
         let pinned = "\(reference.name)@\(digest.ociString)"
         if sub == "verify" {
-            let fetched = try client.fetchManifest(repository: reference.repository, reference: digest.ociString,
-                                                   maxBytes: Int(clamping: target.length), what: "manifest \(pinned)")
+            let fetched = try prefetch?.manifest(digest: digest, length: target.length)
+                ?? client.fetchManifest(repository: reference.repository, reference: digest.ociString,
+                                        maxBytes: Int(clamping: target.length), what: "manifest \(pinned)")
             let manifest = try VerifiedManifest.verify(fetched.bytes, expectedDigest: digest, expectedSize: target.length,
                                                        declaredMediaType: fetched.contentType, what: "manifest of \(reference.name):\(tag)")
             if json {

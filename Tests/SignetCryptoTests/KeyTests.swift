@@ -24,6 +24,34 @@ final class KeyTests: XCTestCase {
         }
     }
 
+    /// Uncompressed P-256/P-384 keys are read from their point without OpenSSL's generic decoder: the
+    /// result must be the key the decoder gives, and points off the curve must still be refused.
+    func testECPublicKeysReadFromTheirPointAgreeWithTheDecoder() throws {
+        for curve in ECDSACurve.allCases {
+            let key = try ECDSAPrivateKey(curve: curve)
+            let der = try key.publicKey.spkiDER()
+            let point = try key.publicKey.uncompressedPoint()
+            XCTAssertEqual(Array(der.suffix(point.count)), point)
+            let read = try ECDSAPublicKey(spkiDER: der)
+            XCTAssertEqual(read.curve, curve)
+            XCTAssertEqual(try read.spkiDER(), der)
+            XCTAssertEqual(try read.uncompressedPoint(), point)
+            let sig = try key.signature(for: [7])
+            XCTAssertTrue(read.isValidSignature(sig, for: [7]))
+            // The last coordinate byte changed: the point is no longer on the curve.
+            var offCurve = der
+            offCurve[offCurve.count - 1] ^= 0x01
+            XCTAssertThrowsError(try ECDSAPublicKey(spkiDER: offCurve))
+            // All-zero coordinates, and a point with the wrong leading byte, are refused.
+            XCTAssertThrowsError(try ECDSAPublicKey(spkiDER: Array(der.prefix(der.count - point.count)) + [0x04] + [UInt8](repeating: 0, count: point.count - 1)))
+            var unknownForm = der
+            unknownForm[der.count - point.count] = 0x05
+            XCTAssertThrowsError(try PublicKey(spkiDER: unknownForm))
+            // A trailing byte makes it something else than a key.
+            XCTAssertThrowsError(try PublicKey(spkiDER: der + [0]))
+        }
+    }
+
     func testDERParserRejectsBERAndGarbage() throws {
         let key = try ECDSAPrivateKey(curve: .p256)
         let der = try key.signature(for: [1, 2, 3]).derRepresentation

@@ -8,8 +8,11 @@ import XCTest
 /// A Notary source serving files from memory, so tests can tamper with them.
 final class MemoryNotarySource: NotarySource, @unchecked Sendable {
     var files: [String: [UInt8]]
+    /// The files asked for, in order.
+    var log: [String] = []
     init(_ files: [String: [UInt8]]) { self.files = files }
     func fetch(_ file: NotaryFile, limit: Int) throws(TUFError) -> [UInt8]? {
+        log.append(file.role + (file.description.hasPrefix(file.role + ".json") ? "" : " (\(file.description.count > 40 ? "by hash" : file.description))"))
         let name: String
         switch file {
         case .current(let r), .byHash(let r, _): name = r
@@ -126,6 +129,43 @@ final class NotaryTests: XCTestCase {
         XCTAssertThrowsError(try updater(MemoryNotarySource(forged), gun: NotaryTests.gun03, now: NotaryTests.early).refresh()) { e in
             guard case .thresholdNotMet(_, "timestamp", 1, 0) = e as? TUFError else { return XCTFail("\(e)") }
         }
+    }
+
+    /// As notary's client: the trusted root is used first and `root.json` is fetched only when that fails;
+    /// files the store already holds with the listed hashes are not fetched again; a failed attempt
+    /// leaves nothing behind.
+    func testWarmRefreshesFetchOnlyWhatChangedAndFailedAttemptsKeepNothing() throws {
+        let original = try files("notary0.3", NotaryTests.gun03)
+        let source = MemoryNotarySource(original)
+        let store = InMemoryMetadataStore(root: original["root"])
+        try updater(source, gun: NotaryTests.gun03, now: NotaryTests.early, store: store).refresh()
+        XCTAssertEqual(source.log, ["timestamp", "snapshot (by hash)", "targets (by hash)", "targets/releases (by hash)"])
+        source.log = []
+        try updater(source, gun: NotaryTests.gun03, now: NotaryTests.early, store: store).refresh()
+        XCTAssertEqual(source.log, ["timestamp"])
+
+        // A timestamp that does not verify: root.json is fetched once (in case keys changed); it is the
+        // trusted root, so the timestamp's error is the answer.
+        var badSig = try XCTUnwrap(try JSONParser.parse(try XCTUnwrap(original["timestamp"])).objectValue)
+        badSig["signatures"] = .array([])
+        var forged = original
+        forged["timestamp"] = try CanonicalJSON.encode(.object(badSig))
+        let forgedSource = MemoryNotarySource(forged)
+        XCTAssertThrowsError(try updater(forgedSource, gun: NotaryTests.gun03, now: NotaryTests.early, store: store).refresh()) { e in
+            guard case .thresholdNotMet(_, "timestamp", 1, 0) = e as? TUFError else { return XCTFail("\(e)") }
+        }
+        XCTAssertEqual(forgedSource.log, ["timestamp", "root"])
+
+        // The timestamp verifies but the snapshot it names does not arrive intact: the timestamp accepted
+        // on the way is not kept.
+        let fresh = InMemoryMetadataStore(root: original["root"])
+        var brokenSnapshot = original
+        brokenSnapshot["snapshot"]?[10] ^= 0x01
+        XCTAssertThrowsError(try updater(MemoryNotarySource(brokenSnapshot), gun: NotaryTests.gun03, now: NotaryTests.early, store: fresh).refresh()) { e in
+            guard case .hashMismatch = e as? TUFError else { return XCTFail("\(e)") }
+        }
+        XCTAssertNil(fresh["timestamp"])
+        XCTAssertEqual(fresh.roles, ["root"])
     }
 
     func testExpiredFilesAreRefusedUnlessExplicitlyAllowed() throws {

@@ -28,9 +28,29 @@ final class EVPKey: @unchecked Sendable {
     var bits: Int { Int(EVP_PKEY_get_bits(pointer)) }
     var baseID: Int32 { EVP_PKEY_get_base_id(pointer) }
 
-    /// Parses a DER SubjectPublicKeyInfo.
+    /// The DER SubjectPublicKeyInfo prefix (RFC 5480: id-ecPublicKey, named curve, BIT STRING with no
+    /// unused bits) of uncompressed P-256 and P-384 keys, and the point length that follows it.
+    private static let uncompressedECPrefixes: [(prefix: [UInt8], group: String, pointLength: Int)] = [
+        ([0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d,
+          0x03, 0x01, 0x07, 0x03, 0x42, 0x00], "prime256v1", 65),
+        ([0x30, 0x76, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22,
+          0x03, 0x62, 0x00], "secp384r1", 97),
+    ]
+
+    /// Reads a DER SubjectPublicKeyInfo. Uncompressed P-256 and P-384 keys, by far the most common in
+    /// trust metadata, are read from their point directly (the point is checked to be on the curve); any
+    /// other encoding goes through `d2i_PUBKEY`, OpenSSL's generic decoder, which costs far more per key.
     static func fromSPKI(_ der: [UInt8]) throws(CryptoError) -> EVPKey {
         ERR_clear_error()
+        for ec in uncompressedECPrefixes where der.count == ec.prefix.count + ec.pointLength && der.starts(with: ec.prefix) {
+            guard der[ec.prefix.count] == 0x04 else { break }
+            let key: OpaquePointer? = der.withUnsafeBufferPointer { buf in
+                guard let base = buf.baseAddress else { return nil }
+                return signet_ec_public_key_from_point(ec.group, base + ec.prefix.count, ec.pointLength)
+            }
+            guard let key else { throw CryptoError.invalidKey("not a valid \(ec.group) public key (\(drainOpenSSLErrors()))") }
+            return EVPKey(taking: key)
+        }
         let result: OpaquePointer? = der.withUnsafeBufferPointer { buf in
             guard let base = buf.baseAddress else { return nil }
             var p: UnsafePointer<UInt8>? = base

@@ -50,10 +50,11 @@ public enum NotaryEvent: Sendable, CustomStringConvertible {
 }
 
 /// The Notary v1 client workflow (notary 0.7, `client/tufclient.go`), verifying with `NotaryTrustedSet`:
-/// the trusted root from the store, then the current root (walking `N.root.json` when a rotation cannot
-/// be verified in one step), the timestamp, the snapshot and the targets roles by the checksums their
-/// parents list, each bounded before a byte is parsed. Accepted files are saved to the store by role
-/// name; the caller makes the store transactional.
+/// the trusted root from the store, the timestamp, the snapshot and the targets roles by the checksums
+/// their parents list (and, when that fails, the current root, walking `N.root.json` when a rotation
+/// cannot be verified in one step, and everything again), each bounded before a byte is parsed (a stored
+/// copy that matches its parent's hashes is used instead of fetching it again). Accepted files are saved
+/// to the store by role name; the caller makes the store transactional.
 public final class NotaryUpdater {
     public let gun: String
     let source: any NotarySource
@@ -78,52 +79,105 @@ public final class NotaryUpdater {
         self.events = events
     }
 
-    /// The version of the stored copy of `role`, if any (a floor for rollback checks).
-    func storedVersion(_ role: String) -> Int64? {
+    /// The version of the copy of `role` in `store`, if any (a floor for rollback checks).
+    static func storedVersion(_ role: String, in store: any MetadataStore) -> Int64? {
         guard let bytes = try? store.load(role: role, limit: NotaryCodec.maxFileBytes),
               let value = try? JSONParser.parse(bytes), case .integer(let v)? = value["signed"]?["version"] else { return nil }
         return v
     }
 
     /// Runs the workflow. The trusted root must be in the store (role "root").
+    ///
+    /// As notary's client does, the timestamp, snapshot and targets are first verified with the trusted
+    /// root; only when that fails (the snapshot names another root, keys changed, the trusted root
+    /// expired) is `root.json` fetched, the rotation verified, and everything verified again from the new
+    /// root. Nothing the first attempt accepted is kept when it fails.
     /// - Throws: `TUFError` naming the file that did not verify.
     public func refresh() throws(TUFError) {
         guard let pinned = try store.load(role: "root", limit: NotaryUpdater.rootLimit) else {
             throw TUFError.storage(path: "root.json", detail: "no trusted root stored")
         }
-        var set = try NotaryTrustedSet(trustedRoot: pinned, gun: gun, referenceTime: clock(), unsafeAllowExpired: unsafeAllowExpired)
-        try updateRoot(&set)
+        // The timestamp does not depend on the root: fetch it while the trusted root is parsed and checked
+        // (certificates and keys, the slow part). It is verified like any other; the fetch always ends
+        // before this returns, so the source is never used from two threads at once.
+        let timestamp = BackgroundFetch { [source] () throws(TUFError) -> [UInt8]? in
+            try source.fetch(.current(role: "timestamp"), limit: NotaryUpdater.timestampLimit)
+        }
+        defer { timestamp.wait() }
+        let trustedRoot = try NotaryTrustedSet(trustedRoot: pinned, gun: gun, referenceTime: clock(), unsafeAllowExpired: unsafeAllowExpired)
+        let firstError: TUFError
+        do {
+            let attempt = TransactionalMetadataStore(base: store)
+            var set = trustedRoot
+            try set.checkRoot()
+            let notes = try update(&set, store: attempt, timestamp: try timestamp.value())
+            try attempt.commit()
+            finish(set, notes)
+            return
+        } catch {
+            firstError = error
+        }
+        // The root may have changed: fetch it; when it is the one already trusted, the first error stands.
+        let remote: [UInt8]?
+        do { remote = try source.fetch(.current(role: "root"), limit: NotaryUpdater.rootLimit) } catch { throw firstError }
+        guard let remote, remote != pinned else { throw firstError }
+        var set = trustedRoot
+        guard try updateRoot(&set, remote: remote) else { throw firstError }
         try set.checkRoot()
-        if set.rootBytes != pinned { try store.save(role: "root", bytes: set.rootBytes) }
+        try store.save(role: "root", bytes: set.rootBytes)
+        let notes = try update(&set, store: store)
+        finish(set, notes)
+    }
 
-        guard let ts = try source.fetch(.current(role: "timestamp"), limit: NotaryUpdater.timestampLimit) else {
+    private func finish(_ set: NotaryTrustedSet, _ notes: [NotaryEvent]) {
+        notes.forEach(events)
+        for f in set.expiredAccepted { events(.expiredAccepted(file: f)) }
+        trusted = set
+    }
+
+    /// Timestamp, snapshot and targets roles against the root in `set`, saving what it accepts to `store`.
+    /// - Returns: the delegations it skipped, as events.
+    /// - Parameter timestamp: the timestamp fetched already, if it was.
+    private func update(_ set: inout NotaryTrustedSet, store: any MetadataStore, timestamp: [UInt8]?? = nil) throws(TUFError) -> [NotaryEvent] {
+        let fetched: [UInt8]?
+        if let timestamp { fetched = timestamp } else { fetched = try source.fetch(.current(role: "timestamp"), limit: NotaryUpdater.timestampLimit) }
+        guard let ts = fetched else {
             throw TUFError.fetch(file: "timestamp.json", .notFound(url: "timestamp.json"))
         }
-        try set.updateTimestamp(ts, floor: storedVersion("timestamp"))
+        try set.updateTimestamp(ts, floor: NotaryUpdater.storedVersion("timestamp", in: store))
         try store.save(role: "timestamp", bytes: ts)
 
-        guard let snapMeta = set.timestamp?.snapshot, let snapHash = snapMeta.sha256 else { throw TUFError.misuse("no snapshot meta") }
-        let snap = try fetch(.byHash(role: "snapshot", sha256: snapHash), limit: snapMeta.length)
-        try set.updateSnapshot(snap, floor: storedVersion("snapshot"))
+        guard let snapMeta = set.timestamp?.snapshot else { throw TUFError.misuse("no snapshot meta") }
+        let snap = try fetch(role: "snapshot", meta: snapMeta, store: store)
+        try set.updateSnapshot(snap, floor: NotaryUpdater.storedVersion("snapshot", in: store))
         try store.save(role: "snapshot", bytes: snap)
 
         // Targets, then delegations in pre-order, children in listed order; roles the snapshot does not
         // list are skipped (they have no metadata yet).
+        var notes: [NotaryEvent] = []
         var stack = ["targets"]
         var visited: Set<String> = []
         while let role = stack.popLast() {
-            guard visited.insert(role).inserted, let meta = set.snapshot?.meta[role], let hash = meta.sha256 else { continue }
-            let bytes = try fetch(.byHash(role: role, sha256: hash), limit: meta.length)
-            switch try set.updateTargets(role: role, bytes: bytes, floor: storedVersion(role)) {
+            guard visited.insert(role).inserted, let meta = set.snapshot?.meta[role], meta.sha256 != nil else { continue }
+            let bytes = try fetch(role: role, meta: meta, store: store)
+            switch try set.updateTargets(role: role, bytes: bytes, floor: NotaryUpdater.storedVersion(role, in: store)) {
             case .accepted(let t):
                 try store.save(role: role, bytes: bytes)
                 stack.append(contentsOf: t.delegations.map(\.name).reversed())
             case .skipped(let why):
-                events(.delegationSkipped(role: role, reason: why))
+                notes.append(.delegationSkipped(role: role, reason: why))
             }
         }
-        for f in set.expiredAccepted { events(.expiredAccepted(file: f)) }
-        trusted = set
+        return notes
+    }
+
+    /// The file `meta` names: the stored copy when it matches the listed length and hashes (the bytes are
+    /// the same, and are verified again like fetched ones), otherwise fetched by its SHA-256.
+    private func fetch(role: String, meta: NotaryFileMeta, store: any MetadataStore) throws(TUFError) -> [UInt8] {
+        let cap = Int(clamping: min(meta.length, Int64(NotaryCodec.maxFileBytes)))
+        if let stored = try? store.load(role: role, limit: cap), (try? meta.verify(stored, file: role)) != nil { return stored }
+        guard let hash = meta.sha256 else { throw TUFError.noSupportedHash(file: "\(role).json") }
+        return try fetch(.byHash(role: role, sha256: hash), limit: meta.length)
     }
 
     private func fetch(_ file: NotaryFile, limit: Int64) throws(TUFError) -> [UInt8] {
@@ -132,15 +186,15 @@ public final class NotaryUpdater {
         return bytes
     }
 
-    /// Follows root rotations: the current `root.json`, verified in one step when the trusted root's keys
-    /// signed it, or by walking the stored versions in between.
-    private func updateRoot(_ set: inout NotaryTrustedSet) throws(TUFError) {
-        guard let remote = try source.fetch(.current(role: "root"), limit: NotaryUpdater.rootLimit) else { return }
+    /// Follows a root rotation to `remote` (the current `root.json`): verified in one step when the trusted
+    /// root's keys signed it, or by walking the stored versions in between.
+    /// - Returns: false when `remote` has the trusted version (nothing to follow).
+    private func updateRoot(_ set: inout NotaryTrustedSet, remote: [UInt8]) throws(TUFError) -> Bool {
         let trustedVersion = set.root.envelope.version
         let offered = try NotaryRoot(bytes: remote, file: "root.json")
         let version = offered.envelope.version
         if version < trustedVersion { throw TUFError.rollback(file: "root.json", trusted: trustedVersion, received: version) }
-        if version == trustedVersion { return }
+        if version == trustedVersion { return false }
         var direct = set
         do {
             try direct.updateRoot(remote)
@@ -157,5 +211,38 @@ public final class NotaryUpdater {
             try set.updateRoot(remote)
         }
         events(.rootRotated(from: trustedVersion, to: version))
+        return true
+    }
+}
+
+/// A fetch run on its own thread, so that it overlaps what the caller does meanwhile.
+final class BackgroundFetch: @unchecked Sendable {
+    private let finished = DispatchSemaphore(value: 0)
+    private let lock = NSLock()
+    private var result: Result<[UInt8]?, TUFError>?
+
+    init(_ work: @escaping @Sendable () throws(TUFError) -> [UInt8]?) {
+        let thread = Thread { [self] in
+            let r: Result<[UInt8]?, TUFError>
+            do throws(TUFError) { r = .success(try work()) } catch { r = .failure(error) }
+            lock.withLock { result = r }
+            finished.signal()
+        }
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+
+    /// Waits for the fetch to end.
+    func wait() {
+        if lock.withLock({ result != nil }) { return }
+        finished.wait()
+        finished.signal()
+    }
+
+    /// The fetched bytes, or the error, once the fetch has ended.
+    func value() throws(TUFError) -> [UInt8]? {
+        wait()
+        guard let r = lock.withLock({ result }) else { throw TUFError.misuse("background fetch ended without a result") }
+        return try r.get()
     }
 }
