@@ -31,7 +31,7 @@ public final class CancellationFlag: @unchecked Sendable {
 /// job at a time). The first job that throws sets the shared cancellation flag; jobs not yet
 /// started are skipped; the first error (other than `.cancelled`) is thrown after every thread
 /// has finished. Results are returned in job order.
-func runConcurrently<T: Sendable>(_ count: Int, concurrency: Int, cancellation: CancellationFlag? = nil,
+public func runConcurrently<T: Sendable>(_ count: Int, concurrency: Int, cancellation: CancellationFlag? = nil,
                                   _ job: @escaping @Sendable (Int, CancellationFlag) throws(OCIError) -> T) throws(OCIError) -> [T] {
     guard count > 0 else { return [] }
     let state = JobState<T>(count: count, parent: cancellation)

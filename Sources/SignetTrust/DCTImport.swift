@@ -91,29 +91,55 @@ public final class DCTImporter {
         }
         for (name, reason) in inspection.unusable { report.refused.append(Entry(tag: name, digest: nil, detail: reason)) }
         // Each digest must be in the destination registry; the manifest is read to learn its media type.
-        var candidates: [(DCTInspection.Tag, String)] = []
+        // The registry's own tag is compared too (reported, never decisive). Eight tags at a time.
+        var checked: [DCTInspection.Tag] = []
         for tag in inspection.tags {
             guard tag.name != trust.options.trustTag, tag.name != trust.options.stagedTag else {
                 report.refused.append(Entry(tag: tag.name, digest: tag.digest, detail: "the tag name is reserved for trust data"))
                 continue
             }
-            do {
-                let fetched = try trust.client.fetchManifest(repository: trust.reference.repository, reference: tag.digest.ociString,
-                                                             maxBytes: Int(clamping: tag.length), what: "manifest \(trust.reference.name)@\(tag.digest)")
-                let m = try VerifiedManifest.verify(fetched.bytes, expectedDigest: tag.digest, expectedSize: tag.length,
-                                                    declaredMediaType: fetched.contentType, what: "manifest of \(tag.name)")
-                candidates.append((tag, m.mediaType))
-                let current = try? trust.client.fetchManifest(repository: trust.reference.repository, reference: tag.name, what: "tag \(tag.name)")
-                if (current.flatMap { try? SHA256.hash($0.bytes) }) != tag.digest {
-                    report.registryTagDiffers.append(Entry(tag: tag.name, digest: tag.digest, detail: current == nil ? "no such tag in the registry" : "the registry's tag names another manifest"))
+            checked.append(tag)
+        }
+        enum Check: Sendable {
+            case present(mediaType: String, registryTag: String?)
+            case skipped(String)
+            case refused(String)
+        }
+        let client = trust.client
+        let repository = trust.reference.repository
+        let name = trust.reference.name
+        let tags = checked
+        let results: [Check]
+        do throws(OCIError) {
+            results = try runConcurrently(tags.count, concurrency: 8) { (index, _) throws(OCIError) -> Check in
+                let tag = tags[index]
+                do throws(OCIError) {
+                    let fetched = try client.fetchManifest(repository: repository, reference: tag.digest.ociString,
+                                                           maxBytes: Int(clamping: tag.length), what: "manifest \(name)@\(tag.digest)")
+                    let m = try VerifiedManifest.verify(fetched.bytes, expectedDigest: tag.digest, expectedSize: tag.length,
+                                                        declaredMediaType: fetched.contentType, what: "manifest of \(tag.name)")
+                    let current = try? client.fetchManifest(repository: repository, reference: tag.name, what: "tag \(tag.name)")
+                    let differs = (current.flatMap { try? SHA256.hash($0.bytes) }) == tag.digest ? nil
+                        : current == nil ? "no such tag in the registry" : "the registry's tag names another manifest"
+                    return .present(mediaType: m.mediaType, registryTag: differs)
+                } catch {
+                    switch error {
+                    case .notFound: return .skipped("\(tag.digest) is not in \(name)")
+                    case .tooLarge, .sizeMismatch, .digestMismatch:
+                        return .refused("the registry's manifest does not match the signed length and digest: \(error)")
+                    default: throw error
+                    }
                 }
-            } catch {
-                switch error {
-                case .notFound: report.skipped.append(Entry(tag: tag.name, digest: tag.digest, detail: "\(tag.digest) is not in \(trust.reference.name)"))
-                case .tooLarge, .sizeMismatch, .digestMismatch:
-                    report.refused.append(Entry(tag: tag.name, digest: tag.digest, detail: "the registry's manifest does not match the signed length and digest: \(error)"))
-                default: throw TrustError.oci(error)
-                }
+            }
+        } catch { throw TrustError.oci(error) }
+        var candidates: [(DCTInspection.Tag, String)] = []
+        for (tag, result) in zip(tags, results) {
+            switch result {
+            case .present(let mediaType, let differs):
+                candidates.append((tag, mediaType))
+                if let differs { report.registryTagDiffers.append(Entry(tag: tag.name, digest: tag.digest, detail: differs)) }
+            case .skipped(let why): report.skipped.append(Entry(tag: tag.name, digest: tag.digest, detail: why))
+            case .refused(let why): report.refused.append(Entry(tag: tag.name, digest: tag.digest, detail: why))
             }
         }
         // Signer keys.
