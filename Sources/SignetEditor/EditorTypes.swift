@@ -1,12 +1,15 @@
 import SignetCrypto
 import SignetTUF
 
-/// Default lifetimes of new or renewed metadata, in seconds.
+/// Default lifetimes of new or renewed metadata, in seconds, for roles that record none
+/// (`RepositoryEditor.lifetimeField`). The timestamp's 7 days let a daily renewal job miss a weekend
+/// without taking the repository dark; a repository that renews more often can shorten it (it bounds how
+/// long a client can be kept on a frozen state).
 public struct Expiries: Sendable {
     public var root: Int64 = 365 * 86400
     public var targets: Int64 = 90 * 86400
     public var snapshot: Int64 = 30 * 86400
-    public var timestamp: Int64 = 86400
+    public var timestamp: Int64 = 7 * 86400
     /// Delegated targets roles.
     public var delegated: Int64 = 90 * 86400
     public init() {}

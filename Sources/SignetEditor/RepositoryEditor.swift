@@ -19,6 +19,9 @@ public final class RepositoryEditor {
     public static let identityField = "x-signet-repository"
     /// The extra field of a delegated role that maps signer names to key IDs.
     public static let signerNamesField = "x-signet-signer-names"
+    /// The extra field of any role holding the lifetime (seconds) it is signed with each time it is
+    /// re-signed, so that every machine renewing it keeps the lifetime its owner chose.
+    public static let lifetimeField = "x-signet-lifetime"
 
     /// The root (with pending changes).
     public private(set) var root: Metadata<Root>
@@ -38,6 +41,8 @@ public final class RepositoryEditor {
     private var publishedRoot: Metadata<Root>?
     private var dirtyRoles: [String] = []
     private var pendingTargetFiles: [(String, [UInt8])] = []
+    /// Lifetimes chosen for snapshot and timestamp before they exist (a new repository).
+    private var pendingOnlineLifetimes: [String: Int64] = [:]
     /// Lifetimes given to new and re-signed metadata.
     public var expiries: Expiries
     /// The repository name written into root, timestamp and snapshot (`identityField`), if any.
@@ -174,7 +179,7 @@ public final class RepositoryEditor {
         if !rootChanged {
             publishedRoot = root
             root.signed.header.version += 1
-            root.signed.header.setExpiry(clock() + expiries.root)
+            root.signed.header.setExpiry(clock() + lifetime(of: "root"))
             rootChanged = true
         }
     }
@@ -320,6 +325,19 @@ public final class RepositoryEditor {
     /// - Throws: `RepositoryError.unknownRole`.
     public func keyIDs(for name: String) throws(RepositoryError) -> [String] { try keysAndRole(for: name).1.keyIDs }
 
+    /// The number of signatures role `name` needs.
+    public func threshold(for name: String) throws(RepositoryError) -> Int { try keysAndRole(for: name).1.threshold }
+
+    /// When role `name` expires (seconds since the epoch), if it exists.
+    public func expiry(of name: String) -> (at: Int64, text: String)? {
+        switch name {
+        case "root": return (root.signed.header.expiresAt, root.signed.header.expires)
+        case "snapshot": return snapshot.map { ($0.signed.header.expiresAt, $0.signed.header.expires) }
+        case "timestamp": return timestamp.map { ($0.signed.header.expiresAt, $0.signed.header.expires) }
+        default: return roles[ByteKey(name)].map { ($0.signed.header.expiresAt, $0.signed.header.expires) }
+        }
+    }
+
     /// Records a human name for a signer key of delegated role `role` (nil removes it). Stored as an
     /// extra field of the delegated role, which TUF clients ignore and signatures cover.
     /// - Throws: `RepositoryError.unknownRole`.
@@ -397,10 +415,69 @@ public final class RepositoryEditor {
         case "snapshot", "timestamp": break   // always re-signed on publish
         default:
             var r = try role(name)
-            r.signed.header.setExpiry(clock() + expiries.lifetime(of: name))
+            r.signed.header.setExpiry(clock() + lifetime(of: name))
             roles[ByteKey(name)] = r
             markDirty(name)
         }
+    }
+
+    // MARK: Lifetimes
+
+    /// Shortest and longest lifetime a role may be given.
+    public static let lifetimeBounds: ClosedRange<Int64> = 3600...(10 * 366 * 86400)
+
+    /// The lifetime `role` is signed with: the one recorded in the role (`lifetimeField`), else the
+    /// default of `expiries`.
+    public func lifetime(of name: String) -> Int64 {
+        let recorded: JSONValue?
+        switch name {
+        case "root": recorded = root.signed.unknown[RepositoryEditor.lifetimeField]
+        case "snapshot": recorded = pendingOnlineLifetimes["snapshot"].map { .integer($0) } ?? snapshot?.signed.unknown[RepositoryEditor.lifetimeField]
+        case "timestamp": recorded = pendingOnlineLifetimes["timestamp"].map { .integer($0) } ?? timestamp?.signed.unknown[RepositoryEditor.lifetimeField]
+        default: recorded = roles[ByteKey(name)]?.signed.unknown[RepositoryEditor.lifetimeField]
+        }
+        if case .integer(let v)? = recorded, RepositoryEditor.lifetimeBounds.contains(v) { return v }
+        return expiries.lifetime(of: name)
+    }
+
+    /// Whether `role`'s lifetime is recorded in it (rather than the default).
+    public func lifetimeIsRecorded(_ name: String) -> Bool {
+        switch name {
+        case "root": return root.signed.unknown[RepositoryEditor.lifetimeField] != nil
+        case "snapshot": return pendingOnlineLifetimes["snapshot"] != nil || snapshot?.signed.unknown[RepositoryEditor.lifetimeField] != nil
+        case "timestamp": return pendingOnlineLifetimes["timestamp"] != nil || timestamp?.signed.unknown[RepositoryEditor.lifetimeField] != nil
+        default: return roles[ByteKey(name)]?.signed.unknown[RepositoryEditor.lifetimeField] != nil
+        }
+    }
+
+    /// Records `seconds` as the lifetime of `role` and re-signs it with it (root through a new version).
+    /// - Throws: `RepositoryError.invalidRequest` outside `lifetimeBounds`, `.unknownRole`.
+    public func setLifetime(_ seconds: Int64, of name: String) throws(RepositoryError) {
+        guard RepositoryEditor.lifetimeBounds.contains(seconds) else {
+            throw RepositoryError.invalidRequest("a lifetime must be between 1 hour and 10 years (\(name): \(seconds) seconds)")
+        }
+        switch name {
+        case "root":
+            beginRootChange()
+            root.signed.unknown[RepositoryEditor.lifetimeField] = .integer(seconds)
+            root.signed.header.setExpiry(clock() + seconds)
+        case "snapshot", "timestamp":
+            pendingOnlineLifetimes[name] = seconds   // applied when they are re-signed, on every publish
+        default:
+            var r = try role(name)
+            r.signed.unknown[RepositoryEditor.lifetimeField] = .integer(seconds)
+            r.signed.header.setExpiry(clock() + seconds)
+            roles[ByteKey(name)] = r
+            markDirty(name)
+        }
+    }
+
+    /// The roles this editor's pending change re-signs (root when it changes, and targets roles);
+    /// snapshot and timestamp are re-signed by every publish and are not listed.
+    public var changedRoles: Set<String> {
+        var out = Set(dirtyRoles)
+        if rootChanged { out.insert("root") }
+        return out
     }
 
     /// Roles whose expiry is within `window` seconds of now.
@@ -444,7 +521,7 @@ public final class RepositoryEditor {
             guard var r = roles[ByteKey(name)] else { continue }
             if versionPublished(name) { r.signed.header.version += 1 }
             // Every re-signed role gets a full lifetime again, so signing or renewing keeps it alive.
-            r.signed.header.setExpiry(now + expiries.lifetime(of: name))
+            r.signed.header.setExpiry(now + lifetime(of: name))
             let (keys, role) = try keysAndRole(for: name)
             r.signatures = []
             for id in role.keyIDs { if let k = signerMap[id] { try sign(&r, k, id) } }
@@ -465,7 +542,7 @@ public final class RepositoryEditor {
 
     private func finishPublish(files: [(String, [UInt8])], signerMap: [String: PrivateKey], now: Int64) throws(RepositoryError) -> PublishedChange {
         // Snapshot: every targets role with version, length and SHA-256 of the bytes being published.
-        var snap = snapshot ?? Metadata(signed: Snapshot(header: Header(version: 1, expiresAt: now + expiries.snapshot), meta: []))
+        var snap = snapshot ?? Metadata(signed: Snapshot(header: Header(version: 1, expiresAt: now + lifetime(of: "snapshot")), meta: []))
         var written: [String: [UInt8]] = [:]
         for (name, bytes) in files { written[name] = bytes }
         for name in dirtyRoles {
@@ -476,7 +553,8 @@ public final class RepositoryEditor {
                                          hashes: [("sha256", try sha256(bytes))]), forRole: name)
         }
         if snapshot != nil { snap.signed.header.version += 1 }
-        snap.signed.header.setExpiry(now + expiries.snapshot)
+        if let l = pendingOnlineLifetimes["snapshot"] { snap.signed.unknown[RepositoryEditor.lifetimeField] = .integer(l) }
+        snap.signed.header.setExpiry(now + lifetime(of: "snapshot"))
         if let identity { snap.signed.unknown[RepositoryEditor.identityField] = .string(identity) }
         let (snapKeys, snapRole) = try keysAndRole(for: "snapshot")
         snap.signatures = []
@@ -484,9 +562,10 @@ public final class RepositoryEditor {
         let snapHave = countValidSignatures(message: try canonical(snap), signatures: snap.signatures, role: snapRole, keys: snapKeys)
         let snapBytes = try encode(snap)
 
-        var ts = timestamp ?? Metadata(signed: Timestamp(header: Header(version: 1, expiresAt: now + expiries.timestamp), snapshotMeta: MetaFile(version: 1)))
+        var ts = timestamp ?? Metadata(signed: Timestamp(header: Header(version: 1, expiresAt: now + lifetime(of: "timestamp")), snapshotMeta: MetaFile(version: 1)))
         if timestamp != nil { ts.signed.header.version += 1 }
-        ts.signed.header.setExpiry(now + expiries.timestamp)
+        if let l = pendingOnlineLifetimes["timestamp"] { ts.signed.unknown[RepositoryEditor.lifetimeField] = .integer(l) }
+        ts.signed.header.setExpiry(now + lifetime(of: "timestamp"))
         if let identity { ts.signed.unknown[RepositoryEditor.identityField] = .string(identity) }
         ts.signed.snapshotMeta = MetaFile(version: snap.signed.header.version, length: Int64(snapBytes.count), hashes: [("sha256", try sha256(snapBytes))])
         let (tsKeys, tsRole) = try keysAndRole(for: "timestamp")
@@ -516,6 +595,7 @@ public final class RepositoryEditor {
         publishedRoot = root
         rootChanged = false
         dirtyRoles = []
+        pendingOnlineLifetimes = [:]
         let targets = pendingTargetFiles
         pendingTargetFiles = []
         if let last = rootChain.last {
@@ -626,7 +706,10 @@ public final class RepositoryEditor {
     /// verify for the role are dropped.
     func check(_ change: StagedChange) throws(RepositoryError) -> CheckedChange {
         guard let base, !hasPendingChanges else { throw RepositoryError.invalidStagedChange("there is no published state to apply it to") }
-        let moved = change.base.differences(from: base)
+        // The roles the change re-signs must be exactly as it found them; other roles (and snapshot and
+        // timestamp) may have moved on since, as a change is completed on whatever is current then.
+        let contained = RepositoryEditor.roleNames(in: change)
+        let moved = change.base.differences(from: base, only: contained)
         guard moved.isEmpty else { throw RepositoryError.stagedBaseMoved(moved.joined(separator: "; ")) }
         let now = clock()
         var stagedRoot: Metadata<Root>?
@@ -704,6 +787,23 @@ public final class RepositoryEditor {
             checked.targetContents.append((path, bytes))
         }
         return checked
+    }
+
+    /// The roles a staged change re-signs ("root" for a root version), read from its file names (not
+    /// trusted: `check` verifies the files themselves).
+    public static func roleNames(in change: StagedChange) -> Set<String> {
+        roleNames(inFiles: change.files.map(\.name))
+    }
+
+    /// The roles named by staged file names (`N.root.json`, `V.<percent-encoded role>.json`).
+    public static func roleNames(inFiles names: [String]) -> Set<String> {
+        var out: Set<String> = []
+        for name in names where name.hasSuffix(".json") {
+            guard let dot = name.firstIndex(of: "."), Int64(name[..<dot]) != nil else { continue }
+            let encoded = String(name[name.index(after: dot)...].dropLast(5))
+            if let role = PercentEncoding.decode(encoded), !role.isEmpty { out.insert(role) }
+        }
+        return out
     }
 
     /// The keys that may sign `change` here, and those needed to publish it (snapshot, timestamp).

@@ -4,8 +4,9 @@ import SignetJSON
 import SignetTUF
 
 /// The verified state a change was made on: the root version and every targets role, each with the
-/// SHA-256 of its file. Timestamp and snapshot are not part of it: they are re-made whenever a change
-/// is published, so renewing them does not invalidate a change that waits for signatures.
+/// SHA-256 of its file. A change is valid while the roles it re-signs are exactly as recorded here;
+/// timestamp, snapshot and the other roles may move on meanwhile (they are re-made or kept whenever the
+/// change is published), so renewals and unrelated changes do not invalidate a change that waits.
 public struct ChangeBase: Sendable, Equatable {
     /// One file of the base.
     public struct File: Sendable, Equatable {
@@ -33,13 +34,14 @@ public struct ChangeBase: Sendable, Equatable {
     public static func == (a: ChangeBase, b: ChangeBase) -> Bool { a.root == b.root && a.roles == b.roles }
 
     /// What differs between `self` (what a change was made on) and `current`, in words; empty when equal.
-    public func differences(from current: ChangeBase) -> [String] {
+    /// - Parameter only: when given, the roles to compare ("root" for the root); others are ignored.
+    public func differences(from current: ChangeBase, only: Set<String>? = nil) -> [String] {
         var out: [String] = []
-        if root != current.root {
+        if only?.contains("root") ?? true, root != current.root {
             out.append("root is at version \(current.root.version) now, the change was made on version \(root.version)"
                        + (root.version == current.root.version ? " with other content" : ""))
         }
-        for name in Set(roles.keys).union(current.roles.keys).sorted() {
+        for name in Set(roles.keys).union(current.roles.keys).sorted() where only?.contains(name) ?? true {
             switch (roles[name], current.roles[name]) {
             case (let a?, let b?) where a != b:
                 out.append("\(name) is at version \(b.version) now, the change was made on version \(a.version)" + (a.version == b.version ? " with other content" : ""))

@@ -224,7 +224,9 @@ public final class RegistryTrust {
     /// - Parameter expired: whether expired metadata may be accepted (renewal).
     /// - Throws: `TrustError.noTrustData`, `.trustDataRemoved`, `.notPinned`, `.rootDisagrees`,
     ///   `.wrongRepository`, `.tuf` for any verification failure.
-    public func refresh(_ root: RootChoice = RootChoice(), expired: ExpiredMetadata = .refuse) throws(TrustError) -> TrustState {
+    /// - Parameter persist: false to look without keeping anything (nothing stored, nothing pinned), as
+    ///   `inspect` does when showing expired trust data.
+    public func refresh(_ root: RootChoice = RootChoice(), expired: ExpiredMetadata = .refuse, persist: Bool = true) throws(TrustError) -> TrustState {
         let pinned = try pinnedRoot()
         guard let (index, indexDigest) = try fetchIndex() else {
             if pinned != nil { throw TrustError.trustDataRemoved(reference.name) }
@@ -260,7 +262,7 @@ public final class RegistryTrust {
             updater = try Updater(metadataBaseURL: IndexTransport.base, transport: transport, store: store, clock: options.clock, config: config,
                                   events: { [events] e in events(.updater(e)) })
             try updater.refresh()
-        } catch { throw TrustError.tuf(error) }
+        } catch { throw TrustError.refreshFailed(error, repository: reference.name) }
         try checkIdentity(updater.trusted)
         // A root file given when a root is already pinned must be a version of the pinned chain.
         if let given = root.given, let pinned {
@@ -274,6 +276,7 @@ public final class RegistryTrust {
             let final = updater.trusted.root.signed.header.version
             if v < final { events(.pinKept(repository: reference.name, givenVersion: v, pinnedVersion: final)) }
         }
+        guard persist else { return TrustState(updater: updater, index: index, indexDigest: indexDigest, transport: transport) }
         do { try store.commit() } catch { throw TrustError.tuf(error) }
         var accepted: [(Int64, [UInt8])] = []
         for v in 1...max(1, updater.trusted.root.signed.header.version) {
@@ -332,7 +335,7 @@ public final class RegistryTrust {
         let target: TargetFile
         do { target = try state.updater.lookup(tag) } catch {
             if case .targetNotFound = error { throw TrustError.unsignedTag(tag: tag, repository: reference.name) }
-            throw TrustError.tuf(error)
+            throw TrustError.refreshFailed(error, repository: reference.name)
         }
         guard let digest = target.sha256 else { throw TrustError.tuf(.noSupportedHash(file: tag)) }
         let mediaType = target.custom?["mediaType"]?.stringValue

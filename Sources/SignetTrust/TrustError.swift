@@ -31,13 +31,15 @@ public enum TrustError: Error, Sendable, CustomStringConvertible {
     /// Another publisher moved the trust tag first.
     case conflict(String)
     /// A different change already waits for signatures.
-    case pendingChange(String)
+    case pendingChange(String, detail: String)
     /// The user did not confirm a change shown for review.
     case notConfirmed(String)
     /// The key store holds no key allowed to do this.
     case notAuthorized(String)
     /// Wrong usage.
     case usage(String)
+    /// A role of a repository's trust data has expired (checked against the current time).
+    case expired(repository: String, role: String, expires: String, fix: String)
     /// TUF verification failed.
     case tuf(TUFError)
     /// Repository editing failed, or a staged change was refused.
@@ -51,6 +53,8 @@ public enum TrustError: Error, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
+        case .expired(let r, let role, let x, let fix):
+            return "the \(role) metadata of \(r) expired at \(x): clients refuse it (an expired file may be a replayed old state). Renew it with `\(fix)`, run where its keys are"
         case .noTrustData(let r): return "\(r) has no trust data (no \"_tuf\" tag). To publish signed images, create it with `signet trust init \(r)`; to pull an unsigned image, give its digest (\(r)@sha256:…) or --unsafe-no-trust"
         case .trustDataRemoved(let r): return "\(r): trust data was pinned earlier but the registry no longer has it; refusing to treat the repository as unsigned"
         case .notPinned(let r): return "no trusted root pinned for \(r): pass --root ROOT_FILE, or --trust-on-first-use to accept the registry's current root"
@@ -68,7 +72,7 @@ public enum TrustError: Error, Sendable, CustomStringConvertible {
             return "tag \"\(t)\" of \(r) is signed for \(old); signing \(new) would replace it. Pass --replace to move the signed tag to \(new)"
         case .invalidIndex(let s): return "invalid trust index: \(s)"
         case .conflict(let s): return s
-        case .pendingChange(let r): return "another change to the trust data of \(r) is waiting for signatures (tag _tuf-staged); review it with `signet trust staged \(r)`, complete it with `signet trust sign-staged \(r)` or drop it with `signet trust discard-staged \(r)`, then run this command again"
+        case .pendingChange(let r, let detail): return "another change to the trust data of \(r) is waiting for signatures (tag _tuf-staged) and \(detail); review it with `signet trust staged \(r)`, complete it with `signet trust sign-staged \(r)` or drop it with `signet trust discard-staged \(r)`, then run this command again"
         case .notConfirmed(let s): return s
         case .notAuthorized(let s): return s
         case .usage(let s): return s
@@ -102,6 +106,15 @@ public enum TrustError: Error, Sendable, CustomStringConvertible {
         case .repository(.tuf(.storage)): return 4
         default: return 1
         }
+    }
+
+    /// A verification error of `repository`'s trust data, with expiry spelled out (role, date, fix).
+    static func refreshFailed(_ error: TUFError, repository: String) -> TrustError {
+        if case .expired(let file, let x) = error {
+            let role = ExpiryNotice.role(ofFile: file)
+            return .expired(repository: repository, role: role, expires: x, fix: ExpiryNotice.fix(role: role, repository: repository))
+        }
+        return .tuf(error)
     }
 
     /// Wraps any error of the layers below.

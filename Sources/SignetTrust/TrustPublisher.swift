@@ -44,13 +44,17 @@ public final class TrustPublisher {
         public let rootKeyIDs: [String]
         public let rootFile: String
         public let signerKeyIDs: [String]
+        /// Whether a root key sits in the same key store as the snapshot/timestamp keys (fine to start
+        /// with; a production root key belongs offline).
+        public let rootBesideOnlineKeys: Bool
     }
 
     /// Creates trust data for a repository that has none: root, targets, snapshot, timestamp and a
     /// `releases` delegation (paths `*`), generating missing keys; the repository's name is written into
     /// root, timestamp and snapshot. Publishes it and pins its root locally.
     /// - Throws: `TrustError.usage` when trust data already exists; others on failure.
-    public func initialize(keys given: [String: [String]] = [:], thresholds: [String: Int] = [:],
+    /// - Parameter lifetimes: lifetimes (seconds) to record for roles instead of the defaults.
+    public func initialize(keys given: [String: [String]] = [:], thresholds: [String: Int] = [:], lifetimes: [(role: String, seconds: Int64)] = [],
                            passphrase: (String) throws -> SecretBytes) throws -> Initialized {
         if try trust.fetchIndex() != nil {
             throw TrustError.usage("\(reference.name) already has trust data; use `signet trust` subcommands to change it")
@@ -83,6 +87,7 @@ public final class TrustPublisher {
             let editor = try RepositoryEditor(creating: spec.filter { $0.key != TrustPublisher.releasesRole }, identity: reference.name, clock: trust.options.clock)
             guard let releases = spec[TrustPublisher.releasesRole] else { throw TrustError.usage("no releases keys") }
             try editor.delegate(from: "targets", name: TrustPublisher.releasesRole, keys: releases.keys, threshold: releases.threshold, paths: ["*"])
+            for (role, seconds) in lifetimes { try editor.setLifetime(seconds, of: role) }
             guard case .published = try editor.publish(signers: signers) else {
                 throw TrustError.usage("the keys given do not meet the thresholds asked for; give more keys or lower thresholds")
             }
@@ -93,7 +98,10 @@ public final class TrustPublisher {
             for e in generated { try? keyring.remove(e) }
             throw TrustError.wrap(error)
         }
-        return Initialized(rootKeyIDs: ids["root"] ?? [], rootFile: trust.trustDirectory + "/root.json", signerKeyIDs: ids[TrustPublisher.releasesRole] ?? [])
+        let local = Set(((try? keyring.list()) ?? []).map(\.keyID))
+        let online = (ids["snapshot"] ?? []) + (ids["timestamp"] ?? [])
+        return Initialized(rootKeyIDs: ids["root"] ?? [], rootFile: trust.trustDirectory + "/root.json", signerKeyIDs: ids[TrustPublisher.releasesRole] ?? [],
+                           rootBesideOnlineKeys: (ids["root"] ?? []).contains { local.contains($0) } && online.contains { local.contains($0) })
     }
 
     // MARK: Changing
@@ -123,16 +131,32 @@ public final class TrustPublisher {
     /// registry (so that `signet push` can prepare the signature before the image is uploaded).
     /// - Parameter renewal: whether expired metadata may be built on (at or above the versions this
     ///   machine trusts), as renewing is the point of the command.
-    /// - Throws: `TrustError.pendingChange` while another change waits for signatures; any verification
-    ///   or editing error (nothing is changed then).
+    /// - Throws: `TrustError.pendingChange` when a change waiting for signatures re-signs a role this one
+    ///   changes, or when this one would wait too; any verification or editing error (nothing is changed then).
     public func prepare(renewal: Bool = false, _ change: (RepositoryEditor) throws -> Void) throws -> PreparedChange {
-        if let (staged, _) = try trust.fetchIndex(tag: trust.options.stagedTag), !staged.files.isEmpty {
-            throw TrustError.pendingChange(reference.name)
-        }
+        let waiting = try waitingChangeRoles()
         let (state, editor) = try checkout(renewal: renewal)
         do { try change(editor) } catch { throw TrustError.wrap(error) }
+        // A change may be published while another waits for signatures when it leaves the roles the
+        // waiting one re-signs alone (renewing snapshot and timestamp always does). Only one change waits.
+        if let waiting {
+            let overlap = editor.changedRoles.intersection(waiting)
+            guard overlap.isEmpty else {
+                throw TrustError.pendingChange(reference.name, detail: "re-signs \(overlap.sorted().joined(separator: ", ")), which this change also changes")
+            }
+        }
         let outcome = try editor.publish(signers: try signers(for: editor.signingKeyIDs()))
+        if waiting != nil, case .staged = outcome {
+            throw TrustError.pendingChange(reference.name, detail: "this change also needs other signatures; one change waits at a time")
+        }
         return PreparedChange(editor: editor, indexDigest: state.indexDigest, outcome: outcome)
+    }
+
+    /// The roles re-signed by the change waiting under the staged tag (from its file names), or nil when
+    /// none waits.
+    public func waitingChangeRoles() throws -> Set<String>? {
+        guard let (staged, _) = try trust.fetchIndex(tag: trust.options.stagedTag), !staged.files.isEmpty else { return nil }
+        return RepositoryEditor.roleNames(inFiles: Array(staged.files.keys))
     }
 
     /// Publishes a prepared change: metadata blobs, index by digest, then the trust tag (or the staged tag).
@@ -145,7 +169,7 @@ public final class TrustPublisher {
             try trust.adopt(files)
         case .staged(let change):
             if let (staged, _) = try trust.fetchIndex(tag: trust.options.stagedTag), !staged.files.isEmpty {
-                throw TrustError.pendingChange(reference.name)
+                throw TrustError.pendingChange(reference.name, detail: "this change also needs other signatures; one change waits at a time")
             }
             try checkTrustTag(expected: prepared.indexDigest)
             var described = change
@@ -296,30 +320,106 @@ public final class TrustPublisher {
         public let outcome: PublishOutcome
         /// Roles renewed besides timestamp and snapshot.
         public let renewed: [String]
-        /// Roles that expire soon but whose keys are not in this key store.
-        public let notHere: [String]
+        /// Roles that expire within the window and could not be renewed here, with what they need.
+        public let elsewhere: [PendingRenewal]
+        /// Set when a change that waited only for snapshot and timestamp signatures was published first.
+        public let completedWaitingChange: String?
+    }
+
+    /// A role that expires soon and needs keys or a step this machine does not have.
+    public struct PendingRenewal: Sendable {
+        public let role: String
+        /// When it expires (seconds since the epoch, and as written).
+        public let expiresAt: Int64
+        public let expires: String
+        /// Signatures it needs, the keys that may give them, and those of them in this key store.
+        public let threshold: Int
+        public let keyIDs: [String]
+        public let localKeyIDs: [String]
+        /// Why it was not renewed here and what renews it.
+        public let reason: String
     }
 
     /// Re-signs the timestamp and snapshot, and renews any other role that expires within `window`
-    /// seconds when its keys are in this key store. Expired metadata is accepted at or above the versions
-    /// this machine already trusts (renewing it is the point).
+    /// seconds when the keys in this key store alone meet its threshold. A change waiting for signatures
+    /// never stops it: snapshot and timestamp are re-signed over the current state and the waiting change
+    /// stays valid (roles it re-signs are left to it). Nothing that needs other people's signatures is
+    /// bundled in: such roles are reported with what they need. Expired metadata is accepted at or above
+    /// the versions this machine already trusts (renewing it is the point).
     public func renew(within window: Int64 = 7 * 86400) throws -> Renewal {
         let localIDs = Set(try keyring.list().map(\.keyID))
+        var completed: String?
+        if try waitingChangeRoles() != nil {
+            completed = try completeWaitingChange()
+        }
+        let waiting = try waitingChangeRoles() ?? []
         var renewed: [String] = []
-        var notHere: [String] = []
+        var elsewhere: [PendingRenewal] = []
         let outcome = try update(renewal: true) { editor in
             try editor.renew(role: "timestamp")
             for name in editor.expiringRoles(within: window) where !["timestamp", "snapshot"].contains(name) {
-                let ids = name == "root" ? (editor.root.signed.roles["root"]?.keyIDs ?? []) : ((try? editor.keyIDs(for: name)) ?? [])
-                if ids.contains(where: { localIDs.contains($0) }) {
+                let ids = (try? editor.keyIDs(for: name)) ?? []
+                let threshold = (try? editor.threshold(for: name)) ?? 1
+                let local = ids.filter { localIDs.contains($0) }
+                let expiry = editor.expiry(of: name)
+                func pending(_ reason: String) -> PendingRenewal {
+                    PendingRenewal(role: name, expiresAt: expiry?.at ?? 0, expires: expiry?.text ?? "", threshold: threshold, keyIDs: ids,
+                                   localKeyIDs: local, reason: reason)
+                }
+                if waiting.contains(name) {
+                    elsewhere.append(pending("the change waiting for signatures re-signs it; complete it with `signet trust sign-staged \(reference.name)`"))
+                } else if local.count < threshold {
+                    elsewhere.append(pending("it needs \(threshold) of its \(ids.count) keys and this key store holds \(local.count); renew it where they are with `signet trust renew \(reference.name) \(name)`"))
+                } else {
                     try editor.renew(role: name)
                     renewed.append(name)
-                } else {
-                    notHere.append(name)
                 }
             }
         }
-        return Renewal(outcome: outcome, renewed: renewed, notHere: notHere)
+        return Renewal(outcome: outcome, renewed: renewed, elsewhere: elsewhere, completedWaitingChange: completed)
+    }
+
+    /// Publishes the change waiting for signatures when every role it re-signs has its threshold and
+    /// only snapshot and timestamp signatures are missing, signing those with this machine's keys (keys
+    /// that may also sign a role of the change are not used: adding such signatures needs a review).
+    /// - Returns: a description of what was published, or nil when the change still waits (or cannot be
+    ///   used; `trust staged` explains why).
+    func completeWaitingChange() throws -> String? {
+        guard let change = try fetchStaged() else { return nil }
+        let (state, editor) = try checkout(renewal: true)
+        let review: ChangeReview
+        do { review = try editor.review(change) } catch { return nil }
+        let online = Set(["snapshot", "timestamp"].flatMap { editor.root.signed.roles[$0]?.keyIDs ?? [] })
+        var roleKeys = try editor.signingKeyIDs(for: change).root
+        for name in RepositoryEditor.roleNames(in: change) where name != "root" {
+            roleKeys.formUnion((try? editor.keyIDs(for: name)) ?? [])
+        }
+        var ids = SigningKeyIDs()
+        ids.all = online.subtracting(roleKeys)
+        let keys = try signers(for: ids)
+        guard !keys.isEmpty, case .published = try editor.signStaged(change, signers: keys) else { return nil }
+        let files = editor.currentFiles()
+        try push(files, expectedCurrent: state.indexDigest)
+        try trust.adopt(files)
+        _ = try pushIndex([], tag: trust.options.stagedTag)
+        return review.lines().first ?? "the waiting change"
+    }
+
+    /// Renews `roles` (any of root, targets, releases, …; snapshot and timestamp always are), signing
+    /// with the keys in this key store; a role whose threshold they do not meet is staged for the other
+    /// key holders.
+    public func renew(roles names: [String]) throws -> PublishOutcome {
+        try update(renewal: true) { editor in
+            for name in names { try editor.renew(role: name) }
+        }
+    }
+
+    /// Sets the lifetime each of `lifetimes` (role → seconds) is signed with from now on, and re-signs
+    /// those roles with it.
+    public func setLifetimes(_ lifetimes: [(role: String, seconds: Int64)]) throws -> PublishOutcome {
+        try update(renewal: true) { editor in
+            for (role, seconds) in lifetimes { try editor.setLifetime(seconds, of: role) }
+        }
     }
 
     /// What `rotate` did.

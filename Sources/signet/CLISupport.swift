@@ -164,3 +164,33 @@ func openKeyring() throws -> Keyring {
     let unsafeFast = testSwitch("SIGNET_UNSAFE_TEST_KDF") == "1"
     return try Keyring(home: Keyring.defaultHome, kdf: unsafeFast ? .unsafeMinimumForTests : .moderate)
 }
+
+/// A duration: a whole number with a unit `s`, `m`, `h`, `d`, `w` or `y` (365 days), such as `7d`, `12h`
+/// or `90m`; a bare number is seconds.
+func parseDuration(_ text: String, what: String) throws(UsageError) -> Int64 {
+    let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400]
+    var digits = Substring(text)
+    var unit: Int64 = 1
+    if let last = text.last, let u = units[last] {
+        digits = digits.dropLast()
+        unit = u
+    }
+    guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let n = Int64(digits), n > 0, n <= 100 * 366 * 86400 / unit else {
+        throw UsageError("\(what) must be a duration such as 7d, 12h or 90m (units s, m, h, d, w, y), got \"\(text)\"")
+    }
+    return n * unit
+}
+
+/// `ROLE=DURATION` items (for example `timestamp=7d targets=180d`).
+func parseLifetimes(_ items: [String]) throws(UsageError) -> [(role: String, seconds: Int64)] {
+    var out: [(String, Int64)] = []
+    for item in items {
+        guard let eq = item.firstIndex(of: "="), eq != item.startIndex else {
+            throw UsageError("expected ROLE=DURATION (for example timestamp=7d), got \"\(item)\"")
+        }
+        let role = String(item[..<eq])
+        guard !out.contains(where: { $0.0 == role }) else { throw UsageError("\(role) is given twice") }
+        out.append((role, try parseDuration(String(item[item.index(after: eq)...]), what: "the lifetime of \(role)")))
+    }
+    return out
+}

@@ -117,8 +117,10 @@ func reportTrustChange(_ outcome: PublishOutcome, _ what: String, _ ref: ImageRe
 }
 
 let trustUsage = """
-usage: signet trust init REF [--root-key ID ...] [--signer-key ID ...] [--signer-threshold N] [--json]
+usage: signet trust init REF [--root-key ID ...] [--signer-key ID ...] [--signer-threshold N] [--expiry ROLE=DURATION ...] [--json]
        signet trust pin REF --root ROOT_FILE [--replace]   pin a root (after the trust data verified with it)
+       signet trust expiry REF ROLE=DURATION ...            set the lifetime roles are signed with (re-signs them)
+       signet trust renew REF ROLE ...                      renew roles now (those needing other signatures are staged)
        signet trust staged REF [--json]                     show the change waiting for signatures: what it changes, who signed
        signet trust sign-staged REF [--yes]                 review, then add this machine's signatures to the waiting change
        signet trust discard-staged REF                      drop the waiting change (needs a root, targets or signer key)
@@ -132,8 +134,10 @@ registry options --username USER --password-stdin, --tls, --unsafe-plain-http, -
 signers (generating Ed25519 keys in $SIGNET_HOME/keys unless key IDs are given), publishes the trust
 data into the repository under the tag _tuf, and pins its root locally. Give the printed root file to
 everyone who verifies (`signet verify --root FILE REF`).
-A waiting change is signed only after it is shown and confirmed (on a terminal, or with --yes); it must
-have been made on the current trust data.
+A waiting change is signed only after it is shown and confirmed (on a terminal, or with --yes); the roles
+it re-signs must be as it found them. While it waits, renewals and changes to other roles go ahead.
+Lifetimes (DURATION: 7d, 12h, 26w, 1y …; default root 1y, targets and releases 90d, snapshot 30d,
+timestamp 7d) are recorded in each role, so every machine that re-signs it keeps them.
 """
 
 /// Asks on the terminal; false when not interactive.
@@ -167,7 +171,7 @@ func runTrustCommand(_ arguments: [String]) throws -> Int32 {
         print(trustUsage)
         return 0
     }
-    let args = try Args(Array(arguments.dropFirst()), valued: registryValued.union(trustValued).union(["root-key", "signer-key", "signer-threshold"]),
+    let args = try Args(Array(arguments.dropFirst()), valued: registryValued.union(trustValued).union(["root-key", "signer-key", "signer-threshold", "expiry", "expiry-warning"]),
                         boolean: registryBoolean.union(publishingBoolean).union(["help", "yes", "replace"]))
     if args.flag("help") { print(trustUsage); return 0 }
     if sub == "pin" {
@@ -189,6 +193,19 @@ func runTrustCommand(_ arguments: [String]) throws -> Int32 {
         return 0
     }
     var ctx = try TrustContext(args)
+    switch sub {
+    case "expiry":
+        let lifetimes = try parseLifetimes(Array(args.positionals.dropFirst()))
+        guard !lifetimes.isEmpty else { throw UsageError("trust expiry needs ROLE=DURATION (for example timestamp=7d targets=180d)") }
+        return reportTrustChange(try ctx.publisher().setLifetimes(lifetimes),
+                                 "set lifetimes (" + lifetimes.map { "\($0.role) \(ExpiryNotice.duration($0.seconds))" }.joined(separator: ", ") + ")",
+                                 ctx.reference, json: args.flag("json"))
+    case "renew":
+        let roles = Array(args.positionals.dropFirst())
+        guard !roles.isEmpty else { throw UsageError("trust renew needs the roles to renew (root, targets, releases, …); snapshot and timestamp are renewed by `signet timestamp renew`") }
+        return reportTrustChange(try ctx.publisher().renew(roles: roles), "renew " + roles.joined(separator: ", "), ctx.reference, json: args.flag("json"))
+    default: break
+    }
     try args.expectPositionals(1)
     switch sub {
     case "init":
@@ -197,17 +214,22 @@ func runTrustCommand(_ arguments: [String]) throws -> Int32 {
         if !args.values("signer-key").isEmpty { keys[TrustPublisher.releasesRole] = args.values("signer-key") }
         var thresholds: [String: Int] = [:]
         if let t = try args.int("signer-threshold") { thresholds[TrustPublisher.releasesRole] = t }
+        let lifetimes = try parseLifetimes(args.values("expiry"))
         var p = ctx.passphrases
-        let result = try ctx.publisher().initialize(keys: keys, thresholds: thresholds) { role in
+        let result = try ctx.publisher().initialize(keys: keys, thresholds: thresholds, lifetimes: lifetimes) { role in
             try p.get(root: role == "root", what: "the new \(role) key", confirm: true)
         }
         if args.flag("json") {
-            printJSON(["repository": ctx.reference.name, "root_keyids": result.rootKeyIDs, "root_file": result.rootFile, "signer_keyids": result.signerKeyIDs])
+            printJSON(["repository": ctx.reference.name, "root_keyids": result.rootKeyIDs, "root_file": result.rootFile, "signer_keyids": result.signerKeyIDs,
+                       "rootBesideOnlineKeys": result.rootBesideOnlineKeys])
         } else {
             print("trust data for \(ctx.reference.name) published (tag _tuf)")
             print("root key ID: \(result.rootKeyIDs.joined(separator: ", "))")
             print("root file to pin on clients: \(result.rootFile)")
             print("release signer key: \(result.signerKeyIDs.joined(separator: ", "))")
+        }
+        if result.rootBesideOnlineKeys {
+            note("signet: note: the root key is in the same key store (\(ctx.keyring.directory)) as the snapshot and timestamp keys that a scheduled job uses; for production keep root offline (README, \"Keeping the root key offline\")")
         }
         return 0
     case "staged":
@@ -230,7 +252,7 @@ func runTrustCommand(_ arguments: [String]) throws -> Int32 {
         print("the change waiting for signatures in \(ctx.reference.name) was dropped")
         return 0
     case "status":
-        return try printInspection(ctx, try ctx.refresh(), json: args.flag("json"))
+        return try printInspection(ctx, json: args.flag("json"), windows: try expiryWindows(args))
     default:
         throw UsageError("unknown trust command \"\(sub)\"\n\(trustUsage)")
     }
@@ -281,10 +303,31 @@ the signed manifest (--ignore-registry-tag skips that check and only reports the
 root pinned on this machine for the repository (or --root when nothing is pinned), never from a root
 stored in the layout, and must name the repository.
 --as ORIGINAL_REPO verifies a copy (a mirror) with the trust data of the original repository.
+Trust data that expires soon is reported on stderr (and under "warnings" with --json): within 2 days for
+timestamp and snapshot, 14 days for other roles (--expiry-warning ONLINE[,OTHER], e.g. 1d,30d, or
+SIGNET_EXPIRY_WARNING).
 """
 
+/// Expiry warning windows: `--expiry-warning ONLINE[,OTHER]` or `SIGNET_EXPIRY_WARNING` (durations such as
+/// `2d,14d`, the defaults): how close to expiry timestamp/snapshot and the other roles may be before a warning.
+func expiryWindows(_ args: Args) throws -> ExpiryWindows {
+    var w = ExpiryWindows()
+    guard let text = args.value("expiry-warning") ?? ProcessInfo.processInfo.environment["SIGNET_EXPIRY_WARNING"], !text.isEmpty else { return w }
+    let parts = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+    guard parts.count <= 2 else { throw UsageError("--expiry-warning takes ONLINE[,OTHER] durations (for example 2d,14d), got \"\(text)\"") }
+    w.online = try parseDuration(parts[0], what: "the expiry warning window for timestamp and snapshot")
+    if parts.count == 2 { w.other = try parseDuration(parts[1], what: "the expiry warning window for other roles") }
+    return w
+}
+
+/// Warns on stderr about each notice; returns them as JSON objects for `--json` output.
+func reportExpiry(_ notices: [ExpiryNotice]) -> [[String: Any]] {
+    for n in notices { note("signet: warning: \(n.description)") }
+    return notices.map { ["role": $0.role, "expires": $0.expires, "secondsLeft": Int($0.secondsLeft), "expired": $0.expired, "fix": $0.fix] }
+}
+
 func runVerifyCommand(_ arguments: [String]) throws -> Int32 {
-    let args = try Args(arguments, valued: registryValued.union(trustValued).union(["layout", "platform"]),
+    let args = try Args(arguments, valued: registryValued.union(trustValued).union(["layout", "platform", "expiry-warning"]),
                         boolean: registryBoolean.union(trustBoolean).union(["deep", "help", "all-platforms", "ignore-registry-tag"]))
     if args.flag("help") { print(verifyUsage); return 0 }
     if let layout = args.value("layout") {
@@ -312,8 +355,11 @@ func runVerifyCommand(_ arguments: [String]) throws -> Int32 {
                             options: PullOptions(platforms: args.flag("all-platforms") ? .all : .host))
     }
     let pinnedRef = "\(ctx.reference.name)@\(target.digest.ociString)"
+    let warnings = reportExpiry(ExpiryNotice.notices(state.updater.trusted, repository: ctx.reference.name, now: ctx.trust.options.clock(),
+                                                     windows: try expiryWindows(args)))
     if args.flag("json") {
-        printJSON(["reference": pinnedRef, "tag": tag, "digest": target.digest.ociString, "size": Int(target.length), "mediaType": verified.manifest.mediaType, "deep": args.flag("deep")])
+        printJSON(["reference": pinnedRef, "tag": tag, "digest": target.digest.ociString, "size": Int(target.length), "mediaType": verified.manifest.mediaType,
+                   "deep": args.flag("deep"), "warnings": warnings])
     } else {
         print(pinnedRef)
     }
@@ -321,51 +367,81 @@ func runVerifyCommand(_ arguments: [String]) throws -> Int32 {
 }
 
 let inspectUsage = """
-usage: signet inspect REF [--root ROOT_FILE | --trust-on-first-use] [--as ORIGINAL_REPO] [--json]
-Shows the signed tags with digests, the signers and thresholds, expiries, the root key IDs, and
-whether a change waits for signatures.
+usage: signet inspect REF [--root ROOT_FILE | --trust-on-first-use] [--as ORIGINAL_REPO] [--expiry-warning ONLINE[,OTHER]] [--json]
+Shows the signed tags with digests, the signers and thresholds, each role's expiry, time left and
+lifetime, the root key IDs, roles that need renewing soon, and whether a change waits for signatures.
+Expired trust data is still shown (signatures checked, marked EXPIRED, nothing stored).
 """
 
 func runInspectCommand(_ arguments: [String]) throws -> Int32 {
-    let args = try Args(arguments, valued: registryValued.union(trustValued), boolean: registryBoolean.union(publishingBoolean).union(["help"]))
+    let args = try Args(arguments, valued: registryValued.union(trustValued).union(["expiry-warning"]),
+                        boolean: registryBoolean.union(publishingBoolean).union(["help"]))
     if args.flag("help") { print(inspectUsage); return 0 }
     let ctx = try TrustContext(args)
     try args.expectPositionals(1)
-    return try printInspection(ctx, try ctx.refresh(), json: args.flag("json"))
+    return try printInspection(ctx, json: args.flag("json"), windows: try expiryWindows(args))
 }
 
-func printInspection(_ ctx: TrustContext, _ state: TrustState, json: Bool) throws -> Int32 {
+/// Refreshes for display: verified as usual; when only expiry stands in the way, the trust data is shown
+/// anyway (marked expired), verified in every other way, and nothing is stored or pinned.
+func refreshForDisplay(_ ctx: TrustContext) throws -> (TrustState, expired: Bool) {
+    do {
+        return (try ctx.refresh(), false)
+    } catch TrustError.expired(let repository, let role, let expires, _) {
+        note("signet: warning: the \(role) metadata of \(repository) expired at \(expires); showing the trust data as it is (signatures checked, nothing stored)")
+        return (try ctx.trust.refresh(ctx.root, expired: .unsafeAllowAny, persist: false), true)
+    }
+}
+
+func printInspection(_ ctx: TrustContext, json: Bool, windows: ExpiryWindows = ExpiryWindows()) throws -> Int32 {
+    let (state, _) = try refreshForDisplay(ctx)
     let updater = state.updater
     let set = updater.trusted
+    let now = ctx.trust.options.clock()
+    let defaults = Expiries()
+    struct Row {
+        let role: String, version: Int64, expires: String, expiresAt: Int64, threshold: Int, keyIDs: [String], lifetime: Int64, lifetimeRecorded: Bool
+    }
+    func lifetime(_ unknown: JSONObject, _ role: String) -> (Int64, Bool) {
+        if case .integer(let v)? = unknown[RepositoryEditor.lifetimeField], RepositoryEditor.lifetimeBounds.contains(v) { return (v, true) }
+        return (defaults.lifetime(of: role), false)
+    }
     var tags: [(String, String, Int64, String)] = []
-    var roleRows: [(String, Int64, String, Int, [String])] = []
-    func role(_ name: String, _ m: Metadata<Targets>, keys: RoleKeys?) {
+    var rows: [Row] = []
+    func add(_ name: String, _ h: Header, _ unknown: JSONObject, _ keys: RoleKeys?) {
+        let (l, recorded) = lifetime(unknown, name)
+        rows.append(Row(role: name, version: h.version, expires: h.expires, expiresAt: h.expiresAt, threshold: keys?.threshold ?? 0,
+                        keyIDs: keys?.keyIDs ?? [], lifetime: l, lifetimeRecorded: recorded))
+    }
+    func targetsRole(_ name: String, _ m: Metadata<Targets>, keys: RoleKeys?) {
         for path in m.signed.targetPaths {
             if let t = try? m.signed.target(path) { tags.append((path, t.sha256?.ociString ?? "?", t.length, name)) }
         }
-        roleRows.append((name, m.signed.header.version, m.signed.header.expires, keys?.threshold ?? 0, keys?.keyIDs ?? []))
+        add(name, m.signed.header, m.signed.unknown, keys)
     }
     let root = set.root.signed
-    if let t = set.targets { role("targets", t, keys: root.role("targets")) }
+    add("root", root.header, root.unknown, root.role("root"))
+    if let s = set.snapshot { add("snapshot", s.signed.header, s.signed.unknown, root.role("snapshot")) }
+    if let t = set.timestamp { add("timestamp", t.signed.header, t.signed.unknown, root.role("timestamp")) }
+    if let t = set.targets { targetsRole("targets", t, keys: root.role("targets")) }
     // Roles delegated by the top-level targets, loaded through the updater so they are verified.
     if let t = set.targets, let d = t.signed.delegations {
         for r in d.roles ?? [] {
-            role(r.name, try updater.role(r.name, delegator: "targets"), keys: r.roleKeys)
+            targetsRole(r.name, try updater.role(r.name, delegator: "targets"), keys: r.roleKeys)
         }
     }
-    let top: [(String, Int64, String, Int, [String])] = [
-        ("root", root.header.version, root.header.expires, root.role("root")?.threshold ?? 0, root.role("root")?.keyIDs ?? []),
-        ("snapshot", set.snapshot?.signed.header.version ?? 0, set.snapshot?.signed.header.expires ?? "", root.role("snapshot")?.threshold ?? 0, root.role("snapshot")?.keyIDs ?? []),
-        ("timestamp", set.timestamp?.signed.header.version ?? 0, set.timestamp?.signed.header.expires ?? "", root.role("timestamp")?.threshold ?? 0, root.role("timestamp")?.keyIDs ?? []),
-    ]
-    let rows = top + roleRows
     let staged = ((try? ctx.trust.fetchIndex(tag: ctx.trust.options.stagedTag)) ?? nil).map { !$0.0.files.isEmpty } ?? false
+    let notices = ExpiryNotice.notices(set, repository: ctx.reference.name, now: now, windows: windows)
     if json {
         printJSON(["repository": ctx.reference.name,
-                   "tags": tags.map { ["tag": $0.0, "digest": $0.1, "size": Int($0.2), "signed_by": $0.3] as [String: Any] },
-                   "roles": rows.map { ["role": $0.0, "version": Int($0.1), "expires": $0.2, "threshold": $0.3, "keyids": $0.4] as [String: Any] },
-                   "root_keyids": root.role("root")?.keyIDs ?? [],
-                   "staged_change": staged])
+                   "tags": tags.map { ["tag": $0.0, "digest": $0.1, "size": Int($0.2), "signedBy": $0.3] as [String: Any] },
+                   "roles": rows.map { r in
+                       ["role": r.role, "version": Int(r.version), "expires": r.expires, "secondsLeft": Int(r.expiresAt - now), "expired": r.expiresAt <= now,
+                        "threshold": r.threshold, "keyIDs": r.keyIDs, "lifetimeSeconds": Int(r.lifetime), "lifetimeRecorded": r.lifetimeRecorded] as [String: Any]
+                   },
+                   "rootKeyIDs": root.role("root")?.keyIDs ?? [],
+                   "stagedChange": staged,
+                   "warnings": notices.map { ["role": $0.role, "expires": $0.expires, "secondsLeft": Int($0.secondsLeft), "expired": $0.expired, "fix": $0.fix] as [String: Any] }])
         return 0
     }
     print("Signed tags of \(ctx.reference.name):")
@@ -374,13 +450,21 @@ func printInspection(_ ctx: TrustContext, _ state: TrustState, json: Bool) throw
         print("  " + t.0.padding(toLength: 24, withPad: " ", startingAt: 0) + t.1 + "  (\(t.2) bytes, role \(t.3))")
     }
     print("\nRoles:")
-    print("  ROLE        VERSION  EXPIRES               THRESHOLD  KEYS")
+    print("  ROLE        VERSION  EXPIRES               LEFT              LIFETIME   THRESHOLD  KEYS")
     for r in rows {
-        print("  " + r.0.padding(toLength: 12, withPad: " ", startingAt: 0) + String(r.1).padding(toLength: 9, withPad: " ", startingAt: 0)
-              + r.2.padding(toLength: 22, withPad: " ", startingAt: 0) + "\(r.3) of \(r.4.count)".padding(toLength: 11, withPad: " ", startingAt: 0)
-              + r.4.map { String($0.prefix(12)) }.joined(separator: ", "))
+        let left = r.expiresAt <= now ? "EXPIRED" : String(ExpiryNotice.relative(r.expiresAt - now).dropFirst(3))
+        print("  " + r.role.padding(toLength: 12, withPad: " ", startingAt: 0) + String(r.version).padding(toLength: 9, withPad: " ", startingAt: 0)
+              + r.expires.padding(toLength: 22, withPad: " ", startingAt: 0) + left.padding(toLength: 18, withPad: " ", startingAt: 0)
+              + (ExpiryNotice.duration(r.lifetime) + (r.lifetimeRecorded ? "" : "*")).padding(toLength: 11, withPad: " ", startingAt: 0)
+              + "\(r.threshold) of \(r.keyIDs.count)".padding(toLength: 11, withPad: " ", startingAt: 0)
+              + r.keyIDs.map { String($0.prefix(12)) }.joined(separator: ", "))
     }
+    print("  (* default lifetime; `signet trust expiry \(ctx.reference.name) ROLE=DURATION` records another)")
     print("\nRoot key IDs: \(root.role("root")?.keyIDs.joined(separator: ", ") ?? "")")
+    if !notices.isEmpty {
+        print("\nAttention:")
+        for n in notices { print("  \(n.description)") }
+    }
     if staged { print("\nA change waits for signatures: see `signet trust staged \(ctx.reference.name)`.") }
     return 0
 }
@@ -450,11 +534,14 @@ func runSignerCommand(_ arguments: [String]) throws -> Int32 {
 }
 
 let timestampUsage = """
-usage: signet timestamp renew REF     re-sign the timestamp (for a daily scheduled job; needs the timestamp and
-                                      snapshot keys); also renews other roles that expire within a week when
-                                      their keys are in this key store, and warns about the others. Expired
-                                      metadata is renewed only at or above the versions this machine already
-                                      verified (a replayed older state is refused).
+usage: signet timestamp renew REF [--within DAYS] [--json]
+Re-signs the timestamp and snapshot over the current trust data (for a scheduled job holding the
+snapshot and timestamp keys), even while a change waits for signatures. Other roles that expire within
+DAYS (default 7) are renewed too when the keys in this key store alone meet their threshold; roles that
+need other key holders are never bundled in: they are listed with their expiry and the keys they need.
+Exit status: 0 renewed, nothing else expires within DAYS; 6 renewed, but a role expiring within DAYS
+needs keys held elsewhere (see the message); otherwise the usual statuses (1 refused, 3 registry, …).
+Expired metadata is renewed only at or above the versions this machine already verified.
 """
 
 func runTimestampCommand(_ arguments: [String]) throws -> Int32 {
@@ -463,16 +550,43 @@ func runTimestampCommand(_ arguments: [String]) throws -> Int32 {
         note(timestampUsage)
         return 2
     }
-    let args = try Args(Array(arguments.dropFirst()), valued: registryValued.union(trustValued), boolean: registryBoolean.union(publishingBoolean).union(["help"]))
+    let args = try Args(Array(arguments.dropFirst()), valued: registryValued.union(trustValued).union(["within"]),
+                        boolean: registryBoolean.union(publishingBoolean).union(["help"]))
     if args.flag("help") { print(timestampUsage); return 0 }
     var ctx = try TrustContext(args)
     try args.expectPositionals(1)
-    let renewal = try ctx.publisher().renew()
-    for name in renewal.notHere {
-        note("signet: warning: \(name) expires soon and its keys are not in this key store; renew it where they are (`signet timestamp renew \(ctx.reference.name)` there)")
+    var days: Int64 = 7
+    if let w = args.value("within") {
+        guard let d = Int64(w), d >= 0, d <= 3660 else { throw UsageError("--within takes a number of days, got \"\(w)\"") }
+        days = d
     }
-    return reportTrustChange(renewal.outcome, "renew timestamp" + (renewal.renewed.isEmpty ? "" : " and " + renewal.renewed.joined(separator: ", ")),
-                             ctx.reference, json: args.flag("json"))
+    let renewal = try ctx.publisher().renew(within: days * 86400)
+    let now = try trustOptions().clock()
+    let attention = renewal.elsewhere.map { p -> [String: Any] in
+        ["role": p.role, "expires": p.expires, "secondsLeft": Int(p.expiresAt - now), "threshold": p.threshold, "keyIDs": p.keyIDs,
+         "localKeyIDs": p.localKeyIDs, "reason": p.reason]
+    }
+    for p in renewal.elsewhere {
+        let keys = p.keyIDs.map { String($0.prefix(12)) }.joined(separator: ", ")
+        note("signet: attention: \(p.role) of \(ctx.reference.name) \(p.expiresAt <= now ? "expired" : "expires") at \(p.expires) (\(ExpiryNotice.relative(p.expiresAt - now))); it needs \(p.threshold) signature\(p.threshold == 1 ? "" : "s") from keys \(keys); \(p.reason)")
+    }
+    let what = "renew timestamp, snapshot" + (renewal.renewed.isEmpty ? "" : ", " + renewal.renewed.joined(separator: ", "))
+    if let c = renewal.completedWaitingChange, !args.flag("json") {
+        print("the change that waited for snapshot and timestamp signatures was published (\(c))")
+    }
+    switch renewal.outcome {
+    case .published:
+        if args.flag("json") {
+            var o: [String: Any] = ["published": true, "repository": ctx.reference.name, "renewed": ["timestamp", "snapshot"] + renewal.renewed, "attention": attention]
+            if let c = renewal.completedWaitingChange { o["completedWaitingChange"] = c }
+            printJSON(o)
+        } else {
+            print("\(what): trust data of \(ctx.reference.name) published")
+        }
+        return renewal.elsewhere.isEmpty ? 0 : 6
+    case .staged:
+        return reportTrustChange(renewal.outcome, what, ctx.reference, json: args.flag("json"))
+    }
 }
 
 /// `signet key rotate REF ROLE`: a new key for ROLE (root, targets, snapshot, timestamp through a new

@@ -259,7 +259,7 @@ final class RepositoryEditorTests: XCTestCase {
     func testExpiringRolesAreReportedAndRenewed() throws {
         let repo = try makeRepository()
         XCTAssertEqual(repo.expiringRoles(within: 7 * 86400), ["timestamp"])
-        now += 2 * 86400   // timestamp (1 day) has expired
+        now += 8 * 86400   // timestamp (7 days) has expired
         XCTAssertThrowsError(try open()) { e in XCTAssertTrue("\(e)".contains("expired"), "\(e)") }
         let later = try open(renewal: true)   // renewal: expired, but this machine trusted these versions
         XCTAssertThrowsError(try verify(["hello.txt": "hello"]))
@@ -354,15 +354,35 @@ final class StagedChangeTests: XCTestCase {
 
     func testAStagedChangeOnAnotherStateIsRefused() throws {
         let change = try stageRelease()
-        // The repository moves on (a renewal of targets by its key holder).
+        // The role it changes moves on (a renewal of releases by its key holder).
         let repo = try open()
-        try repo.renew(role: "targets")
+        try repo.renew(role: "releases")
         guard case .published(let next) = try repo.publish(signers: Array(keys.values)) else { return XCTFail("not published") }
         try disk.write(next)
         XCTAssertThrowsError(try open().signStaged(change, signers: [keys["releases"]!] + Array(keys.values))) { e in
             guard case .stagedBaseMoved(let what) = e as? RepositoryError else { return XCTFail("\(e)") }
-            XCTAssertTrue(what.contains("targets is at version 2 now, the change was made on version 1"), what)
+            XCTAssertTrue(what.contains("releases is at version 2 now, the change was made on version 1"), what)
         }
+    }
+
+    /// Renewals and changes to other roles do not invalidate a waiting change: it is completed on the
+    /// state current then, keeping what happened meanwhile.
+    func testAStagedChangeSurvivesChangesToOtherRolesAndIsCompletedOnTheCurrentState() throws {
+        let change = try stageRelease()
+        let repo = try open()
+        try repo.renew(role: "targets")
+        try repo.addTarget(path: "meanwhile.txt", content: Array("x".utf8), role: "targets")
+        guard case .published(let next) = try repo.publish(signers: Array(keys.values)) else { return XCTFail("not published") }
+        try disk.write(next)
+        let current = try open()
+        XCTAssertEqual(current.changedRoles, [])
+        guard case .published(let done) = try current.signStaged(change, signers: [keys["releases"]!, keys["snapshot"]!, keys["timestamp"]!]) else {
+            return XCTFail("not published")
+        }
+        try disk.write(done)
+        let after = try open()
+        XCTAssertNotNil(try after.roles[ByteKey("releases")]?.signed.target("app/1.0.tgz"))
+        XCTAssertNotNil(try after.roles[ByteKey("targets")]?.signed.target("meanwhile.txt"), "the change made meanwhile is kept")
     }
 
     func testReviewShowsTheTagAndWhoMustSign() throws {

@@ -226,18 +226,19 @@ final class TrustAttackTests: TrustTestCase {
         XCTAssertEqual(try manifestBytes("_tuf-staged"), stagedBefore)
         try signet(["trust", "discard-staged", repo])
 
-        // A real staged change, kept by the attacker, replayed after the trust data moved on: refused.
+        // A real staged change, kept by the attacker, replayed after the role it changes moved on: refused.
         try signet(["signer", "add", repo, "dave", "--key", try exportNewKey(home: "dave")])
         try signet(["signer", "threshold", repo, "2"], expect: 1)
         let real = try manifestBytes("_tuf-staged")
         try signet(["trust", "discard-staged", repo])
         try signet(["sign", repo + ":v1"])   // already signed: no change
         try signet(["push", try image("img2", message: "two"), repo + ":v2"])
+        try signet(["signer", "add", repo, "erin", "--key", try exportNewKey(home: "erin")])   // targets moves on
         try putManifest("_tuf-staged", real)
         let replayed = try signet(["trust", "sign-staged", repo, "--yes"], expect: 1)
         XCTAssertTrue(replayed.stderr.contains("made on another state"), replayed.stderr)
         let list = try signet(["signer", "list", repo])
-        XCTAssertTrue(list.stdout.contains("1 of 2"), list.stdout)
+        XCTAssertTrue(list.stdout.contains("1 of 3"), list.stdout)
     }
 
     func exportNewKey(home: String) throws -> String {
@@ -259,7 +260,7 @@ final class TrustAttackTests: TrustTestCase {
         try signet(["push", try image("img2", message: "two"), repo + ":v2"])
         try signet(["revoke", repo + ":v1"])
         try putManifest("_tuf", old)
-        let later = ["SIGNET_UNSAFE_NOW": String(Int(Date().timeIntervalSince1970) + 3 * 86400)]
+        let later = ["SIGNET_UNSAFE_NOW": String(Int(Date().timeIntervalSince1970) + 8 * 86400)]
         try copyKeys(from: "owner", to: "owner2")
         let fresh = try signet(["timestamp", "renew", repo, "--root", rootFile], home: "owner2", env: later, expect: 1)
         XCTAssertTrue(fresh.stderr.contains("never verified it before") && fresh.stderr.contains("replayed"), fresh.stderr)

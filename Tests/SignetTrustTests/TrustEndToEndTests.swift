@@ -83,8 +83,8 @@ final class TrustEndToEndTests: TrustTestCase {
         XCTAssertEqual(put.status, 0, put.stderr)
         let rollback = try signet(["verify", repo + ":v1"], home: "client", expect: 1)
         XCTAssertTrue(rollback.stderr.contains("rollback refused"), rollback.stderr)
-        // Freeze: the old (validly signed) index replayed two days later, after its timestamp expired.
-        let later = String(Int(Date().timeIntervalSince1970) + 2 * 86400)
+        // Freeze: the old (validly signed) index replayed eight days later, after its timestamp (7 days) expired.
+        let later = String(Int(Date().timeIntervalSince1970) + 8 * 86400)
         let frozen = try signet(["verify", repo + ":v1", "--root", rootFile], home: "fresh", env: ["SIGNET_UNSAFE_NOW": later], expect: 1)
         XCTAssertTrue(frozen.stderr.contains("expired"), frozen.stderr)
         // The owner, who published v3, refuses to build on the rolled-back state too.
@@ -155,7 +155,7 @@ final class TrustEndToEndTests: TrustTestCase {
         // Drop the initial signer key and require 2 of the 3: the releases role must be re-signed by them.
         let inspect = try json(try signet(["inspect", repo, "--json"]))
         let roles = (inspect["roles"] as? [[String: Any]]) ?? []
-        let initial = try XCTUnwrap(((roles.first { $0["role"] as? String == "releases" })?["keyids"] as? [String])?.first { !keyIDs.values.contains($0) })
+        let initial = try XCTUnwrap(((roles.first { $0["role"] as? String == "releases" })?["keyIDs"] as? [String])?.first { !keyIDs.values.contains($0) })
         let staged = try signet(["signer", "remove", repo, String(initial.prefix(16))], expect: 1)
         XCTAssertTrue(staged.stderr.contains("releases has 0 of the 1 required signatures"), staged.stderr)
         try signet(["trust", "sign-staged", repo, "--yes"], home: "alice", expect: 1)      // alice signs; snapshot/timestamp keys are the owner's
@@ -215,8 +215,8 @@ final class TrustEndToEndTests: TrustTestCase {
 
     func testUpkeepAfterExpiryAndGuards() throws {
         let (rootFile, digest) = try setUpSignedRepository()
-        // Three days later the timestamp has expired: clients refuse, and the owner can still renew it.
-        let later = ["SIGNET_UNSAFE_NOW": String(Int(Date().timeIntervalSince1970) + 3 * 86400)]
+        // Eight days later the timestamp (7 days) has expired: clients refuse, and the owner can still renew it.
+        let later = ["SIGNET_UNSAFE_NOW": String(Int(Date().timeIntervalSince1970) + 8 * 86400)]
         try signet(["verify", repo + ":v1", "--root", rootFile], home: "client", env: later, expect: 1)
         // The root was not pinned by the failed verification.
         let pinned = (FileManager.default.enumerator(atPath: work + "/home-client")?.allObjects as? [String] ?? []).filter { $0.hasSuffix("root.json") }
@@ -245,10 +245,14 @@ final class TrustEndToEndTests: TrustTestCase {
         try Data(pem.stdout.utf8).write(to: URL(fileURLWithPath: work + "/dave.pem"))
         try signet(["signer", "add", repo, "dave", "--key", work + "/dave.pem"])
         try signet(["signer", "threshold", repo, "2"], expect: 1)                  // staged: needs dave too
-        let blocked = try signet(["sign", repo + ":v1"], expect: 1)
-        XCTAssertTrue(blocked.stderr.contains("waiting for signatures"), blocked.stderr)
+        // Signing a tag changes releases, which the waiting change re-signs: refused until it is done.
+        try signet(["push", try image("img3", message: "three"), repo + ":v3", "--unsigned"])
+        let blocked = try signet(["sign", repo + ":v3"], expect: 1)
+        XCTAssertTrue(blocked.stderr.contains("waiting for signatures") && blocked.stderr.contains("re-signs releases"), blocked.stderr)
+        // A renewal goes ahead meanwhile.
+        try signet(["timestamp", "renew", repo])
         try signet(["trust", "discard-staged", repo])
-        try signet(["sign", repo + ":v1"])
+        try signet(["sign", repo + ":v3"])
         let list = try signet(["signer", "list", repo])
         XCTAssertTrue(list.stdout.contains("dave") && list.stdout.contains("1 of 2"), list.stdout)
     }

@@ -1,0 +1,95 @@
+import Foundation
+import SignetTestSupport
+import XCTest
+
+/// Running a trusted repository day after day, against a real docker-registry with an injected clock
+/// (`SIGNET_UNSAFE_NOW`): renewals from a machine holding only the snapshot and timestamp keys, a change
+/// waiting for a co-signer meanwhile, warnings before expiry, the failure after it, and the fix.
+final class OperationsTests: TrustTestCase {
+    let start = Int(Date().timeIntervalSince1970)
+
+    func day(_ d: Double) -> [String: String] { ["SIGNET_UNSAFE_NOW": String(start + Int(d * 86400))] }
+
+    /// Copies the keys of `roles` (by their role label) from one key store to another.
+    func copyKeys(from: String, to: String, roles: Set<String>) throws {
+        let listed = try JSONSerialization.jsonObject(with: Data(try signet(["key", "list", "--json"], home: from).stdout.utf8)) as? [[String: Any]] ?? []
+        let target = work + "/home-" + to + "/keys"
+        try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
+        var copied = 0
+        for k in listed {
+            guard let id = k["keyid"] as? String, let role = (k["labels"] as? [String: String])?["role"], roles.contains(role) else { continue }
+            try FileManager.default.copyItem(atPath: work + "/home-\(from)/keys/\(id).key", toPath: target + "/\(id).key")
+            copied += 1
+        }
+        XCTAssertEqual(copied, roles.count)
+    }
+
+    func newSigner(_ home: String) throws -> String {
+        let k = try json(try signet(["key", "generate", "--json"], home: home))
+        let pem = try signet(["key", "export", try XCTUnwrap(k["keyid"] as? String)], home: home)
+        let path = work + "/\(home).pem"
+        try Data(pem.stdout.utf8).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    func testAWeekOfOperations() throws {
+        // Day 0: the owner creates trust with 3-day timestamps, signs v1, adds two signers and asks for
+        // 2 of 3 signatures on releases: that change needs a second signer, so it waits.
+        let initResult = try json(try signet(["trust", "init", repo, "--expiry", "timestamp=3d", "--json"], env: day(0)))
+        let rootFile = try XCTUnwrap(initResult["root_file"] as? String)
+        XCTAssertEqual(initResult["rootBesideOnlineKeys"] as? Bool, true)
+        let v1 = try signet(["push", try image("img1", message: "one"), repo + ":v1"], env: day(0)).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try signet(["signer", "add", repo, "bob", "--key", try newSigner("bob")], env: day(0))
+        try signet(["signer", "add", repo, "carol", "--key", try newSigner("carol")], env: day(0))
+        let waiting = try signet(["signer", "threshold", repo, "2"], env: day(0), expect: 1)
+        XCTAssertTrue(waiting.stderr.contains("_tuf-staged"), waiting.stderr)
+        let lifetimes = try json(try signet(["inspect", repo, "--json"], env: day(0)))
+        let ts = ((lifetimes["roles"] as? [[String: Any]]) ?? []).first { $0["role"] as? String == "timestamp" }
+        XCTAssertEqual(ts?["lifetimeSeconds"] as? Int, 3 * 86400)
+        XCTAssertEqual(ts?["lifetimeRecorded"] as? Bool, true)
+
+        // The CI machine holds only the snapshot and timestamp keys.
+        try copyKeys(from: "owner", to: "ci", roles: ["snapshot", "timestamp"])
+        try signet(["verify", repo + ":v1", "--root", rootFile], home: "client", env: day(0))
+
+        // Days 1 to 3: daily renewals go ahead while the change waits; the change stays valid.
+        for d in 1...3 {
+            let renewed = try signet(["timestamp", "renew", repo] + (d == 1 ? ["--root", rootFile] : []), home: "ci", env: day(Double(d)))
+            XCTAssertTrue(renewed.stdout.contains("published"), renewed.stdout)
+            XCTAssertEqual(try signet(["verify", repo + ":v1"], home: "client", env: day(Double(d))).stdout, "\(repo)@\(v1)\n")
+            let review = try json(try signet(["trust", "staged", repo, "--json"], env: day(Double(d))))
+            XCTAssertNotNil(review["files"], "the waiting change is still valid on day \(d): \(review)")
+        }
+        // Day 3: bob co-signs (he has no snapshot or timestamp key, so it still waits) and the CI's next
+        // renewal publishes it.
+        let bob = try signet(["trust", "sign-staged", repo, "--yes", "--root", rootFile], home: "bob", env: day(3.2), expect: 1)
+        XCTAssertTrue(bob.stderr.contains("snapshot") || bob.stderr.contains("timestamp"), bob.stderr)
+        let completed = try signet(["timestamp", "renew", repo], home: "ci", env: day(3.3))
+        XCTAssertTrue(completed.stdout.contains("was published"), completed.stdout)
+        XCTAssertTrue(try signet(["signer", "list", repo], home: "client", env: day(3.3)).stdout.contains("2 of 3"))
+        XCTAssertEqual(try signet(["trust", "staged", repo, "--json"], env: day(3.3)).stdout.contains("\"staged\" : false"), true)
+
+        // A weekend without renewal: two days later the client is warned, with the date and the fix.
+        let warned = try signet(["verify", repo + ":v1", "--json"], home: "client", env: day(5))
+        XCTAssertTrue(warned.stderr.contains("warning: timestamp of \(repo) expires") && warned.stderr.contains("signet timestamp renew \(repo)"), warned.stderr)
+        let warnings = try json(warned)["warnings"] as? [[String: Any]] ?? []
+        XCTAssertEqual(warnings.first?["role"] as? String, "timestamp")
+        XCTAssertEqual(warnings.first?["expired"] as? Bool, false)
+        // ... and once it has expired, verification fails, naming the role, the date and the fix.
+        let failed = try signet(["verify", repo + ":v1"], home: "client", env: day(6.5), expect: 1)
+        XCTAssertTrue(failed.stderr.contains("the timestamp metadata of \(repo) expired at") && failed.stderr.contains("`signet timestamp renew \(repo)`"), failed.stderr)
+        // inspect still shows the trust data, marked expired.
+        let shown = try signet(["inspect", repo], home: "client", env: day(6.5))
+        XCTAssertTrue(shown.stdout.contains("EXPIRED"), shown.stdout)
+        // The fix: the CI renews (it verified these versions before), and clients verify again.
+        try signet(["timestamp", "renew", repo], home: "ci", env: day(6.6))
+        XCTAssertEqual(try signet(["verify", repo + ":v1"], home: "client", env: day(6.6)).stdout, "\(repo)@\(v1)\n")
+
+        // A role that needs keys held elsewhere is never renewed here; it is reported (exit 6) with the keys.
+        let attention = try signet(["timestamp", "renew", repo, "--within", "400", "--json"], home: "ci", env: day(7), expect: 6)
+        let pending = try json(attention)["attention"] as? [[String: Any]] ?? []
+        XCTAssertEqual(Set(pending.compactMap { $0["role"] as? String }), ["root", "targets", "releases"])
+        XCTAssertTrue(attention.stderr.contains("attention: root of \(repo) expires"), attention.stderr)
+        XCTAssertEqual(try signet(["verify", repo + ":v1"], home: "client", env: day(7)).stdout, "\(repo)@\(v1)\n")
+    }
+}
