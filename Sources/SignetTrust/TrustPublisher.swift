@@ -290,7 +290,9 @@ public final class TrustPublisher {
 
     /// Removes a tag signer (by name, or key ID of at least 8 characters) from `releases`. The threshold
     /// is lowered to the number of remaining signers when needed.
-    public func removeSigner(_ nameOrID: String) throws -> PublishOutcome {
+    /// Removes a signer of `releases`. When fewer signers than the threshold would remain, the new
+    /// threshold must be given (`threshold`): lowering it is a decision, never a side effect.
+    public func removeSigner(_ nameOrID: String, threshold newThreshold: Int? = nil) throws -> PublishOutcome {
         let role = TrustPublisher.releasesRole
         return try update { editor in
             let keyIDs = editor.delegatedRole(role)?.keyIDs ?? []
@@ -300,7 +302,19 @@ public final class TrustPublisher {
             }
             let remaining = keyIDs.count - 1
             guard remaining >= 1 else { throw TrustError.usage("\(role) needs at least one signer; add another before removing this one") }
-            let threshold = min(editor.delegatedRole(role)?.threshold ?? 1, remaining)
+            let current = editor.delegatedRole(role)?.threshold ?? 1
+            let threshold: Int
+            if let newThreshold {
+                guard newThreshold >= 1, newThreshold <= remaining else {
+                    throw TrustError.usage("the new threshold must be between 1 and the \(remaining) signers that remain, got \(newThreshold)")
+                }
+                threshold = newThreshold
+            } else {
+                guard remaining >= current else {
+                    throw TrustError.usage("removing \(nameOrID) leaves \(remaining) signer\(remaining == 1 ? "" : "s") in \(role), fewer than its threshold of \(current); give the new threshold explicitly (--threshold N, at most \(remaining)) or add a signer first")
+                }
+                threshold = current
+            }
             try editor.updateDelegation(from: "targets", name: role, removeKeyIDs: [id], threshold: threshold)
             try editor.setSignerName(nil, keyID: id, role: role)
         }

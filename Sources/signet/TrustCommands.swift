@@ -471,7 +471,9 @@ func printInspection(_ ctx: TrustContext, json: Bool, windows: ExpiryWindows = E
 
 let signerUsage = """
 usage: signet signer add REF NAME --key PUBKEY     add a tag signer (PUBKEY: key ID in the key store or a PEM public key file)
-       signet signer remove REF NAME|KEY_ID        remove (revoke) a signer
+       signet signer remove REF NAME|KEY_ID [--threshold N]
+                                                   remove (revoke) a signer; when fewer signers than the
+                                                   threshold would remain, the new threshold must be given
        signet signer threshold REF N               require N signer signatures per change (N of M)
        signet signer list REF
 Changes the `releases` delegation; needs the targets key.
@@ -483,7 +485,7 @@ func runSignerCommand(_ arguments: [String]) throws -> Int32 {
         print(signerUsage)
         return 0
     }
-    let args = try Args(Array(arguments.dropFirst()), valued: registryValued.union(trustValued).union(["key"]),
+    let args = try Args(Array(arguments.dropFirst()), valued: registryValued.union(trustValued).union(["key", "threshold"]),
                         boolean: registryBoolean.union(publishingBoolean).union(["help"]))
     if args.flag("help") { print(signerUsage); return 0 }
     var ctx = try TrustContext(args)
@@ -507,7 +509,7 @@ func runSignerCommand(_ arguments: [String]) throws -> Int32 {
     case "remove":
         let name = try args.positional(1, "signer NAME")
         try args.expectPositionals(2)
-        return reportTrustChange(try publisher.removeSigner(name), "remove signer \(name)", ctx.reference, json: args.flag("json"))
+        return reportTrustChange(try publisher.removeSigner(name, threshold: try args.int("threshold")), "remove signer \(name)", ctx.reference, json: args.flag("json"))
     case "list":
         try args.expectPositionals(1)
         let state = try ctx.refresh()

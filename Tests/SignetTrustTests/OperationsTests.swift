@@ -92,4 +92,18 @@ final class OperationsTests: TrustTestCase {
         XCTAssertTrue(attention.stderr.contains("attention: root of \(repo) expires"), attention.stderr)
         XCTAssertEqual(try signet(["verify", repo + ":v1"], home: "client", env: day(7)).stdout, "\(repo)@\(v1)\n")
     }
+
+    /// Removing a signer never lowers the threshold as a side effect.
+    func testSignerRemovalNeedsAnExplicitThresholdWhenTooFewWouldRemain() throws {
+        let a = try XCTUnwrap(try json(try signet(["key", "generate", "--json"]))["keyid"] as? String)
+        let b = try XCTUnwrap(try json(try signet(["key", "generate", "--json"]))["keyid"] as? String)
+        try signet(["trust", "init", repo, "--signer-key", a, "--signer-key", b, "--signer-threshold", "2"])
+        let before = try manifestBytes("_tuf")
+        let refused = try signet(["signer", "remove", repo, b], expect: 2)
+        XCTAssertTrue(refused.stderr.contains("fewer than its threshold of 2") && refused.stderr.contains("--threshold"), refused.stderr)
+        XCTAssertEqual(try manifestBytes("_tuf"), before, "nothing was published")
+        try signet(["signer", "remove", repo, b, "--threshold", "3"], expect: 2)
+        try signet(["signer", "remove", repo, b, "--threshold", "1"])
+        XCTAssertTrue(try signet(["signer", "list", repo]).stdout.contains("1 of 1"))
+    }
 }
