@@ -140,6 +140,74 @@ public final class RegistryTrust {
         return (try TrustIndex(manifestBytes: fetched.bytes), digest)
     }
 
+    /// What the trust tag holds now, whatever it is (a trust index, another image, garbage): its digest,
+    /// whether it is a usable trust index, or nil when the tag is absent. Read bounded, never trusted.
+    public func trustTagContent() throws(TrustError) -> (digest: Digest, isIndex: Bool)? {
+        let fetched: (bytes: [UInt8], contentType: String?)
+        do {
+            fetched = try client.fetchManifest(repository: repository, reference: options.trustTag, what: "trust tag \(repository):\(options.trustTag)")
+        } catch {
+            if case .notFound = error { return nil }
+            throw TrustError.oci(error)
+        }
+        let digest: Digest
+        do { digest = try SHA256.hash(fetched.bytes) } catch { throw TrustError.invalidIndex("\(error)") }
+        return (digest, (try? TrustIndex(manifestBytes: fetched.bytes)) != nil)
+    }
+
+    /// The newest complete state this machine verified (the files it keeps as its trusted state and its
+    /// archived root chain), as trust index files, verified again from the pinned root as a complete
+    /// repository: every role the snapshot lists, each against its delegator and the snapshot, the root
+    /// chain from version 1. Expired files are accepted (this machine verified them while they were valid).
+    /// - Throws: `TrustError.notPinned`; `.usage` naming what this machine does not hold; `.tuf` when the
+    ///   files no longer verify.
+    public func lastVerifiedState() throws(TrustError) -> [(name: String, bytes: [UInt8])] {
+        guard let pinned = try pinnedRoot() else { throw TrustError.notPinned(reference.name) }
+        func incomplete(_ what: String) -> TrustError {
+            .usage("this machine does not hold the complete last state of \(reference.name) (\(what) is missing from \(trustDirectory)); restore it from the machine that published it")
+        }
+        do {
+            let root = try Metadata<Root>(bytes: pinned, file: "root.json")
+            var files: [(String, [UInt8])] = []
+            for v in 1...max(1, root.signed.header.version) {
+                guard let b = v == root.signed.header.version ? pinned : archivedRoot(v) else { throw incomplete("root version \(v)") }
+                files.append(("\(v).root.json", b))
+            }
+            let store = try DirectoryMetadataStore(directory: trustDirectory)
+            let limits = UpdaterConfig()
+            guard let ts = try store.load(role: "timestamp", limit: limits.timestampMaxLength) else { throw incomplete("timestamp") }
+            guard let snapBytes = try store.load(role: "snapshot", limit: limits.snapshotMaxLength) else { throw incomplete("snapshot") }
+            let snapshot = try Metadata<Snapshot>(bytes: snapBytes, file: "snapshot.json")
+            files.append(("timestamp.json", ts))
+            files.append(("\(snapshot.signed.header.version).snapshot.json", snapBytes))
+            let memory = InMemoryMetadataStore(root: pinned)
+            try memory.save(role: "timestamp", bytes: ts)
+            try memory.save(role: "snapshot", bytes: snapBytes)
+            for (file, meta) in snapshot.signed.meta {
+                guard file.hasSuffix(".json") else { continue }
+                let role = String(file.dropLast(5))
+                guard let bytes = try store.load(role: role, limit: Int(clamping: meta.length ?? Int64(limits.targetsMaxLength))) else { throw incomplete(role) }
+                files.append(("\(meta.version).\(PercentEncoding.encode(role)).json", bytes))
+                try memory.save(role: role, bytes: bytes)
+            }
+            // Verify them again, served from memory, as a publisher would before building on them.
+            var descriptors: [String: Descriptor] = [:]
+            var local: [Digest: [UInt8]] = [:]
+            for (name, bytes) in files {
+                let d = try SHA256.hash(bytes)
+                descriptors[name] = Descriptor(mediaType: TrustIndex.metadataMediaType, digest: d, size: Int64(bytes.count))
+                local[d] = bytes
+            }
+            let transport = IndexTransport(client: client, repository: repository, index: TrustIndex(files: descriptors), local: local)
+            var config = UpdaterConfig()
+            config.expiredMetadata = .allowIfSeen
+            let updater = try Updater(metadataBaseURL: IndexTransport.base, transport: transport, store: memory, clock: options.clock, config: config)
+            _ = try updater.verifiedRepository(earlierRoots: { [self] v in archivedRoot(v) })
+            try checkIdentity(updater.trusted)
+            return files
+        } catch let e as TrustError { throw e } catch let e as TUFError { throw TrustError.tuf(e) } catch { throw TrustError.wrap(error) }
+    }
+
     /// The small metadata files stored for this repository, by digest (large ones are cheaper to fetch
     /// only when they changed than to hash on every run).
     func locallyHeldFiles() -> [Digest: [UInt8]] {
@@ -164,6 +232,12 @@ public final class RegistryTrust {
     /// Root version `version` as this machine verified it earlier, if kept.
     func archivedRoot(_ version: Int64) -> [UInt8]? {
         try? AtomicFile.read(rootArchive + "/\(version).root.json", limit: UpdaterConfig().rootMaxLength)
+    }
+
+    /// Forgets this machine's pin and trusted state for the repository (starting over after its trust
+    /// data was lost).
+    func forgetPin() throws(TrustError) {
+        do { try FileManager.default.removeItem(atPath: trustDirectory) } catch { throw TrustError.usage("cannot remove \(trustDirectory): \(error)") }
     }
 
     /// Keeps verified root versions for later (re-publishing the chain, and checking root files given later).

@@ -54,10 +54,21 @@ public final class TrustPublisher {
     /// root, timestamp and snapshot. Publishes it and pins its root locally.
     /// - Throws: `TrustError.usage` when trust data already exists; others on failure.
     /// - Parameter lifetimes: lifetimes (seconds) to record for roles instead of the defaults.
+    /// - Parameter startOver: create new trust data although this machine pinned the repository's root
+    ///   before (its trust data was lost); pinned clients then refuse it until re-pinned.
     public func initialize(keys given: [String: [String]] = [:], thresholds: [String: Int] = [:], lifetimes: [(role: String, seconds: Int64)] = [],
-                           passphrase: (String) throws -> SecretBytes) throws -> Initialized {
-        if try trust.fetchIndex() != nil {
+                           startOver: Bool = false, passphrase: (String) throws -> SecretBytes) throws -> Initialized {
+        switch try trust.trustTagContent() {
+        case (_, true)?:
             throw TrustError.usage("\(reference.name) already has trust data; use `signet trust` subcommands to change it")
+        case (let d, false)?:
+            throw TrustError.usage("the trust tag \(trust.options.trustTag) of \(reference.name) holds something that is not trust data (\(d)); "
+                                   + (trust.isPinned ? "this machine verified the repository before: `signet trust restore \(reference.name)` publishes that state again, which pinned clients keep accepting"
+                                                     : "delete that tag through the registry first, or restore the trust data from a machine that verified it (`signet trust restore`)"))
+        case nil:
+            if trust.isPinned && !startOver {
+                throw TrustError.usage("\(reference.name) has no trust data, but this machine pinned its root earlier: the trust data was lost. `signet trust restore \(reference.name)` publishes the last state this machine verified, and every client that pinned the repository keeps verifying. Starting over (`signet trust init \(reference.name) --start-over`) makes a new root that pinned clients refuse until each is re-pinned with `signet trust pin --replace`")
+            }
         }
         var spec: [String: (keys: [PublicKey], threshold: Int)] = [:]
         var signers: [PrivateKey] = []
@@ -93,6 +104,7 @@ public final class TrustPublisher {
             }
             let files = editor.currentFiles()
             try push(files, expectedCurrent: nil)
+            if startOver, trust.isPinned { try trust.forgetPin() }
             try trust.adopt(files)
         } catch {
             for e in generated { try? keyring.remove(e) }
@@ -102,6 +114,75 @@ public final class TrustPublisher {
         let online = (ids["snapshot"] ?? []) + (ids["timestamp"] ?? [])
         return Initialized(rootKeyIDs: ids["root"] ?? [], rootFile: trust.trustDirectory + "/root.json", signerKeyIDs: ids[TrustPublisher.releasesRole] ?? [],
                            rootBesideOnlineKeys: (ids["root"] ?? []).contains { local.contains($0) } && online.contains { local.contains($0) })
+    }
+
+    // MARK: Repair
+
+    /// What `restore` did.
+    public struct Restored: Sendable {
+        /// Timestamp and snapshot versions of the state published again.
+        public let timestampVersion: Int64
+        public let snapshotVersion: Int64
+        /// What the trust tag held before (nil when it was gone).
+        public let replaced: Digest?
+        /// Set when the restored state had expired or was about to, and was renewed here.
+        public let renewal: Renewal?
+    }
+
+    /// Publishes again the newest state this machine verified, when the registry's trust tag is gone or
+    /// holds something that does not verify (overwritten, pointed at garbage). Refuses when the
+    /// registry's trust data verifies (nothing to restore; a newer valid state must never be replaced).
+    /// Afterwards snapshot and timestamp are renewed when they expire within `renewWithin` seconds and the
+    /// keys are here.
+    public func restore(renewWithin: Int64 = 2 * 86400) throws -> Restored {
+        let current = try trust.trustTagContent()
+        if current?.isIndex == true {
+            do {
+                let state = try trust.refresh(root, expired: .allowIfSeen, persist: false)
+                let v = state.updater.trusted.timestamp?.signed.header.version ?? 0
+                throw TrustError.usage("the trust data of \(reference.name) in the registry verifies (timestamp version \(v)); there is nothing to restore")
+            } catch let e as TrustError {
+                switch e {
+                case .tuf(.expiredNotSeen(let file, _, let version, _)):
+                    throw TrustError.usage("the registry holds a state of \(reference.name) this machine never verified (\(file) version \(version), expired); it may be newer than this machine's, so it is not replaced: renew it from the machine that published it")
+                case .tuf, .invalidIndex, .wrongRepository, .expired, .trustDataRemoved:
+                    break   // it does not verify: restore
+                default:
+                    throw e   // usage, network, registry or local errors: nothing is decided
+                }
+            }
+        }
+        let files = try trust.lastVerifiedState()
+        try checkTrustTagRaw(expected: current?.digest)
+        let ours = try pushIndex(files, tag: nil)
+        do {
+            _ = try trust.client.putManifest(repository: reference.repository, reference: trust.options.trustTag, bytes: ours.bytes, mediaType: MediaType.ociManifest)
+        } catch { throw TrustError.oci(error) }
+        guard try trust.trustTagContent()?.digest == ours.digest else {
+            throw TrustError.conflict("another publisher moved \(trust.options.trustTag) of \(reference.name) at the same time; run the command again")
+        }
+        var ts: Int64 = 0, snap: Int64 = 0
+        for (name, bytes) in files {
+            if name == "timestamp.json", let m = try? Metadata<Timestamp>(bytes: bytes, file: name) { ts = m.signed.header.version }
+            if name.hasSuffix(".snapshot.json"), let m = try? Metadata<Snapshot>(bytes: bytes, file: name) { snap = m.signed.header.version }
+        }
+        // Renew when the restored state (possibly old) expires soon and this machine holds the keys.
+        var renewal: Renewal?
+        let (_, editor) = try checkout(renewal: true)
+        let online = Set(["snapshot", "timestamp"].flatMap { editor.root.signed.roles[$0]?.keyIDs ?? [] })
+        let local = Set(try keyring.list().map(\.keyID))
+        if !editor.expiringRoles(within: renewWithin).filter({ ["timestamp", "snapshot"].contains($0) }).isEmpty, !online.isDisjoint(with: local) {
+            renewal = try renew(within: renewWithin)
+        }
+        return Restored(timestampVersion: ts, snapshotVersion: snap, replaced: current?.digest, renewal: renewal)
+    }
+
+    /// Like `checkTrustTag`, for a trust tag that may hold anything.
+    func checkTrustTagRaw(expected: Digest?) throws {
+        let now = try trust.trustTagContent()?.digest
+        if now != expected {
+            throw TrustError.conflict("the trust tag of \(reference.name) changed meanwhile (\(expected?.ociString ?? "absent") became \(now?.ociString ?? "absent")); nothing was changed; run the command again")
+        }
     }
 
     // MARK: Changing

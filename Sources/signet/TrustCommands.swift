@@ -117,10 +117,12 @@ func reportTrustChange(_ outcome: PublishOutcome, _ what: String, _ ref: ImageRe
 }
 
 let trustUsage = """
-usage: signet trust init REF [--root-key ID ...] [--signer-key ID ...] [--signer-threshold N] [--expiry ROLE=DURATION ...] [--json]
+usage: signet trust init REF [--root-key ID ...] [--signer-key ID ...] [--signer-threshold N] [--expiry ROLE=DURATION ...] [--start-over] [--json]
        signet trust pin REF --root ROOT_FILE [--replace]   pin a root (after the trust data verified with it)
        signet trust expiry REF ROLE=DURATION ...            set the lifetime roles are signed with (re-signs them)
        signet trust renew REF ROLE ...                      renew roles now (those needing other signatures are staged)
+       signet trust restore REF [--json]                    publish again the last state this machine verified, when
+                                                            the trust tag was deleted or overwritten
        signet trust staged REF [--json]                     show the change waiting for signatures: what it changes, who signed
        signet trust sign-staged REF [--yes]                 review, then add this machine's signatures to the waiting change
        signet trust discard-staged REF                      drop the waiting change (needs a root, targets or signer key)
@@ -172,7 +174,7 @@ func runTrustCommand(_ arguments: [String]) throws -> Int32 {
         return 0
     }
     let args = try Args(Array(arguments.dropFirst()), valued: registryValued.union(trustValued).union(["root-key", "signer-key", "signer-threshold", "expiry", "expiry-warning"]),
-                        boolean: registryBoolean.union(publishingBoolean).union(["help", "yes", "replace"]))
+                        boolean: registryBoolean.union(publishingBoolean).union(["help", "yes", "replace", "start-over"]))
     if args.flag("help") { print(trustUsage); return 0 }
     if sub == "pin" {
         guard let file = args.value("root") else { throw UsageError("trust pin needs --root ROOT_FILE") }
@@ -216,7 +218,7 @@ func runTrustCommand(_ arguments: [String]) throws -> Int32 {
         if let t = try args.int("signer-threshold") { thresholds[TrustPublisher.releasesRole] = t }
         let lifetimes = try parseLifetimes(args.values("expiry"))
         var p = ctx.passphrases
-        let result = try ctx.publisher().initialize(keys: keys, thresholds: thresholds, lifetimes: lifetimes) { role in
+        let result = try ctx.publisher().initialize(keys: keys, thresholds: thresholds, lifetimes: lifetimes, startOver: args.flag("start-over")) { role in
             try p.get(root: role == "root", what: "the new \(role) key", confirm: true)
         }
         if args.flag("json") {
@@ -247,6 +249,18 @@ func runTrustCommand(_ arguments: [String]) throws -> Int32 {
             return confirm(review.changesRoot ? "This changes root (the keys everyone trusts). Sign it?" : "Sign this change?")
         }
         return reportTrustChange(outcome, "signing the staged change", ctx.reference, json: json)
+    case "restore":
+        let restored = try ctx.publisher().restore()
+        if args.flag("json") {
+            printJSON(["repository": ctx.reference.name, "restored": true, "timestampVersion": Int(restored.timestampVersion),
+                       "snapshotVersion": Int(restored.snapshotVersion), "replaced": restored.replaced?.ociString ?? NSNull(),
+                       "renewed": restored.renewal != nil])
+        } else {
+            print("restored the trust data of \(ctx.reference.name) this machine verified last (snapshot version \(restored.snapshotVersion), timestamp version \(restored.timestampVersion))"
+                  + (restored.replaced.map { "; the trust tag held \($0)" } ?? "; the trust tag was missing"))
+            if restored.renewal != nil { print("snapshot and timestamp were renewed") }
+        }
+        return 0
     case "discard-staged":
         try ctx.publisher().discardStaged()
         print("the change waiting for signatures in \(ctx.reference.name) was dropped")

@@ -1,4 +1,5 @@
 import Foundation
+import SignetCrypto
 import SignetTestSupport
 import XCTest
 
@@ -105,5 +106,39 @@ final class OperationsTests: TrustTestCase {
         try signet(["signer", "remove", repo, b, "--threshold", "3"], expect: 2)
         try signet(["signer", "remove", repo, b, "--threshold", "1"])
         XCTAssertTrue(try signet(["signer", "list", repo]).stdout.contains("1 of 1"))
+    }
+
+    /// The trust tag overwritten by another image, then deleted: the publisher re-publishes the state it
+    /// verified last, pinned clients keep verifying, and `trust init` explains instead of starting over.
+    func testRestoreAfterTheTrustTagWasOverwrittenOrDeleted() throws {
+        let (rootFile, digest) = try setUpSignedRepository()
+        try signet(["verify", repo + ":v1", "--root", rootFile], home: "client")
+        // Overwritten by an image manifest (someone pushed an image under the tag).
+        let imageManifest = try manifestBytes("v1")
+        try putManifest("_tuf", imageManifest)
+        try signet(["verify", repo + ":v1"], home: "client", expect: 1)
+        let initRefused = try signet(["trust", "init", repo], expect: 2)
+        XCTAssertTrue(initRefused.stderr.contains("not trust data") && initRefused.stderr.contains("signet trust restore"), initRefused.stderr)
+        let restored = try json(try signet(["trust", "restore", repo, "--json"]))
+        XCTAssertEqual(restored["restored"] as? Bool, true)
+        XCTAssertEqual(restored["replaced"] as? String, try SHA256.hash(imageManifest).ociString)
+        XCTAssertEqual(try signet(["verify", repo + ":v1"], home: "client").stdout, "\(repo)@\(digest)\n")
+        XCTAssertNotEqual(try manifestBytes("_tuf"), imageManifest)
+        // Nothing to restore while the trust data verifies.
+        let nothing = try signet(["trust", "restore", repo], expect: 2)
+        XCTAssertTrue(nothing.stderr.contains("nothing to restore"), nothing.stderr)
+        // Deleted: init explains the difference between restoring and starting over; restore works.
+        let current = try SHA256.hash(try manifestBytes("_tuf")).ociString
+        let deleted = try TestProcesses.run("/usr/bin/curl", ["-fsS", "-X", "DELETE", "http://\(registry.address)/v2/team/app/manifests/\(current)"])
+        XCTAssertEqual(deleted.status, 0, deleted.stderr)
+        let lost = try signet(["trust", "init", repo], expect: 2)
+        XCTAssertTrue(lost.stderr.contains("trust data was lost") && lost.stderr.contains("--start-over"), lost.stderr)
+        try signet(["trust", "restore", repo])
+        XCTAssertEqual(try signet(["verify", repo + ":v1"], home: "client").stdout, "\(repo)@\(digest)\n")
+        // A machine that never verified the repository has nothing to restore from.
+        try putManifest("_tuf", imageManifest)
+        let stranger = try signet(["trust", "restore", repo, "--root", rootFile], home: "stranger", expect: 1)
+        XCTAssertTrue(stranger.stderr.contains("no trusted root pinned"), stranger.stderr)
+        XCTAssertEqual(try manifestBytes("_tuf"), imageManifest)
     }
 }
