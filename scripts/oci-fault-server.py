@@ -147,6 +147,35 @@ class Handler(BaseHTTPRequestHandler):
             except (BrokenPipeError, ConnectionResetError):
                 self.close_connection = True
             return
+        if kind == "drip":
+            # A hostile registry that keeps the transfer alive just above low-speed limits.
+            rate = int(fault.get("bytes_per_second", 2000))
+            self.send_response(200)
+            self.send_header("Content-Type", media_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            step = max(1, rate // 10)
+            try:
+                for start in range(0, len(body), step):
+                    self.wfile.write(body[start:start + step])
+                    self.wfile.flush()
+                    time.sleep(0.1)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True
+            return
+        if kind == "declare-larger":
+            # Content-Length larger than the descriptor's size (the body itself is right).
+            self.send_response(200)
+            self.send_header("Content-Type", media_type)
+            self.send_header("Content-Length", str(len(body) + int(fault.get("extra", 1000))))
+            self.end_headers()
+            try:
+                self.wfile.write(body)
+                self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            self.close_connection = True
+            return
         if kind in ("short", "endless"):
             self.send_response(200)
             self.send_header("Content-Type", media_type)

@@ -66,6 +66,10 @@ static inline CURLcode signet_curl_easy_getinfo_off(CURL *handle, CURLINFO info,
 }
 
 /* curl_version_info for the CURLVERSION_NOW macro of the headers compiled against. */
+static inline CURLcode signet_curl_easy_setopt_xferinfo_callback(CURL *handle, CURLoption option, curl_xferinfo_callback value) {
+    return curl_easy_setopt(handle, option, value);
+}
+
 static inline curl_version_info_data *signet_curl_version_info(void) {
     return curl_version_info(CURLVERSION_NOW);
 }

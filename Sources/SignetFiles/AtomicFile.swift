@@ -29,16 +29,43 @@ public final class AtomicFileWriter: @unchecked Sendable {
     /// - Parameter durable: whether `commit` fsyncs the file and the directory (turn off only for
     ///   scratch files that are thrown away, or when the caller accepts losing them on power loss).
     /// - Throws: `FileError.io`.
-    public init(directory: String, name: String, mode: mode_t = 0o644, durable: Bool = true) throws(FileError) {
+    /// - Parameter locked: hold an exclusive `flock` on the file while it is written, so that another
+    ///   process can tell a live temporary file from one left by a killed process (`isAbandoned`). The
+    ///   file gets its `.partial` name only once locked.
+    public init(directory: String, name: String, mode: mode_t = 0o644, durable: Bool = true, locked: Bool = false) throws(FileError) {
         var random = [UInt8](repeating: 0, count: 8)
         for i in random.indices { random[i] = UInt8.random(in: 0...255) }
         let hex = random.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
         temporaryPath = directory + "/" + name + "." + hex + AtomicFileWriter.temporarySuffix
         self.durable = durable
-        descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        guard descriptor >= 0 else { throw .io(path: temporaryPath, detail: "cannot create temporary file: \(errnoText())") }
+        let creationPath = locked ? directory + "/" + name + "." + hex + AtomicFileWriter.lockingSuffix : temporaryPath
+        descriptor = open(creationPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard descriptor >= 0 else { throw .io(path: creationPath, detail: "cannot create temporary file: \(errnoText())") }
         // The mode is applied even under a restrictive umask.
         _ = fchmod(descriptor, mode)
+        if locked {
+            guard flock(descriptor, LOCK_EX | LOCK_NB) == 0, rename(creationPath, temporaryPath) == 0 else {
+                let detail = errnoText()
+                close(descriptor)
+                descriptor = -1
+                unlink(creationPath)
+                throw .io(path: creationPath, detail: "cannot lock the temporary file: \(detail)")
+            }
+        }
+    }
+
+    /// Suffix of a locked temporary file while it is being created (a moment before it is locked).
+    public static let lockingSuffix = ".locking"
+
+    /// Whether the temporary file at `path` (a `.partial` file created with `locked`) was abandoned:
+    /// no process holds its lock any more. A file that cannot be opened is not reported.
+    public static func isAbandoned(_ path: String) -> Bool {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { return false }
+        flock(fd, LOCK_UN)
+        return true
     }
 
     deinit {

@@ -31,6 +31,14 @@ public enum HTTPError: Error, Sendable, CustomStringConvertible {
     case invalidRequest(url: String, detail: String)
     /// The caller's body sink threw; `underlying` is the error it threw.
     case sinkFailed(url: String, underlying: any Error)
+    /// The request's deadline passed before the exchange ended; `received` body bytes had arrived in
+    /// `seconds`.
+    case deadlineExceeded(url: String, received: Int64, seconds: Double)
+    /// The transfer was stopped because the process was asked to stop (`TransferInterruption`).
+    case interrupted(url: String)
+    /// The response declared a body (`Content-Length`) larger than the caller's limit; nothing of it
+    /// was read.
+    case declaredTooLarge(url: String, declared: Int64, limit: Int64)
 
     /// A one-line human message saying what was expected and what happened.
     public var description: String {
@@ -58,6 +66,13 @@ public enum HTTPError: Error, Sendable, CustomStringConvertible {
             return "invalid request to \(redactedURL(url)): \(detail)"
         case .sinkFailed(let url, let underlying):
             return "the consumer of the body from \(redactedURL(url)) failed: \(underlying)"
+        case .deadlineExceeded(let url, let received, let seconds):
+            let rate = seconds > 0 ? Int64(Double(received) / seconds) : 0
+            return "gave up on \(redactedURL(url)) after \(Int(seconds.rounded())) s: \(received) bytes received (\(rate) bytes/s), the transfer's deadline passed"
+        case .interrupted(let url):
+            return "interrupted while talking to \(redactedURL(url))"
+        case .declaredTooLarge(let url, let declared, let limit):
+            return "\(redactedURL(url)) declared \(declared) bytes (Content-Length), more than the \(limit) expected; nothing was read"
         }
     }
 }

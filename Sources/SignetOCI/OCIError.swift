@@ -59,11 +59,17 @@ public enum OCIError: Error, Sendable, CustomStringConvertible {
     case io(path: String, detail: String)
     /// The operation was cancelled because another part of it failed first.
     case cancelled
+    /// The process was asked to stop (SIGINT/SIGTERM) during the operation.
+    case interrupted
+    /// The registry declared (`Content-Length`) more bytes than expected for something; nothing was read.
+    case declaredTooLarge(what: String, declared: Int64, limit: Int64)
+    /// A descriptor (in a manifest, an index or trust data) declares a size larger than allowed.
+    case descriptorTooLarge(what: String, size: Int64, limit: Int64)
 
     /// True for failures of verification: the data received is not the data that was expected.
     public var isVerificationFailure: Bool {
         switch self {
-        case .digestMismatch, .sizeMismatch, .tooLarge, .invalidManifest, .unsupportedMediaType, .platformNotFound:
+        case .digestMismatch, .sizeMismatch, .tooLarge, .declaredTooLarge, .descriptorTooLarge, .invalidManifest, .unsupportedMediaType, .platformNotFound:
             return true
         default:
             return false
@@ -132,6 +138,12 @@ public enum OCIError: Error, Sendable, CustomStringConvertible {
             return "\(path): \(detail)"
         case .cancelled:
             return "cancelled because another transfer of the same operation failed"
+        case .interrupted:
+            return "interrupted (SIGINT or SIGTERM); nothing partial was kept"
+        case let .descriptorTooLarge(what, size, limit):
+            return "\(what): its descriptor declares \(size) bytes, more than the \(limit) allowed; not fetched"
+        case let .declaredTooLarge(what, declared, limit):
+            return "\(what): the registry declared \(declared) bytes (Content-Length), more than the expected \(limit); refused without reading it"
         }
     }
 }

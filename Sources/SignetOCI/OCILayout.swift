@@ -187,7 +187,7 @@ public struct OCILayout: Sendable {
     func makeStagingFile(for digest: Digest) throws(OCIError) -> AtomicFileWriter {
         let directory = root + "/" + OCILayout.stagingDirectoryName
         try OCILayout.makeDirectory(directory)
-        do throws(FileError) { return try AtomicFileWriter(directory: directory, name: digest.hex, durable: !unsafeSkipFsync) } catch {
+        do throws(FileError) { return try AtomicFileWriter(directory: directory, name: digest.hex, durable: !unsafeSkipFsync, locked: true) } catch {
             throw .io(path: error.path, detail: error.detail)
         }
     }
@@ -207,17 +207,20 @@ public struct OCILayout: Sendable {
         rmdir(root + "/" + OCILayout.stagingDirectoryName)
     }
 
-    /// Deletes staging files older than `age` seconds: leftovers of a process that was killed
-    /// (a running pull touches its files continuously, so they stay younger). Never throws;
-    /// files that cannot be removed are left alone.
-    public func removeStaleStagingFiles(olderThan age: Double = 24 * 3600) {
+    /// Deletes staging files left by a process that was killed: a pull holds a lock on each file it
+    /// writes, so a `.partial` file nobody holds is abandoned (killed processes lose their locks).
+    /// Files caught between creation and locking (`.locking`) are removed once older than `age`
+    /// seconds. Never throws; files that cannot be removed are left alone.
+    public func removeStaleStagingFiles(olderThan age: Double = 3600) {
         let directory = root + "/" + OCILayout.stagingDirectoryName
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
         let cutoff = Date().addingTimeInterval(-age)
-        for name in names where name.hasSuffix(".partial") {
+        for name in names {
             let path = directory + "/" + name
-            if let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
-               modified < cutoff {
+            if name.hasSuffix(AtomicFileWriter.temporarySuffix) {
+                if AtomicFileWriter.isAbandoned(path) { unlink(path) }
+            } else if name.hasSuffix(AtomicFileWriter.lockingSuffix),
+                      let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date, modified < cutoff {
                 unlink(path)
             }
         }

@@ -141,7 +141,7 @@ public struct ImagePuller: Sendable {
                 throw .invalidArgument("the trusted manifest size is negative (\(size))")
             }
             if let size, size > Int64(maxManifest) {
-                throw .tooLarge(what: "manifest \(digest)", limit: Int64(maxManifest))
+                throw .descriptorTooLarge(what: "manifest \(digest)", size: size, limit: Int64(maxManifest))
             }
             let what = "manifest \(reference.name)@\(digest)"
             let fetched = try client.fetchManifest(repository: repository, reference: digest.ociString,
@@ -172,7 +172,7 @@ public struct ImagePuller: Sendable {
                 guard MediaType.isImageManifest(entry.mediaType) else {
                     throw .unsupportedMediaType(what: what + " (nested indexes are not pulled)", mediaType: entry.mediaType)
                 }
-                if entry.size > Int64(maxManifest) { throw .tooLarge(what: what, limit: Int64(maxManifest)) }
+                if entry.size > Int64(maxManifest) { throw .descriptorTooLarge(what: what, size: entry.size, limit: Int64(maxManifest)) }
                 let fetched = try client.fetchManifest(repository: repository, reference: entry.digest.ociString,
                                                        maxBytes: Int(entry.size), what: what)
                 let child = try VerifiedManifest.verify(fetched.bytes, expectedDigest: entry.digest, expectedSize: entry.size,

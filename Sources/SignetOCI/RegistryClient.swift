@@ -15,6 +15,12 @@ public struct RegistryClientOptions: Sendable {
     public var uploadChunkSize: Int64
     /// A monotonic clock in seconds, for token expiry.
     public var now: @Sendable () -> Double
+    /// Every transfer must average at least this many bytes per second (default 64 KiB/s)...
+    public var minimumRate: Int64 = 64 << 10
+    /// ... after this many seconds of allowance (default 10), or it is stopped (`deadline` exceeded).
+    public var transferAllowance: Double = 10
+    /// A deadline for the whole operation (`--timeout`), applied to every transfer; nil for none.
+    public var deadline: TransferDeadline?
 
     /// Creates options; every parameter defaults to the documented value.
     public init(retry: RetryPolicy = RetryPolicy(), maxManifestBytes: Int = VerifiedManifest.defaultMaxBytes,
@@ -455,7 +461,8 @@ public final class RegistryClient: Sendable {
         var reauthenticated = false
         let attempts = retry ? options.retry.attempts : 1
         while true {
-            var request = HTTPRequest(method: method, url: url, headers: headers, body: body)
+            var request = HTTPRequest(method: method, url: url, headers: headers, body: body,
+                                      deadline: transferDeadline(bytes: Int64(maxBodyBytes) + (body?.length ?? 0)))
             let sameOrigin = endpoint.isSameOrigin(url)
             if sameOrigin, let authorization = try authenticator.authorization(for: scopes, client: self) {
                 request.headers.append(("Authorization", authorization))
@@ -485,10 +492,21 @@ public final class RegistryClient: Sendable {
         }
     }
 
+    /// The deadline of one transfer of up to `bytes` bytes: `transferAllowance` plus the time those bytes
+    /// take at `minimumRate`, and never later than the operation's own deadline.
+    func transferDeadline(bytes: Int64) -> TransferDeadline {
+        let rate = Double(max(1, options.minimumRate))
+        let own = TransferDeadline(secondsFromNow: options.transferAllowance + Double(max(0, bytes)) / rate)
+        guard let overall = options.deadline else { return own }
+        return min(own, overall)
+    }
+
     /// Sends a request without registry authentication (the `/v2/` probe, token requests), with retries.
     func sendWithRetry(_ request: HTTPRequest, maxBodyBytes: Int, what: String) throws(OCIError) -> HTTPResponse {
         var attempt = 1
+        var request = request
         while true {
+            request.deadline = transferDeadline(bytes: Int64(maxBodyBytes) + (request.body?.length ?? 0))
             do {
                 let response = try transport.send(request, maxBodyBytes: maxBodyBytes)
                 if RegistryClient.isRetryable(status: response.status), attempt < options.retry.attempts {
@@ -518,7 +536,7 @@ public final class RegistryClient: Sendable {
         while true {
             if !first { try restart() }
             first = false
-            var request = HTTPRequest(method: .get, url: url)
+            var request = HTTPRequest(method: .get, url: url, deadline: transferDeadline(bytes: maxBodyBytes))
             if let authorization = try authenticator.authorization(for: scopes, client: self) {
                 request.headers.append(("Authorization", authorization))
             }
@@ -532,6 +550,10 @@ public final class RegistryClient: Sendable {
                     throw .io(path: what, detail: "\(underlying)")
                 case .tooLarge:
                     throw .tooLarge(what: what, limit: maxBodyBytes)
+                case .declaredTooLarge(_, let declared, _):
+                    throw .declaredTooLarge(what: what, declared: declared, limit: maxBodyBytes)
+                case .interrupted:
+                    throw .interrupted
                 case .notFound:
                     throw .notFound(what: what)
                 case .status(401, _, _) where !reauthenticated:
@@ -633,6 +655,8 @@ public final class RegistryClient: Sendable {
         switch error {
         case .notFound: return .notFound(what: what)
         case .tooLarge(_, let limit): return .tooLarge(what: what, limit: limit)
+        case .declaredTooLarge(_, let declared, let limit): return .declaredTooLarge(what: what, declared: declared, limit: limit)
+        case .interrupted: return .interrupted
         case .io(let url, let detail): return .io(path: url, detail: detail)
         default: return .network(what: what, underlying: error, attempts: attempts)
         }

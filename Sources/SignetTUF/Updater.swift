@@ -251,7 +251,7 @@ public final class Updater {
             case .notFound where optional, .status(code: 403, url: _, body: _) where optional:
                 events(.notFound(url: url))
                 return nil
-            case .tooLarge(_, let l): throw TUFError.tooLarge(file: name, limit: l)
+            case .tooLarge(_, let l), .declaredTooLarge(_, _, let l): throw TUFError.tooLarge(file: name, limit: l)
             default: throw TUFError.fetch(file: name, error)
             }
         }
@@ -438,7 +438,7 @@ public final class Updater {
         } catch {
             writer.discard()
             switch error {
-            case .tooLarge: throw TUFError.tooLarge(file: target.path, limit: target.length)
+            case .tooLarge, .declaredTooLarge: throw TUFError.tooLarge(file: target.path, limit: target.length)
             case .sinkFailed(_, let underlying as TUFError): throw underlying
             default: throw TUFError.fetch(file: target.path, error)
             }

@@ -125,7 +125,7 @@ public final class DCTImporter {
                 } catch {
                     switch error {
                     case .notFound: return .skipped("\(tag.digest) is not in \(name)")
-                    case .tooLarge, .sizeMismatch, .digestMismatch:
+                    case .tooLarge, .declaredTooLarge, .sizeMismatch, .digestMismatch:
                         return .refused("the registry's manifest does not match the signed length and digest: \(error)")
                     default: throw error
                     }

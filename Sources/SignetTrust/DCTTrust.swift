@@ -33,7 +33,10 @@ public struct NotaryServerSource: NotarySource {
         do {
             return try client.fetch(path: path, scopes: ["repository:\(gun):pull"], maxBytes: limit, what: "notary \(file.description) of \(gun)")
         } catch {
-            if case .tooLarge = error { throw TUFError.tooLarge(file: file.description, limit: Int64(limit)) }
+            switch error {
+            case .tooLarge, .declaredTooLarge: throw TUFError.tooLarge(file: file.description, limit: Int64(limit))
+            default: break
+            }
             throw TUFError.fetch(file: file.description, .sinkFailed(url: path, underlying: error))
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import SignetJSON
+import SignetHTTP
 import SignetOCI
 
 /// Exit statuses of `signet pull` and `signet push` for library errors:
@@ -7,6 +8,7 @@ import SignetOCI
 /// 4 local error (files, OCI layout, credential lookup), 130 interrupted by SIGINT/SIGTERM.
 func ociExitCode(for error: OCIError) -> Int32 {
     if case .cancelled = error { return 130 }
+    if case .interrupted = error { return 130 }
     if error.isUsageError { return 2 }
     if error.isVerificationFailure { return 1 }
     if error.isRegistryFailure { return 3 }
@@ -44,27 +46,38 @@ func descriptorJSON(_ descriptor: Descriptor, extra: [(String, JSONValue)] = [])
     return .object(object)
 }
 
-/// Turns the first Ctrl-C (SIGINT) or SIGTERM into a cancellation the library honours: transfers
-/// stop, staging files are deleted, and the command exits with status 130. A second signal ends
-/// the process at once.
-final class InterruptHandler: @unchecked Sendable {
-    let flag = CancellationFlag()
-    private var sources: [DispatchSourceSignal] = []
+/// Turns the first Ctrl-C (SIGINT) or SIGTERM into a stop every command honours: transfers end within
+/// a second (libcurl's progress callback checks at least that often), staging files are deleted, and the
+/// command exits with status 130. Whatever still runs 1.5 s later (a computation, a critical section
+/// that outlives its deadline) ends then; a second signal ends the process at once.
+enum Interrupts {
+    /// Set on the first signal (pulls check it between chunks, too).
+    static let flag = CancellationFlag()
+    nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
 
-    init() {
+    static func install() {
         for number in [SIGINT, SIGTERM] {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [flag] in
+            source.setEventHandler {
                 flag.cancel()
+                TransferInterruption.request()
                 signal(number, SIG_DFL)
+                forceExitLater()
             }
             source.resume()
             sources.append(source)
         }
     }
 
-    deinit {
-        for source in sources { source.cancel() }
+    /// Ends the process with 130 if it has not ended 1.5 s after the signal (waiting while a critical
+    /// section runs).
+    private static func forceExitLater() {
+        DispatchQueue.global().asyncAfter(deadline: .now() + 1.5) {
+            if TransferInterruption.isHeldOff { return forceExitLater() }
+            note("signet: interrupted")
+            fflush(nil)
+            _exit(130)
+        }
     }
 }

@@ -119,10 +119,9 @@ func runPullCommand(_ arguments: [String]) throws -> Int32 {
             + "Content below the manifest is still verified against it.")
     }
     let display = TransferProgress(verb: "pull", enabled: standardErrorIsTerminal)
-    let interrupts = InterruptHandler()
     let options = PullOptions(platforms: invocation.platforms, concurrency: invocation.concurrency,
                               refName: invocation.refName, unsafeSkipFsync: invocation.unsafeNoFsync,
-                              cancellation: interrupts.flag)
+                              cancellation: Interrupts.flag)
     let result: PullResult
     do {
         result = try ImagePuller(client: client, progress: display.handler)
@@ -132,7 +131,6 @@ func runPullCommand(_ arguments: [String]) throws -> Int32 {
         throw error
     }
     display.finish()
-    withExtendedLifetime(interrupts) {}
     if let (registryTrust, state, target) = verifiedTrust, let output = invocation.output {
         // Keep the signed manifest itself (for an index pulled for one platform it is not otherwise stored),
         // so that `signet verify --layout` can check the whole chain offline.

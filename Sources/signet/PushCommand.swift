@@ -1,6 +1,7 @@
 import Foundation
 import SignetJSON
 import SignetKeys
+import SignetHTTP
 import SignetOCI
 import SignetTUF
 import SignetTrust
@@ -119,7 +120,13 @@ func runPushCommand(_ arguments: [String]) throws -> Int32 {
     display.finish()
     var signed = false
     if let (publisher, prepared) = signing {
-        try publisher.commit(prepared)
+        // The manifest is under the tag now: its signature is published even if a stop was asked for
+        // meanwhile, so the tag is never left moved but unsigned (the transfers keep their deadlines).
+        try TransferInterruption.holdingOff { try publisher.commit(prepared) }
+        if TransferInterruption.wasRequested {
+            note("signet push: interrupted; \(result.manifest.digest) was pushed and its signature published first")
+            return 130
+        }
         if case .staged(let change) = prepared.outcome {
             note("signet push: pushed \(result.manifest.digest) but its signature is not published: \(change.shortfalls.map(\.description).joined(separator: "; "))\n"
                  + "The signed change waits in the registry; other signers run `signet trust sign-staged \(invocation.reference.name)`.")

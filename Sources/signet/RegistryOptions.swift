@@ -10,9 +10,13 @@ struct RegistryOptions {
     var requireTLS: Bool
     var unsafePlainHTTP: Bool
     var caFile: String?
+    /// Seconds the whole command may take for its transfers (`--timeout`, `SIGNET_TIMEOUT`).
+    var timeout: Double?
+    /// Minimum average transfer rate in bytes per second (`SIGNET_MIN_RATE`).
+    var minimumRate: Int64?
 
     /// Option names taking a value, for `Args`.
-    static let valued: Set<String> = ["username", "ca-file"]
+    static let valued: Set<String> = ["username", "ca-file", "timeout"]
     /// Flag names, for `Args`.
     static let boolean: Set<String> = ["password-stdin", "tls", "unsafe-plain-http"]
 
@@ -23,6 +27,10 @@ struct RegistryOptions {
       --unsafe-plain-http    use plain HTTP even for non-loopback registries (credentials and tags
                              travel unprotected; digests are still verified)
       --ca-file FILE         trust the CA certificates in FILE (PEM) for HTTPS
+      --timeout SECONDS      give up on transfers still running SECONDS after the command started
+                             (default: none; also SIGNET_TIMEOUT). Every transfer also has its own
+                             deadline: 10 s plus its size at SIGNET_MIN_RATE bytes/s (default 65536);
+                             past it the transfer fails (exit 3) naming what, the bytes and the rate.
     Credentials otherwise come from Docker's config.json ($DOCKER_CONFIG or ~/.docker): "auths",
     "credsStore" and "credHelpers" (docker-credential-* programs). Loopback registries (localhost,
     127.0.0.0/8, [::1]) use plain HTTP unless --tls is given; all others use HTTPS.
@@ -44,14 +52,36 @@ struct RegistryOptions {
         if username != nil && !passwordFromStdin {
             throw UsageError("--username needs --password-stdin (passwords are never taken from the command line)")
         }
+        let environment = ProcessInfo.processInfo.environment
+        if let t = arguments.value("timeout") ?? environment["SIGNET_TIMEOUT"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            guard let seconds = Double(t), seconds > 0, seconds.isFinite else {
+                throw UsageError("--timeout (or SIGNET_TIMEOUT) takes a number of seconds, got \"\(t)\"")
+            }
+            timeout = seconds
+        }
+        if let r = environment["SIGNET_MIN_RATE"], !r.isEmpty {
+            guard let rate = Int64(r), rate > 0 else { throw UsageError("SIGNET_MIN_RATE takes bytes per second, got \"\(r)\"") }
+            minimumRate = rate
+        }
     }
+
+    /// The deadline of the whole command (fixed when first asked, so that every client shares it).
+    static let commandStart = TransferDeadline(secondsFromNow: 0)
 
     /// A client for `reference`'s registry with these options.
     func makeClient(for reference: ImageReference, credentials given: (any CredentialProvider)? = nil) throws -> RegistryClient {
         let security: TransportSecurity = requireTLS ? .requireTLS : (unsafePlainHTTP ? .unsafePlainHTTP : .automatic)
         let endpoint = RegistryEndpoint(registry: reference.registry, security: security)
         let transport = try CurlTransport(options: CurlTransportOptions(caFile: caFile))
-        return RegistryClient(endpoint: endpoint, transport: transport, credentials: try given ?? credentials(for: reference))
+        return RegistryClient(endpoint: endpoint, transport: transport, credentials: try given ?? credentials(for: reference), options: clientOptions())
+    }
+
+    /// Client options carrying the transfer deadlines.
+    func clientOptions() -> RegistryClientOptions {
+        var o = RegistryClientOptions()
+        if let minimumRate { o.minimumRate = minimumRate }
+        if let timeout { o.deadline = TransferDeadline(nanoseconds: RegistryOptions.commandStart.nanoseconds + UInt64(timeout * 1e9)) }
+        return o
     }
 
     func credentials(for reference: ImageReference) throws -> any CredentialProvider {

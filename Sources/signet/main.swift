@@ -1,6 +1,7 @@
 import Foundation
 import SignetCrypto
 import SignetFiles
+import SignetHTTP
 import SignetOCI
 import SignetKeys
 import SignetTUF
@@ -31,6 +32,8 @@ trust data first (retry), 130 interrupted.
 """
 
 func exitCode(for error: Error) -> Int32 {
+    // Whatever failed after SIGINT/SIGTERM failed because of it.
+    if TransferInterruption.wasRequested { return 130 }
     switch error {
     case is UsageError: return 2
     case let e as OCIError: return ociExitCode(for: e)
@@ -89,6 +92,8 @@ func runSignet(_ arguments: [String]) -> Int32 {
     }
 }
 
+_ = RegistryOptions.commandStart
+Interrupts.install()
 let status = runSignet(Array(CommandLine.arguments.dropFirst()))
 // Everything this process wrote is already in place (atomic writes are fsynced and renamed before they
 // return) and output is flushed here, so the libraries' exit-time teardown (OpenSSL, curl's TLS

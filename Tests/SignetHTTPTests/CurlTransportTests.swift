@@ -71,7 +71,7 @@ final class CurlTransportTests: XCTestCase {
 
     func testSendFailsWhenContentLengthExceedsTheCap() {
         assertHTTPError({ try transport.send(HTTPRequest(url: main.url("/bytes/2000")), maxBodyBytes: 1999) }) {
-            if case .tooLarge(_, 1999) = $0 { return true }
+            if case .declaredTooLarge(_, 2000, 1999) = $0 { return true }
             return false
         }
     }
@@ -119,7 +119,7 @@ final class CurlTransportTests: XCTestCase {
         assertHTTPError({
             try transport.stream(HTTPRequest(url: main.url("/bytes/5000000")), maxBodyBytes: 1000) { received += $0.count }
         }) {
-            if case .tooLarge(_, 1000) = $0 { return true }
+            if case .declaredTooLarge(_, 5_000_000, 1000) = $0 { return true }
             return false
         }
         XCTAssertEqual(received, 0, "nothing is delivered when Content-Length already exceeds the cap")

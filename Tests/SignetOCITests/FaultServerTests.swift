@@ -146,7 +146,8 @@ final class FaultServerTests: XCTestCase {
         options.maxManifestBytes = 64
         let client = try makeClient(server.registry, options: options)
         XCTAssertThrowsError(try ImagePuller(client: client).pull(try reference, trust: .unsafeUnverifiedTag, to: .verifyOnly)) { error in
-            guard case OCIError.tooLarge(_, 64) = error else { return XCTFail("\(error)") }
+            // The registry declares the manifest's length: refused before reading, as a declared size.
+            guard case OCIError.declaredTooLarge(_, _, 64) = error else { return XCTFail("\(error)") }
         }
     }
 
@@ -210,5 +211,88 @@ final class FaultServerTests: XCTestCase {
         XCTAssertEqual(stats.blobGets, 21)
         XCTAssertEqual(stats.maxInFlight, 4, "four blobs in flight at once (the default concurrency)")
         XCTAssertLessThan(elapsed, 21 * 0.3, "parallel fetching beats 21 sequential 300 ms answers")
+    }
+
+    // MARK: Transfers that always end
+
+    /// A registry that drips the layer at 2 000 bytes/s (above libcurl's low-speed limit): the transfer
+    /// still ends at its deadline (allowance + size at the minimum rate), naming the blob, bytes and rate.
+    func testADrippingTransferEndsAtItsDeadline() throws {
+        try server.configure(faults: [fault("drip", extra: [("bytes_per_second", 2000)])])
+        var options = RegistryClientOptions()
+        options.minimumRate = 100_000
+        options.transferAllowance = 1
+        let client = try makeClient(server.registry, retry: RetryPolicy(attempts: 1), options: options)
+        let start = Date()
+        guard case .failure(let error) = try pull(client) else { return XCTFail("the dripping pull succeeded") }
+        let elapsed = Date().timeIntervalSince(start)
+        XCTAssertLessThan(elapsed, 8, "1 s + 300 000 bytes at 100 000 bytes/s, plus the other blobs")
+        guard case .network(let what, .deadlineExceeded(_, let received, _), _) = error else { return XCTFail("\(error)") }
+        XCTAssertTrue(what.contains(victim.ociString), what)
+        XCTAssertGreaterThan(received, 0)
+        XCTAssertLessThan(received, 300_000)
+        XCTAssertTrue(error.description.contains("bytes/s"), error.description)
+    }
+
+    /// The CLI: `--timeout` bounds the whole command (exit 3, no partial file); SIGTERM ends it within a
+    /// second (exit 130, no partial file, reported as an interruption); a partial file left by SIGKILL is
+    /// gone after the next pull.
+    func testTimeoutsSignalsAndAbandonedPartialFiles() throws {
+        try server.configure(faults: [fault("drip", extra: [("bytes_per_second", 2000)])])
+        let output = scratch + "/drip"
+        let staging = output + "/.signet-staging"
+        let ref = "\(try reference)@\(image.digest)"
+        let started = Date()
+        let timedOut = try signet(["pull", ref, "--output", output, "--timeout", "2"])
+        XCTAssertEqual(timedOut.status, 3, timedOut.stderr)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 8)
+        XCTAssertTrue(timedOut.stderr.contains(victim.ociString) && timedOut.stderr.contains("bytes received"), timedOut.stderr)
+        XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: staging)) ?? [], [], "no partial file")
+
+        func startPull() throws -> Process {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: Paths.signet)
+            process.arguments = ["pull", ref, "--output", output]
+            process.environment = ["DOCKER_CONFIG": "/nonexistent-signet-test-docker-config", "PATH": "/usr/bin:/bin"]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = Pipe()
+            try process.run()
+            let deadline = Date().addingTimeInterval(20)
+            while Date() < deadline {
+                let names = (try? FileManager.default.contentsOfDirectory(atPath: staging)) ?? []
+                if names.contains(where: { $0.hasPrefix(victim.hex) && $0.hasSuffix(".partial") }) { break }
+                usleep(20_000)
+            }
+            usleep(300_000)   // some bytes in
+            return process
+        }
+        let terminated = try startPull()
+        let signalled = Date()
+        kill(terminated.processIdentifier, SIGTERM)
+        terminated.waitUntilExit()
+        XCTAssertLessThan(Date().timeIntervalSince(signalled), 1.6, "SIGTERM ends the pull within a second")
+        XCTAssertEqual(terminated.terminationStatus, 130)
+        let stderr = String(decoding: ((terminated.standardError as? Pipe)?.fileHandleForReading.readDataToEndOfFile()) ?? Data(), as: UTF8.self)
+        XCTAssertTrue(stderr.contains("interrupted") && !stderr.contains("another transfer"), stderr)
+        XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: staging)) ?? [], [], "no partial file")
+
+        let killed = try startPull()
+        kill(killed.processIdentifier, SIGKILL)
+        killed.waitUntilExit()
+        XCTAssertFalse(((try? FileManager.default.contentsOfDirectory(atPath: staging)) ?? []).isEmpty, "SIGKILL leaves the partial file")
+        try server.configure()
+        let completed = try signet(["pull", ref, "--output", output])
+        XCTAssertEqual(completed.status, 0, completed.stderr)
+        XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: staging)) ?? [], [], "the next pull removed it")
+    }
+
+    /// A `Content-Length` larger than the descriptor's size is reported as what it is.
+    func testALyingContentLengthIsReportedAsSuch() throws {
+        try server.configure(faults: [fault("declare-larger", extra: [("extra", 5000)])])
+        guard case .failure(let error) = try pull(try makeClient(server.registry, retry: RetryPolicy(attempts: 1))) else { return XCTFail("succeeded") }
+        guard case .declaredTooLarge(let what, let declared, let limit) = error else { return XCTFail("\(error)") }
+        XCTAssertTrue(what.contains(victim.ociString), what)
+        XCTAssertEqual(declared, limit + 5000)
+        XCTAssertTrue(error.description.contains("declared \(declared) bytes (Content-Length), more than the expected \(limit)"), error.description)
     }
 }

@@ -99,7 +99,10 @@ final class CurlExchange {
     /// Why a callback stopped the transfer.
     enum Stop {
         case bodyTooLarge
+        case declaredTooLarge(Int64)
         case headersTooLarge
+        case deadlineExceeded
+        case interrupted
         case sinkFailed(any Error)
         /// Enough of a redirect or error body was read; not a failure.
         case enoughRead
@@ -114,6 +117,8 @@ final class CurlExchange {
     let mayFollowRedirects: Bool
     let sink: ((UnsafeRawBufferPointer) throws -> Void)?
     let upload: CurlUpload?
+    let deadline: TransferDeadline?
+    let started = TransferDeadline.now()
 
     private(set) var status = 0
     private(set) var headers: [(String, String)] = []
@@ -127,12 +132,30 @@ final class CurlExchange {
     private var discarded = 0
 
     init(limit: Int64, isHead: Bool, mayFollowRedirects: Bool,
-         sink: ((UnsafeRawBufferPointer) throws -> Void)?, upload: CurlUpload?) {
+         sink: ((UnsafeRawBufferPointer) throws -> Void)?, upload: CurlUpload?, deadline: TransferDeadline? = nil) {
         self.limit = limit
         self.isHead = isHead
         self.mayFollowRedirects = mayFollowRedirects
         self.sink = sink
         self.upload = upload
+        self.deadline = deadline
+    }
+
+    /// Seconds since the exchange began.
+    var elapsed: Double { Double(TransferDeadline.now() - started) / 1e9 }
+
+    /// Checks the deadline and a requested interruption; records why when the transfer must stop.
+    /// Called by libcurl's progress callback at least once a second, and for every received chunk.
+    func mayContinue() -> Bool {
+        if TransferInterruption.isRequested {
+            stop = .interrupted
+            return false
+        }
+        if let deadline, deadline.hasPassed {
+            stop = .deadlineExceeded
+            return false
+        }
+        return true
     }
 
     /// Whether this exchange ended in a redirect the transport should follow.
@@ -193,7 +216,7 @@ final class CurlExchange {
         let bodiless = isHead || status == 204 || status == 304
         if !bodiless, let advertised = HTTPHeaders(headers)["Content-Length"].flatMap({ Int64($0) }) {
             if advertised > limit {
-                stop = .bodyTooLarge
+                stop = .declaredTooLarge(advertised)
                 return false
             }
             if sink == nil {
@@ -205,6 +228,7 @@ final class CurlExchange {
 
     /// Handles one chunk of body data. Returns false to abort the transfer.
     func receiveBody(_ chunk: UnsafeRawBufferPointer) -> Bool {
+        guard mayContinue() else { return false }
         switch disposition {
         case .discard:
             discarded += chunk.count
@@ -273,6 +297,15 @@ func curlHeaderCallback(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ cou
     let exchange = Unmanaged<CurlExchange>.fromOpaque(user).takeUnretainedValue()
     let line = UnsafeBufferPointer(start: UnsafeRawPointer(data).assumingMemoryBound(to: UInt8.self), count: total)
     return exchange.receiveHeaderLine(line) ? total : 0
+}
+
+/// libcurl's progress callback (`CURLOPT_XFERINFOFUNCTION`), called at least once a second while a
+/// transfer runs, data or not: non-zero stops it.
+func curlProgressCallback(_ user: UnsafeMutableRawPointer?, _ downloadTotal: curl_off_t, _ downloaded: curl_off_t,
+                          _ uploadTotal: curl_off_t, _ uploaded: curl_off_t) -> Int32 {
+    guard let user else { return 0 }
+    let exchange = Unmanaged<CurlExchange>.fromOpaque(user).takeUnretainedValue()
+    return exchange.mayContinue() ? 0 : 1
 }
 
 func curlReadCallback(_ buffer: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int,

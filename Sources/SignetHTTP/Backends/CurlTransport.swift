@@ -104,7 +104,11 @@ public final class CurlTransport: Transport, @unchecked Sendable {
         var hops = 0
         while true {
             let exchange = CurlExchange(limit: limit, isHead: request.method == .head,
-                                        mayFollowRedirects: followsRedirects, sink: sink, upload: currentUpload)
+                                        mayFollowRedirects: followsRedirects, sink: sink, upload: currentUpload, deadline: request.deadline)
+            guard exchange.mayContinue() else {
+                if case .interrupted? = exchange.stop { throw .interrupted(url: originalURL) }
+                throw .deadlineExceeded(url: originalURL, received: 0, seconds: 0)
+            }
             try run(exchange, on: easy, url: currentURL, method: request.method, headers: headers,
                     originalURL: originalURL)
 
@@ -201,6 +205,10 @@ public final class CurlTransport: Transport, @unchecked Sendable {
         try setup.pointer(CURLOPT_HEADERDATA, exchangePointer)
         try setup.writeCallback(CURLOPT_WRITEFUNCTION, curlWriteCallback)
         try setup.pointer(CURLOPT_WRITEDATA, exchangePointer)
+        // Deadline and interruption are checked at least once a second, however slowly data arrives.
+        try setup.xferinfoCallback(CURLOPT_XFERINFOFUNCTION, curlProgressCallback)
+        try setup.pointer(CURLOPT_XFERINFODATA, exchangePointer)
+        try setup.long(CURLOPT_NOPROGRESS, 0)
 
         if let upload = exchange.upload {
             let uploadPointer = Unmanaged.passUnretained(upload).toOpaque()
@@ -255,6 +263,12 @@ public final class CurlTransport: Transport, @unchecked Sendable {
         switch exchange.stop {
         case .bodyTooLarge?:
             throw .tooLarge(url: originalURL, limit: exchange.limit)
+        case .declaredTooLarge(let declared)?:
+            throw .declaredTooLarge(url: originalURL, declared: declared, limit: exchange.limit)
+        case .deadlineExceeded?:
+            throw .deadlineExceeded(url: originalURL, received: exchange.delivered, seconds: exchange.elapsed)
+        case .interrupted?:
+            throw .interrupted(url: originalURL)
         case .headersTooLarge?:
             throw .tooLarge(url: originalURL, limit: Int64(CurlExchange.maxHeaderBytes))
         case .sinkFailed(let error)?:
@@ -353,5 +367,9 @@ private struct OptionSetter {
 
     func seekCallback(_ option: CURLoption, _ value: curl_seek_callback) throws(HTTPError) {
         try check(signet_curl_easy_setopt_seek_callback(handle, option, value), option)
+    }
+
+    func xferinfoCallback(_ option: CURLoption, _ value: curl_xferinfo_callback) throws(HTTPError) {
+        try check(signet_curl_easy_setopt_xferinfo_callback(handle, option, value), option)
     }
 }
