@@ -128,11 +128,11 @@ public enum EncryptedKeyFile {
         }
     }
 
-    static func isValidLabelName(_ s: String) -> Bool {
+    public static func isValidLabelName(_ s: String) -> Bool {
         !s.isEmpty && s.utf8.count <= 64 && s.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2d }
     }
 
-    static func isValidLabelValue(_ s: String) -> Bool {
+    public static func isValidLabelValue(_ s: String) -> Bool {
         s.utf8.count <= 1024 && s.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value != 0x7f }
             && s == s.trimmingSpaces
     }

@@ -86,6 +86,19 @@ public enum OCIError: Error, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The CLI's exit status for this error: 130 interrupted, 2 usage, 1 verification failure, 3 network
+    /// or registry, 4 local (files, layouts, credential lookup).
+    public var exitCode: Int32 {
+        switch self {
+        case .cancelled, .interrupted: return 130
+        default:
+            if isUsageError { return 2 }
+            if isVerificationFailure { return 1 }
+            if isRegistryFailure { return 3 }
+            return 4
+        }
+    }
+
     /// True for bad input from the caller.
     public var isUsageError: Bool {
         switch self {

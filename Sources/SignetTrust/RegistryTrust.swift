@@ -302,6 +302,12 @@ public final class RegistryTrust {
     ///   `inspect` does when showing expired trust data.
     public func refresh(_ root: RootChoice = RootChoice(), expired: ExpiredMetadata = .refuse, persist: Bool = true) throws(TrustError) -> TrustState {
         let pinned = try pinnedRoot()
+        if let pinned, (try? Metadata<Root>(bytes: pinned, file: "root.json")) == nil {
+            let path = trustDirectory + "/root.json"
+            let reason: String
+            do { _ = try Metadata<Root>(bytes: pinned, file: path); reason = "" } catch { reason = error.description }
+            throw TrustError.file(.io(path: path, detail: "the pinned root is damaged (\(reason)); put back a copy, or pin the repository again with `signet trust pin \(reference.name) --root ROOT_FILE --replace`"))
+        }
         guard let (index, indexDigest) = try fetchIndex() else {
             if pinned != nil { throw TrustError.trustDataRemoved(reference.name) }
             throw TrustError.noTrustData(reference.name)

@@ -90,9 +90,7 @@ public enum TrustError: Error, Sendable, CustomStringConvertible {
         case .usage: return 2
         case .conflict: return 5
         case .file: return 4
-        case .oci(let e):
-            if e.isUsageError { return 2 }
-            return e.isVerificationFailure ? 1 : 3
+        case .oci(let e): return e.exitCode
         case .keyring(let e):
             switch e {
             case .notFound, .ambiguous: return 2

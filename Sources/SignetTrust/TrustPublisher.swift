@@ -308,7 +308,7 @@ public final class TrustPublisher {
             fetched = try trust.client.fetchManifest(repository: reference.repository, reference: ref, what: "manifest \(reference.name)\(given == nil ? ":" : "@")\(ref)")
         } catch {
             if case .notFound = error {
-                throw TrustError.manifestMismatch("\(reference.name)\(given == nil ? ":" : "@")\(ref) is not in the registry; nothing was signed (push the image first)")
+                throw TrustError.usage("\(reference.name)\(given == nil ? ":" : "@")\(ref) is not in the registry; nothing was signed (push the image first)")
             }
             throw TrustError.oci(error)
         }

@@ -42,7 +42,11 @@ func runKeyCommand(_ arguments: [String]) throws -> Int32 {
         var out: [(String, String)] = []
         for l in args.values("label") {
             guard let eq = l.firstIndex(of: "=") else { throw UsageError("--label takes NAME=VALUE, got \"\(l)\"") }
-            out.append((String(l[..<eq]), String(l[l.index(after: eq)...])))
+            let (name, value) = (String(l[..<eq]), String(l[l.index(after: eq)...]))
+            guard EncryptedKeyFile.isValidLabelName(name), EncryptedKeyFile.isValidLabelValue(value) else {
+                throw UsageError("--label \(name.debugDescription): the name must be lowercase letters, digits and \"-\", the value one line of printable text")
+            }
+            out.append((name, value))
         }
         if args.flag("root") && !out.contains(where: { $0.0 == "role" }) { out.append(("role", "root")) }
         return out

@@ -6,14 +6,7 @@ import SignetOCI
 /// Exit statuses of `signet pull` and `signet push` for library errors:
 /// 1 verification failure, 2 usage error, 3 network or registry error (authentication included),
 /// 4 local error (files, OCI layout, credential lookup), 130 interrupted by SIGINT/SIGTERM.
-func ociExitCode(for error: OCIError) -> Int32 {
-    if case .cancelled = error { return 130 }
-    if case .interrupted = error { return 130 }
-    if error.isUsageError { return 2 }
-    if error.isVerificationFailure { return 1 }
-    if error.isRegistryFailure { return 3 }
-    return 4
-}
+func ociExitCode(for error: OCIError) -> Int32 { error.exitCode }
 
 /// Writes a JSON document (encoded by `JSONWriter`) to standard output.
 func printJSONValue(_ value: JSONValue) {

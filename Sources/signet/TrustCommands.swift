@@ -513,7 +513,9 @@ func runSignerCommand(_ arguments: [String]) throws -> Int32 {
         let key: PublicKey
         if FileManager.default.fileExists(atPath: keyArg) {
             let pem = try AtomicFile.readExisting(keyArg, limit: 1 << 20)
-            key = try PublicKey(pem: String(decoding: pem, as: UTF8.self))
+            do { key = try PublicKey(pem: String(decoding: pem, as: UTF8.self)) } catch {
+                throw FileError.io(path: keyArg, detail: "not a PEM public key (\(error)); export one with `signet key export KEY_ID`")
+            }
         } else if keyArg.contains("/") || keyArg.hasSuffix(".pem") {
             throw UsageError("cannot read the public key file \(keyArg)")
         } else {

@@ -106,9 +106,9 @@ final class TrustAttackTests: TrustTestCase {
         try signet(["sign", "\(repo):v2@\(d2)"])
         let v2 = try signet(["verify", repo + ":v2", "--root", rootFile, "--ignore-registry-tag"], home: "fresh")
         XCTAssertEqual(v2.stdout, "\(repo)@\(d2)\n")
-        // A digest the registry does not hold is refused.
+        // A digest the registry does not hold is refused (nothing to sign: a usage error).
         let absent = "sha256:" + String(repeating: "0", count: 64)
-        let missing = try signet(["sign", "\(repo):v4@\(absent)"], expect: 1)
+        let missing = try signet(["sign", "\(repo):v4@\(absent)"], expect: 2)
         XCTAssertTrue(missing.stderr.contains(absent), missing.stderr)
         // The attacker moves v1; the owner's `sign v1` would replace the signed digest: refused without --replace.
         try putManifest("v1", try manifestBytes(d3))

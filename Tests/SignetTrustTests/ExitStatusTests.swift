@@ -1,0 +1,67 @@
+import Foundation
+import SignetTestSupport
+import XCTest
+
+/// The documented exit statuses (README "Exit status of signet"), one case each: 1 verification failure
+/// or refused change, 2 usage error, 3 network or registry error, 4 local error, 130 interrupted.
+final class ExitStatusTests: TrustTestCase {
+    func testLocalErrorsAreFourAndNameTheFile() throws {
+        // An unreadable --passphrase-file (a directory).
+        try FileManager.default.createDirectory(atPath: work + "/not-a-file", withIntermediateDirectories: true)
+        let unreadable = try signet(["key", "generate", "--passphrase-file", work + "/not-a-file"], expect: 4)
+        XCTAssertTrue(unreadable.stderr.contains(work + "/not-a-file"), unreadable.stderr)
+        // A missing one.
+        let missing = try signet(["key", "generate", "--passphrase-file", work + "/absent"], expect: 4)
+        XCTAssertTrue(missing.stderr.contains(work + "/absent"), missing.stderr)
+
+        let (rootFile, _) = try setUpSignedRepository()
+        // A public key file that is not PEM.
+        try Data("not a key\n".utf8).write(to: URL(fileURLWithPath: work + "/bob.pem"))
+        let notPEM = try signet(["signer", "add", repo, "bob", "--key", work + "/bob.pem"], expect: 4)
+        XCTAssertTrue(notPEM.stderr.contains(work + "/bob.pem"), notPEM.stderr)
+        // A corrupt pinned root.
+        try signet(["verify", repo + ":v1", "--root", rootFile], home: "client")
+        let pins = pinnedRoots(home: "client")
+        XCTAssertEqual(pins.count, 1)
+        let pin = work + "/home-client/" + (pins.first ?? "")
+        try Data("{garbage".utf8).write(to: URL(fileURLWithPath: pin))
+        let corrupt = try signet(["verify", repo + ":v1"], home: "client", expect: 4)
+        XCTAssertTrue(corrupt.stderr.contains(pin), corrupt.stderr)
+        // A credential helper that is not installed.
+        try FileManager.default.createDirectory(atPath: work + "/helper-config", withIntermediateDirectories: true)
+        try Data(#"{"credsStore": "signet-test-absent"}"#.utf8).write(to: URL(fileURLWithPath: work + "/helper-config/config.json"))
+        let helper = try signet(["verify", repo + ":v1", "--root", rootFile], home: "helper", env: ["DOCKER_CONFIG": work + "/helper-config"], expect: 4)
+        XCTAssertTrue(helper.stderr.contains("docker-credential-signet-test-absent"), helper.stderr)
+    }
+
+    func testUsageErrorsAreTwo() throws {
+        let badLabel = try signet(["key", "generate", "--label", "role"], expect: 2)
+        XCTAssertTrue(badLabel.stderr.contains("--label"), badLabel.stderr)
+        let badLabelValue = try signet(["key", "generate", "--label", "role=a\nb"], expect: 2)
+        XCTAssertTrue(badLabelValue.stderr.contains("--label"), badLabelValue.stderr)
+        XCTAssertTrue(try signet(["key", "list"]).stdout.contains("no keys"), "nothing was created")
+        _ = try setUpSignedRepository()
+        // Signing a tag the registry does not have.
+        let absent = try signet(["sign", repo + ":nope"], expect: 2)
+        XCTAssertTrue(absent.stderr.contains("nope") && absent.stderr.contains("not in the registry"), absent.stderr)
+    }
+
+    /// A full disk while verification stores what it verified: a local error naming the file, and the
+    /// pinned state left as it was.
+    func testAFullDiskIsALocalError() throws {
+        guard try TestProcesses.run("/usr/bin/unshare", ["-m", "true"]).status == 0 else {
+            throw XCTSkip("cannot make a small file system here (unshare -m not permitted)")
+        }
+        let (rootFile, _) = try setUpSignedRepository()
+        let home = work + "/home-full"
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        let binary = ProcessInfo.processInfo.environment["SIGNET_UNDER_TEST"] ?? TestProcesses.product("signet")
+        let script = """
+        mount -t tmpfs -o size=64k tmpfs "$1" && dd if=/dev/zero of="$1/filler" bs=1k count=60 2>/dev/null
+        SIGNET_HOME="$1" DOCKER_CONFIG="$2" "$3" verify "$4" --root "$5"; echo "status=$?"
+        """
+        let r = try TestProcesses.run("/usr/bin/unshare", ["-m", "sh", "-c", script, "sh", home, work + "/no-docker-config", binary, repo + ":v1", rootFile])
+        XCTAssertTrue(r.stdout.contains("status=4"), "stdout: \(r.stdout)\nstderr: \(r.stderr)")
+        XCTAssertTrue(r.stderr.contains("No space left") || r.stderr.contains("no space"), r.stderr)
+    }
+}
