@@ -41,6 +41,9 @@ public struct ImageReference: Sendable, Hashable, CustomStringConvertible {
         guard text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
             throw fail("only printable ASCII without spaces is allowed")
         }
+        for scheme in ["http://", "https://", "oci://", "docker://"] where text.lowercased().hasPrefix(scheme) {
+            throw fail("an image reference has no scheme: write \(quoted(String(text.dropFirst(scheme.count)))) (loopback registries are reached over HTTP and others over HTTPS; --tls and --unsafe-plain-http choose otherwise)")
+        }
 
         var rest = Substring(text)
         var digest: Digest? = nil

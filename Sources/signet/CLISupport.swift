@@ -42,7 +42,8 @@ struct Args {
                 } else if boolean.contains(name), inline == nil {
                     flags.insert(name)
                 } else {
-                    throw UsageError("unknown option --\(name)")
+                    let hint = nearest(name, among: valued.union(boolean)).map { " (did you mean --\($0)?)" } ?? ""
+                    throw UsageError("unknown option --\(name)\(hint)")
                 }
             } else {
                 positionals.append(a)
@@ -82,12 +83,6 @@ func note(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
 }
 
-/// Prints a JSON value built from plain Swift values (strings, numbers, bools, arrays, dictionaries).
-func printJSON(_ value: Any) {
-    if let data = try? JSONSerialization.data(withJSONObject: value, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) {
-        print(String(decoding: data, as: UTF8.self))
-    }
-}
 
 /// Where passphrases come from: `--passphrase-file`, then `SIGNET_ROOT_PASSPHRASE` (root keys) or
 /// `SIGNET_KEY_PASSPHRASE` (other keys), then a no-echo prompt on the terminal. Never from argv.
@@ -193,4 +188,47 @@ func parseLifetimes(_ items: [String]) throws(UsageError) -> [(role: String, sec
         out.append((role, try parseDuration(String(item[item.index(after: eq)...]), what: "the lifetime of \(role)")))
     }
     return out
+}
+
+/// The candidate closest to `word` (edit distance at most 2, or a prefix match), if any.
+func nearest(_ word: String, among candidates: some Sequence<String>) -> String? {
+    func distance(_ a: [Character], _ b: [Character]) -> Int {
+        var previous = Array(0...b.count)
+        for (i, ca) in a.enumerated() {
+            var current = [i + 1] + Array(repeating: 0, count: b.count)
+            for (j, cb) in b.enumerated() {
+                current[j + 1] = min(previous[j + 1] + 1, current[j] + 1, previous[j] + (ca == cb ? 0 : 1))
+            }
+            previous = current
+        }
+        return previous[b.count]
+    }
+    let w = Array(word)
+    var best: (String, Int)?
+    for c in candidates.sorted() {
+        let d = c.hasPrefix(word) && word.count >= 3 ? 1 : distance(w, Array(c))
+        if d <= 2, best.map({ d < $0.1 }) ?? true { best = (c, d) }
+    }
+    return best?.0
+}
+
+/// What every command's `--help` ends with: the options shared by commands and the exit statuses.
+let commonHelp = """
+
+Registry options (commands that talk to a registry):
+\(RegistryOptions.help)
+Trust options: --root ROOT_FILE (the first time; later the pinned root is used), --trust-on-first-use,
+--as ORIGINAL_REPO (verify a mirror's copy as the original), --allow-expired (publishing commands only).
+Passphrases: --passphrase-file FILE, else SIGNET_ROOT_PASSPHRASE (root keys) / SIGNET_KEY_PASSPHRASE
+(other keys), else a prompt on the terminal; never from the command line.
+Output: --json prints the result as JSON on stdout, and errors as {"error": {"code", "message",
+"exitStatus"}} on stderr (docs/cli.md).
+Exit status: 0 success; 1 verification failure or refused change; 2 usage error; 3 network or registry
+error; 4 local error (files, layouts, keys, credentials); 5 another publisher changed the trust data
+first; 6 renewal needs keys held elsewhere; 130 interrupted.
+"""
+
+/// Prints a command's usage followed by the shared options and exit statuses.
+func printHelp(_ usage: String) {
+    print(usage + commonHelp)
 }

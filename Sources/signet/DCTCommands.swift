@@ -42,14 +42,14 @@ struct RegistryCredentialsForAnyHost: CredentialProvider {
 func runDCTCommand(_ arguments: [String]) throws -> Int32 {
     guard let sub = arguments.first, sub != "--help", sub != "-h" else {
         if arguments.isEmpty { note(dctUsage); return 2 }
-        print(dctUsage)
+        printHelp(dctUsage)
         return 0
     }
     let args = try Args(Array(arguments.dropFirst()),
                         valued: registryValued.union(["server", "trust-dir", "notary-ca-file", "root", "root-key-id", "root-ca", "to", "signers",
                                                       "output", "platform", "passphrase-file"]),
                         boolean: registryBoolean.union(["json", "trust-on-first-use", "unsafe-allow-expired", "replace", "help", "all-platforms"]))
-    if args.flag("help") { print(dctUsage); return 0 }
+    if args.flag("help") { printHelp(dctUsage); return 0 }
     let reference = try ImageReference(parsing: try args.positional(0, "image reference"))
     try args.expectPositionals(1)
     let registry = try registryOptions(args)
@@ -170,7 +170,7 @@ func runDCTCommand(_ arguments: [String]) throws -> Int32 {
         if case .staged? = report.outcome { return 1 }
         return report.refused.isEmpty ? 0 : 1
     default:
-        throw UsageError("unknown dct command \"\(sub)\"\n\(dctUsage)")
+        throw UsageError("unknown dct command \"\(sub)\"" + (nearest(sub, among: ["inspect", "verify", "pull", "import"]).map { " (did you mean `signet dct \($0)`?)" } ?? "") + "\n\(dctUsage)")
     }
 }
 
@@ -226,7 +226,7 @@ func printDCTImportReport(_ r: DCTImporter.Report, source: ImageReference, desti
     if json {
         var o: [String: Any] = ["source": source.name, "destination": destination.name, "imported": entries(r.imported), "unchanged": entries(r.unchanged),
                                 "skipped": entries(r.skipped), "refused": entries(r.refused), "published": published, "staged": staged,
-                                "signersAdded": r.signersAdded.map { ["name": $0.name, "keyid": $0.keyID] },
+                                "signersAdded": r.signersAdded.map { ["name": $0.name, "keyID": $0.keyID] },
                                 "registryTagDiffers": entries(r.registryTagDiffers)]
         if let i = r.initialized { o["rootFile"] = i.rootFile; o["rootKeyIDs"] = i.rootKeyIDs }
         printJSON(o)

@@ -3,14 +3,13 @@ import SignetCrypto
 import SignetFiles
 import SignetJSON
 import SignetKeys
-import SignetKeys
 import SignetTUF
 
 let keyUsage = """
 usage: signet key generate [--type ed25519|ecdsa-p256|ecdsa-p384] [--label NAME=VALUE ...] [--root] [--passphrase-file FILE] [--json]
        signet key list [--json]
        signet key import PEM_FILE|DIR [--pem-passphrase-file FILE] [--label NAME=VALUE ...] [--root] [--passphrase-file FILE] [--json]
-       signet key export KEY_ID [--format pem|tuf]
+       signet key export KEY_ID [--format pem|tuf] [--json]
        signet key rotate REF ROLE [--type TYPE]   (new key for ROLE of REF's trust data: root, targets, snapshot,
                                                    timestamp through a new cross-signed root; releases as its signer)
 
@@ -29,13 +28,13 @@ SIGNET_KEY_PASSPHRASE (other keys), or a prompt on the terminal; never from the 
 func runKeyCommand(_ arguments: [String]) throws -> Int32 {
     guard let sub = arguments.first, sub != "--help", sub != "-h" else {
         if arguments.isEmpty { note(keyUsage); return 2 }
-        print(keyUsage)
+        printHelp(keyUsage)
         return 0
     }
     if sub == "rotate" { return try runKeyRotate(Array(arguments.dropFirst())) }
     let args = try Args(Array(arguments.dropFirst()), valued: ["type", "label", "passphrase-file", "pem-passphrase-file", "format"],
                         boolean: ["json", "root", "help"])
-    if args.flag("help") { print(keyUsage); return 0 }
+    if args.flag("help") { printHelp(keyUsage); return 0 }
     let ring = try openKeyring()
     var passphrases = Passphrases(file: args.value("passphrase-file"))
     func labels() throws -> [(String, String)] {
@@ -52,7 +51,7 @@ func runKeyCommand(_ arguments: [String]) throws -> Int32 {
         return out
     }
     func describe(_ e: KeyringEntry) -> [String: Any] {
-        ["keyid": e.keyID, "type": e.algorithm.rawValue, "labels": Dictionary(e.labels, uniquingKeysWith: { $1 }), "path": e.path]
+        ["keyID": e.keyID, "type": e.algorithm.rawValue, "labels": Dictionary(e.labels, uniquingKeysWith: { $1 }), "path": e.path]
     }
     switch sub {
     case "generate":
@@ -141,14 +140,23 @@ func runKeyCommand(_ arguments: [String]) throws -> Int32 {
         try args.expectPositionals(1)
         let e = try ring.find(id)
         switch args.value("format") ?? "pem" {
-        case "pem": print(try e.publicKey.pem(), terminator: "")
+        case "pem":
+            if args.flag("json") {
+                printJSON(["keyID": e.keyID, "type": e.algorithm.rawValue, "publicKeyPEM": try e.publicKey.pem()])
+            } else {
+                print(try e.publicKey.pem(), terminator: "")
+            }
         case "tuf":
             let key = try e.tufKey()
-            print(String(decoding: JSONWriter.encode(key.json), as: UTF8.self))
+            if args.flag("json") {
+                printJSON(["keyID": e.keyID, "type": e.algorithm.rawValue, "tufKey": key.json])
+            } else {
+                print(String(decoding: JSONWriter.encode(key.json), as: UTF8.self))
+            }
         case let other: throw UsageError("--format must be pem or tuf, got \"\(other)\"")
         }
     default:
-        throw UsageError("unknown key command \"\(sub)\"\n\(keyUsage)")
+        throw UsageError("unknown key command \"\(sub)\"" + (nearest(sub, among: ["generate", "list", "import", "export", "rotate"]).map { " (did you mean `signet key \($0)`?)" } ?? "") + "\n\(keyUsage)")
     }
     return 0
 }

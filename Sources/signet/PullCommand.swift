@@ -90,7 +90,7 @@ func runPullCommand(_ arguments: [String]) throws -> Int32 {
         return 2
     }
     if arguments.contains("--help") || arguments.contains("-h") {
-        print(pullUsage)
+        printHelp(pullUsage)
         return 0
     }
     let invocation = try PullInvocation(arguments)
@@ -156,7 +156,8 @@ func runPullCommand(_ arguments: [String]) throws -> Int32 {
 /// The `--json` result of a pull.
 func pullResultJSON(_ result: PullResult, output: String?) -> JSONValue {
     var object = JSONObject()
-    object["reference"] = .string(result.reference.description)
+    object["reference"] = .string("\(result.reference.name)@\(result.manifest.digest.ociString)")
+    object["tag"] = result.reference.tag.map { .string($0) } ?? .null
     object["digest"] = .string(result.manifest.digest.ociString)
     object["mediaType"] = .string(result.manifest.mediaType)
     object["size"] = .integer(result.manifest.size)

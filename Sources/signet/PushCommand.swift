@@ -78,7 +78,7 @@ func runPushCommand(_ arguments: [String]) throws -> Int32 {
         return 2
     }
     if arguments.contains("--help") || arguments.contains("-h") {
-        print(pushUsage)
+        printHelp(pushUsage)
         return 0
     }
     let invocation = try PushInvocation(arguments)
@@ -137,7 +137,8 @@ func runPushCommand(_ arguments: [String]) throws -> Int32 {
     }
     if invocation.json {
         var object = JSONObject()
-        object["reference"] = .string(result.reference.description)
+        object["reference"] = .string("\(invocation.reference.name)@\(result.manifest.digest.ociString)")
+        object["tag"] = invocation.reference.tag.map { .string($0) } ?? .null
         object["digest"] = .string(result.manifest.digest.ociString)
         object["mediaType"] = .string(result.manifest.mediaType)
         object["size"] = .integer(result.manifest.size)

@@ -38,7 +38,7 @@ Common options: --passphrase-file FILE, --json, --root ROOT_FILE, --trust-on-fir
 func runTUFCommand(_ arguments: [String]) throws -> Int32 {
     guard let sub = arguments.first, sub != "--help", sub != "-h" else {
         if arguments.isEmpty { note(tufUsage); return 2 }
-        print(tufUsage)
+        printHelp(tufUsage)
         return 0
     }
     let args = try Args(Array(arguments.dropFirst()),
@@ -46,7 +46,7 @@ func runTUFCommand(_ arguments: [String]) throws -> Int32 {
                                  "snapshot-threshold", "timestamp-threshold", "path", "role", "custom", "key", "threshold", "from",
                                  "hash-prefix", "bins", "add-key", "remove-key", "within", "passphrase-file", "root"],
                         boolean: ["replace", "terminating", "json", "help", "trust-on-first-use", "yes", "allow-expired"])
-    if args.flag("help") { print(tufUsage); return 0 }
+    if args.flag("help") { printHelp(tufUsage); return 0 }
     let dir = try args.positional(0, "repository DIR")
     let ring = try openKeyring()
     var passphrases = Passphrases(file: args.value("passphrase-file"))
@@ -78,14 +78,14 @@ func runTUFCommand(_ arguments: [String]) throws -> Int32 {
         switch outcome {
         case .published(let change):
             try disk.write(change)
-            if args.flag("json") { printJSON(["published": change.fileNames]) } else { print("published \(change.fileNames.joined(separator: ", "))") }
+            if args.flag("json") { printJSON(["published": true, "files": change.fileNames]) } else { print("published \(change.fileNames.joined(separator: ", "))") }
             return 0
         case .staged(let change):
             try disk.writeStaged(change)
             let missing = change.shortfalls
             let text = missing.map(\.description).joined(separator: "\n  ")
             if args.flag("json") {
-                printJSON(["staged": missing.map { ["role": $0.role, "have": $0.have, "need": $0.need, "may_sign": $0.missingKeyIDs] as [String: Any] }])
+                printJSON(["published": false, "staged": true, "missing": shortfallsJSON(missing)])
             }
             note("signet: not published: signature threshold not met:\n  \(text)\nThe change is staged in \(dir)/staged; other key holders review it with `signet tuf staged \(dir)` and add signatures with `signet tuf sign \(dir)`.")
             return 1
@@ -214,9 +214,9 @@ func runTUFCommand(_ arguments: [String]) throws -> Int32 {
         let status = editor.status()
         let soon = clock() + 7 * 86400
         if args.flag("json") {
-            printJSON(status.map { ["role": $0.name, "version": $0.version, "expires": $0.expires, "keyids": $0.keyIDs,
-                                    "threshold": $0.threshold, "valid_signatures": $0.validSignatures, "threshold_met": $0.thresholdMet,
-                                    "expires_within_week": $0.expiresAt <= soon] as [String: Any] })
+            printJSON(status.map { ["role": $0.name, "version": $0.version, "expires": $0.expires, "keyIDs": $0.keyIDs,
+                                    "threshold": $0.threshold, "validSignatures": $0.validSignatures, "thresholdMet": $0.thresholdMet,
+                                    "expiresWithinWeek": $0.expiresAt <= soon] as [String: Any] })
         } else {
             print("ROLE".padding(toLength: 22, withPad: " ", startingAt: 0) + "VERSION  EXPIRES               SIGNED  KEYS")
             for s in status {
@@ -232,6 +232,9 @@ func runTUFCommand(_ arguments: [String]) throws -> Int32 {
         }
         return 0
     default:
-        throw UsageError("unknown tuf command \"\(sub)\"\n\(tufUsage)")
+        throw UsageError("unknown tuf command \"\(sub)\"" + (nearest(sub, among: tufSubcommands).map { " (did you mean `signet tuf \($0)`?)" } ?? "") + "\n\(tufUsage)")
     }
 }
+
+/// The `signet tuf` subcommands (for suggestions).
+let tufSubcommands = ["init", "add-target", "remove-target", "delegate", "signer", "rotate", "renew", "staged", "sign", "status"]

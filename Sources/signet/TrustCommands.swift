@@ -103,14 +103,16 @@ struct TrustContext {
 }
 
 /// Prints the outcome of a trust change; a staged change is exit status 1 with the missing thresholds named.
-func reportTrustChange(_ outcome: PublishOutcome, _ what: String, _ ref: ImageReference, json: Bool) -> Int32 {
+/// With `json`, prints `{"published", "staged", "repository", "missing": [{role, have, need, mayStillSign}]}`
+/// plus `extra` (what the command did: tag and digest, key IDs, …).
+func reportTrustChange(_ outcome: PublishOutcome, _ what: String, _ ref: ImageReference, json: Bool, extra: [String: Any] = [:]) -> Int32 {
     switch outcome {
     case .published:
-        if json { printJSON(["published": true, "repository": ref.name]) } else { print("\(what): trust data of \(ref.name) published") }
+        if json { printJSON(extra.merging(["published": true, "staged": false, "repository": ref.name]) { $1 }) } else { print("\(what): trust data of \(ref.name) published") }
         return 0
     case .staged(let change):
         let missing = change.shortfalls
-        if json { printJSON(["published": false, "staged": true, "missing": missing.map(\.description)]) }
+        if json { printJSON(extra.merging(["published": false, "staged": true, "repository": ref.name, "missing": shortfallsJSON(missing)]) { $1 }) }
         note("signet: \(what): not published: \(missing.map(\.description).joined(separator: "; "))\nThe signed change waits in the registry (tag _tuf-staged); other signers review it with `signet trust staged \(ref.name)` and add their signatures with `signet trust sign-staged \(ref.name)`.")
         return 1
     }
@@ -170,12 +172,12 @@ func printReview(_ review: ChangeReview, reference: ImageReference, json: Bool, 
 func runTrustCommand(_ arguments: [String]) throws -> Int32 {
     guard let sub = arguments.first, sub != "--help", sub != "-h" else {
         if arguments.isEmpty { note(trustUsage); return 2 }
-        print(trustUsage)
+        printHelp(trustUsage)
         return 0
     }
     let args = try Args(Array(arguments.dropFirst()), valued: registryValued.union(trustValued).union(["root-key", "signer-key", "signer-threshold", "expiry", "expiry-warning"]),
                         boolean: registryBoolean.union(publishingBoolean).union(["help", "yes", "replace", "start-over"]))
-    if args.flag("help") { print(trustUsage); return 0 }
+    if args.flag("help") { printHelp(trustUsage); return 0 }
     if sub == "pin" {
         guard let file = args.value("root") else { throw UsageError("trust pin needs --root ROOT_FILE") }
         let ref = try ImageReference(parsing: try args.positional(0, "image reference"))
@@ -205,7 +207,8 @@ func runTrustCommand(_ arguments: [String]) throws -> Int32 {
     case "renew":
         let roles = Array(args.positionals.dropFirst())
         guard !roles.isEmpty else { throw UsageError("trust renew needs the roles to renew (root, targets, releases, …); snapshot and timestamp are renewed by `signet timestamp renew`") }
-        return reportTrustChange(try ctx.publisher().renew(roles: roles), "renew " + roles.joined(separator: ", "), ctx.reference, json: args.flag("json"))
+        return reportTrustChange(try ctx.publisher().renew(roles: roles), "renew " + roles.joined(separator: ", "), ctx.reference, json: args.flag("json"),
+                                 extra: ["renewed": roles])
     default: break
     }
     try args.expectPositionals(1)
@@ -222,7 +225,7 @@ func runTrustCommand(_ arguments: [String]) throws -> Int32 {
             try p.get(root: role == "root", what: "the new \(role) key", confirm: true)
         }
         if args.flag("json") {
-            printJSON(["repository": ctx.reference.name, "root_keyids": result.rootKeyIDs, "root_file": result.rootFile, "signer_keyids": result.signerKeyIDs,
+            printJSON(["repository": ctx.reference.name, "rootKeyIDs": result.rootKeyIDs, "rootFile": result.rootFile, "signerKeyIDs": result.signerKeyIDs,
                        "rootBesideOnlineKeys": result.rootBesideOnlineKeys])
         } else {
             print("trust data for \(ctx.reference.name) published (tag _tuf)")
@@ -263,12 +266,13 @@ func runTrustCommand(_ arguments: [String]) throws -> Int32 {
         return 0
     case "discard-staged":
         try ctx.publisher().discardStaged()
-        print("the change waiting for signatures in \(ctx.reference.name) was dropped")
+        if args.flag("json") { printJSON(["repository": ctx.reference.name, "discarded": true]) }
+        else { print("the change waiting for signatures in \(ctx.reference.name) was dropped") }
         return 0
     case "status":
         return try printInspection(ctx, json: args.flag("json"), windows: try expiryWindows(args))
     default:
-        throw UsageError("unknown trust command \"\(sub)\"\n\(trustUsage)")
+        throw UsageError("unknown trust command \"\(sub)\"" + (nearest(sub, among: ["init", "pin", "expiry", "renew", "restore", "staged", "sign-staged", "discard-staged", "status"]).map { " (did you mean `signet trust \($0)`?)" } ?? "") + "\n\(trustUsage)")
     }
 }
 
@@ -285,22 +289,27 @@ Options: --root ROOT_FILE, --passphrase-file FILE, --allow-expired, registry opt
 
 func runSignCommand(_ arguments: [String], revoke: Bool) throws -> Int32 {
     let args = try Args(arguments, valued: registryValued.union(trustValued), boolean: registryBoolean.union(publishingBoolean).union(["help", "replace"]))
-    if args.flag("help") { print(signUsage); return 0 }
+    if args.flag("help") { printHelp(signUsage); return 0 }
     var ctx = try TrustContext(args)
     try args.expectPositionals(1)
     guard let tag = ctx.reference.tag else { throw UsageError("\(ctx.reference) names no tag to \(revoke ? "revoke" : "sign") (REPO:TAG or REPO:TAG@sha256:…)") }
     let publisher = ctx.publisher()
     if revoke {
-        return reportTrustChange(try publisher.revoke(tag: tag), "revoke \(tag)", ctx.reference, json: args.flag("json"))
+        return reportTrustChange(try publisher.revoke(tag: tag), "revoke \(tag)", ctx.reference, json: args.flag("json"), extra: ["tag": tag, "revoked": true])
     }
     switch try publisher.sign(tag: tag, digest: ctx.reference.digest, replace: args.flag("replace")) {
     case .alreadySigned(let digest):
-        if args.flag("json") { printJSON(["published": false, "repository": ctx.reference.name, "tag": tag, "digest": digest.ociString, "alreadySigned": true]) }
+        if args.flag("json") {
+            printJSON(["published": false, "staged": false, "repository": ctx.reference.name, "tag": tag, "digest": digest.ociString,
+                       "reference": "\(ctx.reference.name)@\(digest.ociString)", "alreadySigned": true])
+        }
         else { print("\(ctx.reference.name):\(tag) is already signed for \(digest); nothing to do") }
         return 0
     case .changed(let outcome, let digest, let replaced):
         if let replaced { note("signet: \(tag) was signed for \(replaced); it is now signed for \(digest)") }
-        let code = reportTrustChange(outcome, "sign \(tag)", ctx.reference, json: args.flag("json"))
+        var extra: [String: Any] = ["tag": tag, "digest": digest.ociString, "reference": "\(ctx.reference.name)@\(digest.ociString)"]
+        if let replaced { extra["replaced"] = replaced.ociString }
+        let code = reportTrustChange(outcome, "sign \(tag)", ctx.reference, json: args.flag("json"), extra: extra)
         if code == 0 && !args.flag("json") { print("\(ctx.reference.name):\(tag) -> \(digest)") }
         return code
     }
@@ -343,7 +352,7 @@ func reportExpiry(_ notices: [ExpiryNotice]) -> [[String: Any]] {
 func runVerifyCommand(_ arguments: [String]) throws -> Int32 {
     let args = try Args(arguments, valued: registryValued.union(trustValued).union(["layout", "platform", "expiry-warning"]),
                         boolean: registryBoolean.union(trustBoolean).union(["deep", "help", "all-platforms", "ignore-registry-tag"]))
-    if args.flag("help") { print(verifyUsage); return 0 }
+    if args.flag("help") { printHelp(verifyUsage); return 0 }
     if let layout = args.value("layout") {
         try args.expectPositionals(1)
         let ref = try args.positionals.first.map { try ImageReference(parsing: $0) }
@@ -390,7 +399,7 @@ Expired trust data is still shown (signatures checked, marked EXPIRED, nothing s
 func runInspectCommand(_ arguments: [String]) throws -> Int32 {
     let args = try Args(arguments, valued: registryValued.union(trustValued).union(["expiry-warning"]),
                         boolean: registryBoolean.union(publishingBoolean).union(["help"]))
-    if args.flag("help") { print(inspectUsage); return 0 }
+    if args.flag("help") { printHelp(inspectUsage); return 0 }
     let ctx = try TrustContext(args)
     try args.expectPositionals(1)
     return try printInspection(ctx, json: args.flag("json"), windows: try expiryWindows(args))
@@ -496,12 +505,12 @@ Changes the `releases` delegation; needs the targets key.
 func runSignerCommand(_ arguments: [String]) throws -> Int32 {
     guard let sub = arguments.first, sub != "--help", sub != "-h" else {
         if arguments.isEmpty { note(signerUsage); return 2 }
-        print(signerUsage)
+        printHelp(signerUsage)
         return 0
     }
     let args = try Args(Array(arguments.dropFirst()), valued: registryValued.union(trustValued).union(["key", "threshold"]),
                         boolean: registryBoolean.union(publishingBoolean).union(["help"]))
-    if args.flag("help") { print(signerUsage); return 0 }
+    if args.flag("help") { printHelp(signerUsage); return 0 }
     var ctx = try TrustContext(args)
     let publisher = ctx.publisher()
     let role = TrustPublisher.releasesRole
@@ -521,11 +530,13 @@ func runSignerCommand(_ arguments: [String]) throws -> Int32 {
         } else {
             key = try ctx.keyring.find(keyArg).publicKey
         }
-        return reportTrustChange(try publisher.addSigner(name: name, key: key), "add signer \(name)", ctx.reference, json: args.flag("json"))
+        return reportTrustChange(try publisher.addSigner(name: name, key: key), "add signer \(name)", ctx.reference, json: args.flag("json"),
+                                 extra: ["signer": name, "keyID": (try? Key(publicKey: key).keyID()) ?? ""])
     case "remove":
         let name = try args.positional(1, "signer NAME")
         try args.expectPositionals(2)
-        return reportTrustChange(try publisher.removeSigner(name, threshold: try args.int("threshold")), "remove signer \(name)", ctx.reference, json: args.flag("json"))
+        return reportTrustChange(try publisher.removeSigner(name, threshold: try args.int("threshold")), "remove signer \(name)", ctx.reference, json: args.flag("json"),
+                                 extra: ["removed": name])
     case "list":
         try args.expectPositionals(1)
         let state = try ctx.refresh()
@@ -535,7 +546,7 @@ func runSignerCommand(_ arguments: [String]) throws -> Int32 {
         var names: [String: String] = [:]
         for m in d.unknown[RepositoryEditor.signerNamesField]?.objectValue ?? JSONObject() { if let id = m.value.stringValue { names[id] = m.key } }
         if args.flag("json") {
-            printJSON(["role": role, "threshold": d.threshold, "signers": d.keyIDs.map { ["keyid": $0, "name": names[$0] ?? ""] }])
+            printJSON(["repository": ctx.reference.name, "role": role, "threshold": d.threshold, "signers": d.keyIDs.map { ["keyID": $0, "name": names[$0] ?? ""] }])
         } else {
             print("\(role): \(d.threshold) of \(d.keyIDs.count) signatures required")
             for id in d.keyIDs { print("  \(id)  \(names[id] ?? "(unnamed)")") }
@@ -545,9 +556,9 @@ func runSignerCommand(_ arguments: [String]) throws -> Int32 {
         let n = try args.positional(1, "threshold N")
         try args.expectPositionals(2)
         guard let t = Int(n) else { throw UsageError("threshold must be a whole number, got \"\(n)\"") }
-        return reportTrustChange(try publisher.setSignerThreshold(t), "set signer threshold to \(t)", ctx.reference, json: args.flag("json"))
+        return reportTrustChange(try publisher.setSignerThreshold(t), "set signer threshold to \(t)", ctx.reference, json: args.flag("json"), extra: ["threshold": t])
     default:
-        throw UsageError("unknown signer command \"\(sub)\"\n\(signerUsage)")
+        throw UsageError("unknown signer command \"\(sub)\"" + (nearest(sub, among: ["add", "remove", "list", "threshold"]).map { " (did you mean `signet signer \($0)`?)" } ?? "") + "\n\(signerUsage)")
     }
 }
 
@@ -564,13 +575,13 @@ Expired metadata is renewed only at or above the versions this machine already v
 
 func runTimestampCommand(_ arguments: [String]) throws -> Int32 {
     guard arguments.first == "renew" else {
-        if arguments.first == "--help" || arguments.first == "-h" { print(timestampUsage); return 0 }
+        if arguments.first == "--help" || arguments.first == "-h" { printHelp(timestampUsage); return 0 }
         note(timestampUsage)
         return 2
     }
     let args = try Args(Array(arguments.dropFirst()), valued: registryValued.union(trustValued).union(["within"]),
                         boolean: registryBoolean.union(publishingBoolean).union(["help"]))
-    if args.flag("help") { print(timestampUsage); return 0 }
+    if args.flag("help") { printHelp(timestampUsage); return 0 }
     var ctx = try TrustContext(args)
     try args.expectPositionals(1)
     var days: Int64 = 7
@@ -611,7 +622,7 @@ func runTimestampCommand(_ arguments: [String]) throws -> Int32 {
 /// cross-signed root; releases by replacing the signer key).
 func runKeyRotate(_ arguments: [String]) throws -> Int32 {
     let args = try Args(arguments, valued: registryValued.union(trustValued).union(["type"]), boolean: registryBoolean.union(publishingBoolean).union(["help"]))
-    if args.flag("help") { print(keyUsage); return 0 }
+    if args.flag("help") { printHelp(keyUsage); return 0 }
     var ctx = try TrustContext(args)
     let role = try args.positional(1, "ROLE (root, targets, snapshot, timestamp or releases)")
     try args.expectPositionals(2)
@@ -623,7 +634,8 @@ func runKeyRotate(_ arguments: [String]) throws -> Int32 {
         let pass = try passphrases.get(root: role == "root", what: "the new \(role) key", confirm: true)
         return try keyring.generate(algorithm, passphrase: pass, labels: [("role", role), ("repository", reference.name)])
     }
-    let code = reportTrustChange(rotation.outcome, "rotate \(role) key", ctx.reference, json: args.flag("json"))
+    let code = reportTrustChange(rotation.outcome, "rotate \(role) key", ctx.reference, json: args.flag("json"),
+                                 extra: ["role": role, "newKeyID": rotation.newKey.keyID, "replacedKeyIDs": rotation.replaced])
     if code == 0 && !args.flag("json") { print("new \(role) key: \(rotation.newKey.keyID)") }
     return code
 }

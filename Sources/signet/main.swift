@@ -2,6 +2,7 @@ import Foundation
 import SignetCrypto
 import SignetFiles
 import SignetHTTP
+import SignetJSON
 import SignetOCI
 import SignetKeys
 import SignetTUF
@@ -57,6 +58,9 @@ func keyringExitCode(_ e: KeyringError) -> Int32 {
 
 let signetVersion = "0.1.0"
 
+/// The top-level commands.
+let signetCommands = ["key", "tuf", "pull", "trust", "sign", "revoke", "verify", "inspect", "signer", "timestamp", "push", "dct", "version", "help"]
+
 func runSignet(_ arguments: [String]) -> Int32 {
     guard let command = arguments.first else {
         note(mainUsage)
@@ -84,11 +88,24 @@ func runSignet(_ arguments: [String]) -> Int32 {
             print(mainUsage)
             return 0
         default:
-            throw UsageError("unknown command \"\(command)\"\n\(mainUsage)")
+            let hint = nearest(command, among: signetCommands).map { " (did you mean `signet \($0)`?)" } ?? ""
+            throw UsageError("unknown command \"\(command)\"\(hint)\n\(mainUsage)")
         }
     } catch {
-        note("signet: \(error)")
-        return exitCode(for: error)
+        let status = exitCode(for: error)
+        if arguments.contains("--json") {
+            let interrupted = TransferInterruption.wasRequested
+            var e = JSONObject()
+            e["code"] = .string(interrupted ? "interrupted" : errorCode(for: error))
+            e["exitStatus"] = .integer(Int64(status))
+            e["message"] = .string("\(error)")
+            var o = JSONObject()
+            o["error"] = .object(e)
+            FileHandle.standardError.write(Data(JSONWriter.encode(.object(o), pretty: true)))
+        } else {
+            note("signet: \(error)")
+        }
+        return status
     }
 }
 

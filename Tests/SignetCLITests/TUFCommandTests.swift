@@ -42,7 +42,7 @@ final class TUFCommandTests: XCTestCase {
         let parsed = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [[String: Any]]
         XCTAssertEqual(parsed?.count, 4)
         XCTAssertEqual(parsed?.first { $0["role"] as? String == "targets" }?["version"] as? Int, 2)
-        XCTAssertEqual(parsed?.allSatisfy { $0["threshold_met"] as? Bool == true }, true)
+        XCTAssertEqual(parsed?.allSatisfy { $0["thresholdMet"] as? Bool == true }, true)
         let human = try signet(["tuf", "status", "repo"])
         XCTAssertTrue(human.stderr.contains("warning: timestamp expires"), human.stderr)
         // Keys: listed, exported, 0600 in a 0700 directory.
@@ -51,7 +51,7 @@ final class TUFCommandTests: XCTestCase {
         XCTAssertEqual(list?.count, 4)
         let attrs = try FileManager.default.attributesOfItem(atPath: work + "/home/keys")
         XCTAssertEqual((attrs[.posixPermissions] as? NSNumber)?.intValue, 0o700)
-        let id = try XCTUnwrap(list?.first?["keyid"] as? String)
+        let id = try XCTUnwrap(list?.first?["keyID"] as? String)
         let pem = try signet(["key", "export", String(id.prefix(16))])
         XCTAssertTrue(pem.stdout.hasPrefix("-----BEGIN PUBLIC KEY-----"))
     }
@@ -133,7 +133,7 @@ final class TUFCommandTests: XCTestCase {
         var keyIDs: [String] = []
         for _ in 0..<3 {
             let r = try signet(["key", "generate", "--root", "--json"])
-            keyIDs.append(try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])?["keyid"] as? String))
+            keyIDs.append(try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])?["keyID"] as? String))
         }
         try signet(["tuf", "init", "repo", "--root-key", keyIDs.joined(separator: ","), "--root-threshold", "2"])
         // Move the third key to holder B's store.
@@ -143,7 +143,7 @@ final class TUFCommandTests: XCTestCase {
         try FileManager.default.moveItem(atPath: work + "/home/keys/\(keyIDs[1]).key", toPath: storeB + "/keys/\(keyIDs[1]).key")
         // Holder A (one root key left) rotates the timestamp key: needs 2 of 3 root signatures → staged.
         let ts = try signet(["key", "generate", "--json"])
-        let tsID = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(ts.stdout.utf8)) as? [String: Any])?["keyid"] as? String)
+        let tsID = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(ts.stdout.utf8)) as? [String: Any])?["keyID"] as? String)
         let refused = try signet(["tuf", "rotate", "repo", "timestamp", "--key", tsID], expect: 1)
         XCTAssertTrue(refused.stderr.contains("has 1 of the 2 required signatures"), refused.stderr)
         XCTAssertTrue(refused.stderr.contains("signet tuf sign"), refused.stderr)

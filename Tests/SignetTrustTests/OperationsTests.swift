@@ -18,7 +18,7 @@ final class OperationsTests: TrustTestCase {
         try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
         var copied = 0
         for k in listed {
-            guard let id = k["keyid"] as? String, let role = (k["labels"] as? [String: String])?["role"], roles.contains(role) else { continue }
+            guard let id = k["keyID"] as? String, let role = (k["labels"] as? [String: String])?["role"], roles.contains(role) else { continue }
             try FileManager.default.copyItem(atPath: work + "/home-\(from)/keys/\(id).key", toPath: target + "/\(id).key")
             copied += 1
         }
@@ -27,7 +27,7 @@ final class OperationsTests: TrustTestCase {
 
     func newSigner(_ home: String) throws -> String {
         let k = try json(try signet(["key", "generate", "--json"], home: home))
-        let pem = try signet(["key", "export", try XCTUnwrap(k["keyid"] as? String)], home: home)
+        let pem = try signet(["key", "export", try XCTUnwrap(k["keyID"] as? String)], home: home)
         let path = work + "/\(home).pem"
         try Data(pem.stdout.utf8).write(to: URL(fileURLWithPath: path))
         return path
@@ -37,7 +37,7 @@ final class OperationsTests: TrustTestCase {
         // Day 0: the owner creates trust with 3-day timestamps, signs v1, adds two signers and asks for
         // 2 of 3 signatures on releases: that change needs a second signer, so it waits.
         let initResult = try json(try signet(["trust", "init", repo, "--expiry", "timestamp=3d", "--json"], env: day(0)))
-        let rootFile = try XCTUnwrap(initResult["root_file"] as? String)
+        let rootFile = try XCTUnwrap(initResult["rootFile"] as? String)
         XCTAssertEqual(initResult["rootBesideOnlineKeys"] as? Bool, true)
         let v1 = try signet(["push", try image("img1", message: "one"), repo + ":v1"], env: day(0)).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         try signet(["signer", "add", repo, "bob", "--key", try newSigner("bob")], env: day(0))
@@ -68,7 +68,7 @@ final class OperationsTests: TrustTestCase {
         let completed = try signet(["timestamp", "renew", repo], home: "ci", env: day(3.3))
         XCTAssertTrue(completed.stdout.contains("was published"), completed.stdout)
         XCTAssertTrue(try signet(["signer", "list", repo], home: "client", env: day(3.3)).stdout.contains("2 of 3"))
-        XCTAssertEqual(try signet(["trust", "staged", repo, "--json"], env: day(3.3)).stdout.contains("\"staged\" : false"), true)
+        XCTAssertEqual(try json(try signet(["trust", "staged", repo, "--json"], env: day(3.3)))["staged"] as? Bool, false)
 
         // A weekend without renewal: two days later the client is warned, with the date and the fix.
         let warned = try signet(["verify", repo + ":v1", "--json"], home: "client", env: day(5))
@@ -96,8 +96,8 @@ final class OperationsTests: TrustTestCase {
 
     /// Removing a signer never lowers the threshold as a side effect.
     func testSignerRemovalNeedsAnExplicitThresholdWhenTooFewWouldRemain() throws {
-        let a = try XCTUnwrap(try json(try signet(["key", "generate", "--json"]))["keyid"] as? String)
-        let b = try XCTUnwrap(try json(try signet(["key", "generate", "--json"]))["keyid"] as? String)
+        let a = try XCTUnwrap(try json(try signet(["key", "generate", "--json"]))["keyID"] as? String)
+        let b = try XCTUnwrap(try json(try signet(["key", "generate", "--json"]))["keyID"] as? String)
         try signet(["trust", "init", repo, "--signer-key", a, "--signer-key", b, "--signer-threshold", "2"])
         let before = try manifestBytes("_tuf")
         let refused = try signet(["signer", "remove", repo, b], expect: 2)

@@ -243,7 +243,7 @@ final class TrustAttackTests: TrustTestCase {
 
     func exportNewKey(home: String) throws -> String {
         let k = try json(try signet(["key", "generate", "--json"], home: home))
-        let pem = try signet(["key", "export", try XCTUnwrap(k["keyid"] as? String)], home: home)
+        let pem = try signet(["key", "export", try XCTUnwrap(k["keyID"] as? String)], home: home)
         let path = work + "/\(home).pem"
         try Data(pem.stdout.utf8).write(to: URL(fileURLWithPath: path))
         return path
@@ -277,9 +277,9 @@ final class TrustAttackTests: TrustTestCase {
     func testTrustDataOfAnotherRepositoryIsRefused() throws {
         let repoA = "\(registry.address)/team/a", repoB = "\(registry.address)/team/b"
         let a = try json(try signet(["trust", "init", repoA, "--json"]))
-        let rootKey = try XCTUnwrap((a["root_keyids"] as? [String])?.first)
+        let rootKey = try XCTUnwrap((a["rootKeyIDs"] as? [String])?.first)
         let b = try json(try signet(["trust", "init", repoB, "--root-key", rootKey, "--json"]))
-        let rootB = try XCTUnwrap(b["root_file"] as? String)
+        let rootB = try XCTUnwrap(b["rootFile"] as? String)
         let image1 = try image("img1", message: "one")
         try signet(["push", image1, repoA + ":v1"])
         try signet(["push", image1, repoB + ":v1"])
@@ -304,7 +304,7 @@ final class TrustAttackTests: TrustTestCase {
     func testRootFilesNeverPinWrongRootsAndDisagreementIsAnError() throws {
         let (rootFile, digest) = try setUpSignedRepository()
         let other = "\(registry.address)/team/other"
-        let otherRoot = try XCTUnwrap(try json(try signet(["trust", "init", other, "--json"]))["root_file"] as? String)
+        let otherRoot = try XCTUnwrap(try json(try signet(["trust", "init", other, "--json"]))["rootFile"] as? String)
         let copy = work + "/other-root.json"
         try FileManager.default.copyItem(atPath: otherRoot, toPath: copy)
         // Wrong root on a fresh machine: refused, and nothing pinned.

@@ -46,7 +46,7 @@ final class TrustEndToEndTests: TrustTestCase {
     }
 
     func testMultiPlatformIndex() throws {
-        let rootFile = try XCTUnwrap(try json(try signet(["trust", "init", repo, "--json"]))["root_file"] as? String)
+        let rootFile = try XCTUnwrap(try json(try signet(["trust", "init", repo, "--json"]))["rootFile"] as? String)
         let pushed = try signet(["push", try image("multi", message: "multi", platforms: "linux/amd64,linux/arm64"), repo + ":multi"])
         let digest = pushed.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         XCTAssertEqual(try signet(["verify", repo + ":multi", "--deep", "--all-platforms"]).stdout, "\(repo)@\(digest)\n")
@@ -141,12 +141,12 @@ final class TrustEndToEndTests: TrustTestCase {
     }
 
     func testTwoOfThreeSignersAndRevokedSigner() throws {
-        let rootFile = try XCTUnwrap(try json(try signet(["trust", "init", repo, "--json"]))["root_file"] as? String)
+        let rootFile = try XCTUnwrap(try json(try signet(["trust", "init", repo, "--json"]))["rootFile"] as? String)
         // Three signers with their own key stores; the owner adds their public keys.
         var keyIDs: [String: String] = [:]
         for name in ["alice", "bob", "carol"] {
             let k = try json(try signet(["key", "generate", "--json"], home: name))
-            keyIDs[name] = try XCTUnwrap(k["keyid"] as? String)
+            keyIDs[name] = try XCTUnwrap(k["keyID"] as? String)
             let pem = try signet(["key", "export", try XCTUnwrap(keyIDs[name])], home: name)
             try Data(pem.stdout.utf8).write(to: URL(fileURLWithPath: work + "/\(name).pem"))
             try signet(["signer", "add", repo, name, "--key", work + "/\(name).pem"])
@@ -241,7 +241,7 @@ final class TrustEndToEndTests: TrustTestCase {
         try signet(["verify", repo + ":v1"], home: "pinned")
         // One change at a time may wait for signatures.
         let k = try json(try signet(["key", "generate", "--json"], home: "dave"))
-        let pem = try signet(["key", "export", try XCTUnwrap(k["keyid"] as? String)], home: "dave")
+        let pem = try signet(["key", "export", try XCTUnwrap(k["keyID"] as? String)], home: "dave")
         try Data(pem.stdout.utf8).write(to: URL(fileURLWithPath: work + "/dave.pem"))
         try signet(["signer", "add", repo, "dave", "--key", work + "/dave.pem"])
         try signet(["signer", "threshold", repo, "2"], expect: 1)                  // staged: needs dave too

@@ -62,7 +62,7 @@ class TrustTestCase: XCTestCase {
     /// trust init + signed push of v1; returns (root file, pushed digest).
     func setUpSignedRepository() throws -> (String, String) {
         let initResult = try json(try signet(["trust", "init", repo, "--json"]))
-        let rootFile = try XCTUnwrap(initResult["root_file"] as? String)
+        let rootFile = try XCTUnwrap(initResult["rootFile"] as? String)
         let pushed = try signet(["push", try image("img1", message: "one"), repo + ":v1"])
         let digest = pushed.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         XCTAssertTrue(digest.hasPrefix("sha256:"), pushed.stdout)
