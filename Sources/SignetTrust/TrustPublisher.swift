@@ -37,6 +37,12 @@ public final class TrustPublisher {
 
     var reference: ImageReference { trust.reference }
 
+    /// How many times a change is made again, on the new state, when another publisher won the race
+    /// (`TrustError.conflict`); 0 to fail at once (`--no-retry`).
+    public var retries = 2
+    /// Told before each retry (attempt number, attempts in all).
+    public var onRetry: (Int, Int) -> Void = { _, _ in }
+
     // MARK: Initialising
 
     /// Result of `initialize`.
@@ -262,9 +268,18 @@ public final class TrustPublisher {
     /// Verifies, changes, signs and publishes in one step.
     /// - Returns: the outcome (published, or staged for more signatures).
     public func update(renewal: Bool = false, _ change: (RepositoryEditor) throws -> Void) throws -> PublishOutcome {
-        let prepared = try prepare(renewal: renewal, change)
-        try commit(prepared)
-        return prepared.outcome
+        var attempt = 1
+        while true {
+            let prepared = try prepare(renewal: renewal, change)
+            do {
+                try commit(prepared)
+                return prepared.outcome
+            } catch let e as TrustError {
+                guard case .conflict = e, attempt <= retries else { throw e }
+                attempt += 1
+                onRetry(attempt, retries + 1)
+            }
+        }
     }
 
     /// The change that signs `tag` (into `releases` when delegated, else top-level targets). With

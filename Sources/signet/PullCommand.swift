@@ -33,6 +33,8 @@ options:
   --trust-on-first-use   with no pinned root, accept the registry's first root (and say so)
   --unsafe-no-trust      skip trust data for a tag: the registry resolves the tag and it is
                          NOT verified (everything below the manifest is still verified)
+  --ignore-registry-tag  pull the signed image even when the registry's tag was moved to another
+                         manifest without a signature (otherwise refused, as `signet verify` does)
 \(RegistryOptions.help)
 Exit status: 0 success, 1 verification failure, 2 usage error, 3 network or registry error,
 4 local error (files, OCI layout, credentials), 130 interrupted (staging files are removed).
@@ -52,11 +54,12 @@ struct PullInvocation {
     var rootFile: String?
     var trustOnFirstUse: Bool
     var identity: String?
+    var ignoreRegistryTag: Bool
 
     init(_ arguments: [String]) throws {
         let args = try Args(arguments, valued: RegistryOptions.valued.union(["output", "platform", "ref-name", "concurrency", "root", "as"]),
                             boolean: RegistryOptions.boolean.union(["verify-only", "all-platforms", "json", "unsafe-no-trust",
-                                                                    "unsafe-no-fsync", "trust-on-first-use"]))
+                                                                    "unsafe-no-fsync", "trust-on-first-use", "ignore-registry-tag"]))
         let text = try args.positional(0, "REFERENCE")
         try args.expectPositionals(1)
         output = args.value("output")
@@ -80,6 +83,7 @@ struct PullInvocation {
         rootFile = args.value("root")
         trustOnFirstUse = args.flag("trust-on-first-use")
         identity = args.value("as")
+        ignoreRegistryTag = args.flag("ignore-registry-tag")
     }
 }
 
@@ -108,7 +112,8 @@ func runPullCommand(_ arguments: [String]) throws -> Int32 {
         var choice = RootChoice(trustOnFirstUse: invocation.trustOnFirstUse)
         if let root = invocation.rootFile { choice.given = try RootChoice.file(root).given }
         let state = try registryTrust.refresh(choice)
-        let target = try registryTrust.resolve(tag: reference.tagOrDefault, state: state)
+        // As `verify`: a tag moved in the registry without a signature is refused unless asked otherwise.
+        let target = try registryTrust.verifyTag(reference.tagOrDefault, state: state, checkRegistryTag: !invocation.ignoreRegistryTag).target
         trust = .digest(target.digest, size: target.length)
         reference = reference.with(digest: target.digest)
         verifiedTrust = (registryTrust, state, target)

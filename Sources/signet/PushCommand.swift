@@ -1,6 +1,7 @@
 import Foundation
 import SignetJSON
 import SignetKeys
+import SignetEditor
 import SignetHTTP
 import SignetOCI
 import SignetTUF
@@ -21,7 +22,10 @@ options:
   --mount-from REPO      try a cross-repository mount from REPO on the same registry (repeatable)
   --concurrency N        blobs uploaded at the same time, 1-32 (default 4)
   --json                 print the result as JSON
-  --unsigned             do not sign the tag even if the repository has trust data
+  --unsigned             do not sign the tag even if the repository has trust data (a warning says so;
+                         without a tag, pushing into a repository with trust data needs it)
+  --no-retry             fail instead of signing again on the new state when another publisher
+                         changed the trust data during the push
   --passphrase-file FILE passphrase of the signing keys (else SIGNET_KEY_PASSPHRASE or a prompt)
 When the repository has trust data (`signet trust init`), the tag is signed in the same step: the
 signature is prepared before the upload and published after the manifest is in the registry.
@@ -40,12 +44,14 @@ struct PushInvocation {
     var json: Bool
     var registry: RegistryOptions
     var unsigned: Bool
+    var noRetry: Bool
     var passphraseFile: String?
 
     init(_ arguments: [String]) throws {
         let args = try Args(arguments, valued: RegistryOptions.valued.union(["ref-name", "mount-from", "concurrency", "passphrase-file"]),
-                            boolean: RegistryOptions.boolean.union(["json", "unsigned"]))
+                            boolean: RegistryOptions.boolean.union(["json", "unsigned", "no-retry"]))
         unsigned = args.flag("unsigned")
+        noRetry = args.flag("no-retry")
         passphraseFile = args.value("passphrase-file")
         layout = try args.positional(0, "DIR")
         let text = try args.positional(1, "REFERENCE")
@@ -87,10 +93,17 @@ func runPushCommand(_ arguments: [String]) throws -> Int32 {
     let options = PushOptions(refName: invocation.refName, mountFrom: invocation.mountFrom, concurrency: invocation.concurrency)
     // Sign before push: when the repository has trust data, the tag's new targets metadata is prepared
     // and signed first; it is published only after the manifest is in the registry.
-    var signing: (TrustPublisher, TrustPublisher.PreparedChange)?
+    var signing: (TrustPublisher, TrustPublisher.PreparedChange, (RepositoryEditor) throws -> Void)?
+    let registryTrust = RegistryTrust(reference: invocation.reference, client: client, options: try trustOptions(), events: trustEventPrinter())
+    let trusted = try registryTrust.trustTagContent() != nil
+    if trusted && invocation.reference.tag == nil && !invocation.unsigned {
+        throw UsageError("\(invocation.reference.name) has trust data: an image pushed without a tag is not signed and no client will accept it by tag; push it as \(invocation.reference.name):TAG to sign it, or add --unsigned to push it untagged")
+    }
+    if trusted && invocation.unsigned, let tag = invocation.reference.tag {
+        note("signet: warning: \(invocation.reference.name) has trust data; \(tag) is pushed unsigned: clients refuse it until it is signed (`signet sign \(invocation.reference.name):\(tag)`), and if \(tag) was signed before, verify and pull report it as moved")
+    }
     if !invocation.unsigned, let tag = invocation.reference.tag {
-        let registryTrust = RegistryTrust(reference: invocation.reference, client: client, options: try trustOptions(), events: trustEventPrinter())
-        if try registryTrust.fetchIndex() != nil {
+        if trusted {
             let descriptor = try layoutManifest(invocation.layout, name: invocation.refName ?? tag)
             let ring = try openKeyring()
             var passphrases = Passphrases(file: invocation.passphraseFile)
@@ -98,10 +111,11 @@ func runPushCommand(_ arguments: [String]) throws -> Int32 {
                 try ring.unlock(entry, passphrase: try passphrases.get(root: root, what: "signing key \(entry.keyID.prefix(12))"))
             }
             let reference = invocation.reference
-            let prepared = try publisher.prepare(TrustPublisher.signChange(tag: tag, digest: descriptor.digest, length: descriptor.size,
-                                                                           mediaType: descriptor.mediaType, repository: reference.name,
-                                                                           onMove: { old in note("signet: \(tag) was signed for \(old); the push signs \(descriptor.digest) instead") }))
-            signing = (publisher, prepared)
+            configureRetries(publisher, noRetry: invocation.noRetry, repository: reference.name)
+            let change = TrustPublisher.signChange(tag: tag, digest: descriptor.digest, length: descriptor.size,
+                                                   mediaType: descriptor.mediaType, repository: reference.name,
+                                                   onMove: { old in note("signet: \(tag) was signed for \(old); the push signs \(descriptor.digest) instead") })
+            signing = (publisher, try publisher.prepare(change), change)
         } else {
             note("note: \(invocation.reference.name) has no trust data, so \(tag) is pushed unsigned (create trust with `signet trust init \(invocation.reference.name)`)")
         }
@@ -119,10 +133,25 @@ func runPushCommand(_ arguments: [String]) throws -> Int32 {
     }
     display.finish()
     var signed = false
-    if let (publisher, prepared) = signing {
+    if let (publisher, first, change) = signing {
         // The manifest is under the tag now: its signature is published even if a stop was asked for
         // meanwhile, so the tag is never left moved but unsigned (the transfers keep their deadlines).
-        try TransferInterruption.holdingOff { try publisher.commit(prepared) }
+        // When another publisher won the race, the signature is made again on the new state.
+        var prepared = first
+        try TransferInterruption.holdingOff {
+            var attempt = 1
+            while true {
+                do {
+                    try publisher.commit(prepared)
+                    return
+                } catch TrustError.conflict(let why) {
+                    guard attempt <= publisher.retries else { throw TrustError.conflict(why) }
+                    attempt += 1
+                    publisher.onRetry(attempt, publisher.retries + 1)
+                    prepared = try publisher.prepare(change)
+                }
+            }
+        }
         if TransferInterruption.wasRequested {
             note("signet push: interrupted; \(result.manifest.digest) was pushed and its signature published first")
             return 130

@@ -15,7 +15,7 @@ let trustValued: Set<String> = ["root", "passphrase-file", "as"]
 let trustBoolean: Set<String> = ["trust-on-first-use", "json"]
 /// Options of commands that change trust data (or only show it): `--allow-expired` lets them build on
 /// expired metadata this machine already trusted. Never accepted by `verify` or `pull`.
-let publishingBoolean: Set<String> = trustBoolean.union(["allow-expired"])
+let publishingBoolean: Set<String> = trustBoolean.union(["allow-expired", "no-retry"])
 
 /// Registry options from simple arguments (same meaning as for pull and push).
 func registryOptions(_ args: Args) throws -> RegistryOptions { try RegistryOptions(args) }
@@ -70,6 +70,7 @@ struct TrustContext {
     var passphrases: Passphrases
     let root: RootChoice
     let allowExpired: Bool
+    let noRetry: Bool
 
     /// - Note: `--allow-expired` is read only where the command accepts it (never `verify` or `pull`).
     init(_ args: Args, referenceIndex: Int = 0, reference given: ImageReference? = nil) throws {
@@ -83,6 +84,7 @@ struct TrustContext {
         if let file = args.value("root") { choice.given = try RootChoice.file(file).given }
         root = choice
         allowExpired = args.flag("allow-expired")
+        noRetry = args.flag("no-retry")
     }
 
     mutating func publisher() -> TrustPublisher {
@@ -94,12 +96,21 @@ struct TrustContext {
         }
         pub.root = root
         pub.allowExpired = allowExpired
+        configureRetries(pub, noRetry: noRetry, repository: reference.name)
         passphrases = p
         return pub
     }
 
     /// Verifies the repository's trust data from the pinned (or chosen) root.
     func refresh() throws -> TrustState { try trust.refresh(root, expired: allowExpired ? .allowIfSeen : .refuse) }
+}
+
+/// Retries of a publish that lost a race with another publisher: said on stderr, or none with --no-retry.
+func configureRetries(_ publisher: TrustPublisher, noRetry: Bool, repository: String) {
+    publisher.retries = noRetry ? 0 : 2
+    publisher.onRetry = { attempt, all in
+        note("signet: another publisher changed the trust data of \(repository) first; making the change again on the new state (attempt \(attempt) of \(all))")
+    }
 }
 
 /// Prints the outcome of a trust change; a staged change is exit status 1 with the missing thresholds named.
@@ -131,7 +142,8 @@ usage: signet trust init REF [--root-key ID ...] [--signer-key ID ...] [--signer
        signet trust status REF [--json]
 Common options: --root ROOT_FILE (pin this root when nothing is pinned; otherwise it must be a version of
 the pinned root), --trust-on-first-use, --as ORIGINAL_REPO (verify a copy in a mirror as the original),
---allow-expired (build on expired metadata this machine already trusted), --passphrase-file FILE,
+--allow-expired (build on expired metadata this machine already trusted), --no-retry (fail instead of
+making the change again when another publisher published first), --passphrase-file FILE,
 registry options --username USER --password-stdin, --tls, --unsafe-plain-http, --ca-file FILE.
 
 `trust init` creates root, targets, snapshot and timestamp keys and a `releases` delegation for tag

@@ -1,4 +1,7 @@
 import Foundation
+import SignetTrust
+import SignetOCI
+import SignetKeys
 import SignetCrypto
 import SignetTestSupport
 import XCTest
@@ -140,5 +143,73 @@ final class OperationsTests: TrustTestCase {
         let stranger = try signet(["trust", "restore", repo, "--root", rootFile], home: "stranger", expect: 1)
         XCTAssertTrue(stranger.stderr.contains("no trusted root pinned"), stranger.stderr)
         XCTAssertEqual(try manifestBytes("_tuf"), imageManifest)
+    }
+
+    /// Pushing into a repository with trust data: no silent unsigned pushes, and verify and pull agree
+    /// on a tag moved without a signature.
+    func testPushFootgunsAndAMovedTag() throws {
+        let (_, v1) = try setUpSignedRepository()
+        let untagged = try signet(["push", try image("img2", message: "two"), repo], expect: 2)
+        XCTAssertTrue(untagged.stderr.contains("has trust data") && untagged.stderr.contains("--unsigned"), untagged.stderr)
+        try signet(["push", work + "/img2", repo, "--unsigned"])
+        // An unsigned push over the signed v1: warned, then refused by verify and pull alike.
+        let moved = try signet(["push", work + "/img2", repo + ":v1", "--unsigned"])
+        XCTAssertTrue(moved.stderr.contains("warning") && moved.stderr.contains("pushed unsigned"), moved.stderr)
+        let verified = try signet(["verify", repo + ":v1"], expect: 1)
+        let pulled = try signet(["pull", repo + ":v1", "--output", work + "/out"], expect: 1)
+        for r in [verified, pulled] { XCTAssertTrue(r.stderr.contains("moved without a signature"), r.stderr) }
+        XCTAssertEqual(try signet(["pull", repo + ":v1", "--output", work + "/out", "--ignore-registry-tag"]).stdout, "\(repo):v1@\(v1)\n")
+    }
+
+    /// A publish that loses the race to another publisher is made again on the new state (and says so);
+    /// with no retries left, it fails with exit 5.
+    func testALostPublishRaceIsRetriedOnTheNewState() throws {
+        _ = try setUpSignedRepository()
+        try signet(["push", try image("img2", message: "two"), repo + ":v2", "--unsigned"])
+        try signet(["push", try image("img3", message: "three"), repo + ":v3", "--unsigned"])
+        try copyKeys(from: "owner", to: "second")
+        try signet(["verify", repo + ":v1"], home: "second", env: [:], expect: 1)   // not pinned there yet
+        let rootFile = work + "/home-owner/" + (pinnedRoots(home: "owner").first ?? "")
+        try signet(["inspect", repo, "--root", rootFile], home: "second")
+        let home = work + "/home-owner"
+        let keyring = try Keyring(home: home, kdf: .unsafeMinimumForTests)
+        let client = try registryClient()
+        let reference = try ImageReference(parsing: repo)
+        let publisher = TrustPublisher(trust: RegistryTrust(reference: reference, client: client, options: TrustOptions(home: home)), keyring: keyring) { entry, root in
+            try keyring.unlock(entry, passphrase: SecretBytes(utf8: root ? "root pass" : "key pass"))
+        }
+        var retries: [Int] = []
+        publisher.onRetry = { attempt, _ in retries.append(attempt) }
+        let v2 = try manifestBytes("v2")
+        var raced = false
+        let outcome = try publisher.update { editor in
+            if !raced {
+                raced = true
+                // Meanwhile another machine signs v3.
+                let other = try self.signet(["sign", self.repo + ":v3"], home: "second")
+                XCTAssertEqual(other.status, 0)
+            }
+            try TrustPublisher.signChange(tag: "v2", digest: try SHA256.hash(v2), length: Int64(v2.count), mediaType: MediaType.ociManifest)(editor)
+        }
+        guard case .published = outcome else { return XCTFail("not published") }
+        XCTAssertEqual(retries, [2])
+        // Both signatures are there.
+        try signet(["verify", repo + ":v2"])
+        try signet(["verify", repo + ":v3"])
+        // Without retries, the lost race is exit 5.
+        publisher.retries = 0
+        raced = false
+        try signet(["push", try image("img4", message: "four"), repo + ":v4", "--unsigned"])
+        let v4 = try manifestBytes("v4")
+        XCTAssertThrowsError(try publisher.update { editor in
+            if !raced {
+                raced = true
+                XCTAssertEqual(try self.signet(["revoke", self.repo + ":v3"], home: "second").status, 0)
+            }
+            try TrustPublisher.signChange(tag: "v4", digest: try SHA256.hash(v4), length: Int64(v4.count), mediaType: MediaType.ociManifest)(editor)
+        }) { error in
+            guard case TrustError.conflict = error else { return XCTFail("\(error)") }
+            XCTAssertEqual((error as? TrustError)?.exitCode, 5)
+        }
     }
 }
