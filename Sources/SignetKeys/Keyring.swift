@@ -166,6 +166,27 @@ public struct Keyring: Sendable {
         do throws(FileError) { try AtomicFile.remove(entry.path) } catch { throw KeyringError.storage(path: entry.path, detail: error.detail) }
     }
 
+    /// Where retired keys are kept: out of the store's use, still on disk.
+    public var retiredDirectory: String { directory + "/retired" }
+
+    /// Moves a key out of use (`retired/`), keeping its file; it is never used to sign again unless
+    /// moved back.
+    /// - Throws: `KeyringError.storage`.
+    public func retire(_ entry: KeyringEntry) throws(KeyringError) {
+        guard entry.path == path(for: entry.keyID) else { throw KeyringError.storage(path: entry.path, detail: "not a key file of this store") }
+        let target = retiredDirectory + "/" + entry.keyID + ".key"
+        do throws(FileError) { try AtomicFile.makeDirectory(retiredDirectory, mode: 0o700) } catch { throw KeyringError.storage(path: retiredDirectory, detail: error.detail) }
+        guard rename(entry.path, target) == 0 else {
+            throw KeyringError.storage(path: entry.path, detail: "cannot move it to \(target): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Retired keys.
+    public func listRetired() -> [KeyringEntry] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: retiredDirectory)) ?? []
+        return names.sorted().filter { $0.hasSuffix(".key") }.compactMap { try? entry(atPath: retiredDirectory + "/" + $0) }
+    }
+
     /// Decrypts a key.
     /// - Throws: `KeyringError.crypto` (wrong passphrase or damaged file), `.notFound`.
     public func unlock(_ entry: KeyringEntry, passphrase: SecretBytes) throws(KeyringError) -> PrivateKey {

@@ -92,17 +92,31 @@ struct Passphrases {
 
     init(file: String?) { self.file = file }
 
-    /// The passphrase for a key of `kind` ("root" or another role), described as `what` in prompts.
-    mutating func get(root: Bool, what: String, confirm: Bool = false) throws -> SecretBytes {
-        let cacheKey = root ? "root" : "key"
+    /// The environment variable for `role`'s passphrase (`SIGNET_TARGETS_PASSPHRASE`, …), if the role has one.
+    static func variable(forRole role: String) -> String? {
+        switch role {
+        case "targets", "snapshot", "timestamp", "releases": return "SIGNET_\(role.uppercased())_PASSPHRASE"
+        default: return nil
+        }
+    }
+
+    /// The passphrase for a root key (`root`) or a key of `role`, described as `what` in prompts. In
+    /// order: `--passphrase-file`, `SIGNET_PASSPHRASE_FILE`, `SIGNET_ROOT_PASSPHRASE` for root keys,
+    /// else the role's own variable (`SIGNET_TARGETS_PASSPHRASE`, `SIGNET_SNAPSHOT_PASSPHRASE`,
+    /// `SIGNET_TIMESTAMP_PASSPHRASE`, `SIGNET_RELEASES_PASSPHRASE`) and then `SIGNET_KEY_PASSPHRASE`,
+    /// else a prompt on the terminal.
+    mutating func get(root: Bool, role: String? = nil, what: String, confirm: Bool = false) throws -> SecretBytes {
+        let environment = ProcessInfo.processInfo.environment
+        let roleVariable = root ? nil : role.flatMap(Passphrases.variable(forRole:)).flatMap { environment[$0] != nil ? $0 : nil }
+        let cacheKey = root ? "root" : (roleVariable ?? "key")
         if let cached = cache[cacheKey] { return cached }
         let secret: SecretBytes
-        if let file {
+        if let file = file ?? environment["SIGNET_PASSPHRASE_FILE"].flatMap({ $0.isEmpty ? nil : $0 }) {
             // A missing or unreadable file is a local error (exit 4) naming the file.
             var bytes = try AtomicFile.readExisting(file, limit: 64 << 10)
             while let last = bytes.last, last == 0x0a || last == 0x0d { bytes.removeLast() }
             secret = SecretBytes(consuming: &bytes)
-        } else if let env = ProcessInfo.processInfo.environment[root ? "SIGNET_ROOT_PASSPHRASE" : "SIGNET_KEY_PASSPHRASE"] {
+        } else if let env = environment[root ? "SIGNET_ROOT_PASSPHRASE" : (roleVariable ?? "SIGNET_KEY_PASSPHRASE")] {
             secret = SecretBytes(utf8: env)
         } else if isatty(STDIN_FILENO) == 1 {
             secret = try Passphrases.prompt("Passphrase for \(what): ")
@@ -111,7 +125,8 @@ struct Passphrases {
                 guard again == secret else { throw UsageError("the passphrases do not match") }
             }
         } else {
-            throw UsageError("no passphrase for \(what): set \(root ? "SIGNET_ROOT_PASSPHRASE" : "SIGNET_KEY_PASSPHRASE"), use --passphrase-file, or run on a terminal")
+            let variable = root ? "SIGNET_ROOT_PASSPHRASE" : (role.flatMap(Passphrases.variable(forRole:)).map { "\($0) or SIGNET_KEY_PASSPHRASE" } ?? "SIGNET_KEY_PASSPHRASE")
+            throw UsageError("no passphrase for \(what): set \(variable), use --passphrase-file (or SIGNET_PASSPHRASE_FILE), or run on a terminal")
         }
         guard !secret.isEmpty else { throw UsageError("empty passphrase for \(what)") }
         cache[cacheKey] = secret

@@ -156,14 +156,14 @@ func runDCTCommand(_ arguments: [String]) throws -> Int32 {
         let keyring = try openKeyring()
         var passphrases = Passphrases(file: args.value("passphrase-file"))
         let publisher = TrustPublisher(trust: trust, keyring: keyring) { entry, root in
-            try keyring.unlock(entry, passphrase: try passphrases.get(root: root || entry.label("role") == "root",
+            try keyring.unlock(entry, passphrase: try passphrases.get(root: root || entry.label("role") == "root", role: entry.label("role"),
                                                                       what: "\(root ? "root" : "signing") key \(entry.keyID.prefix(12))"))
         }
         let importer = DCTImporter(inspection: DCTInspection(set), set: set, publisher: publisher, keyring: keyring)
         var p2 = Passphrases(file: args.value("passphrase-file"))
         let report = try importer.run(signers: signersChoice, replace: args.flag("replace")) { signerIDs in
             try publisher.initialize(keys: signerIDs.isEmpty ? [:] : [TrustPublisher.releasesRole: signerIDs]) { role in
-                try p2.get(root: role == "root", what: "the new \(role) key", confirm: true)
+                try p2.get(root: role == "root", role: role, what: "the new \(role) key", confirm: true)
             }
         }
         printDCTImportReport(report, source: reference, destination: destinationReference, json: json)

@@ -4,10 +4,15 @@ import SignetFiles
 import SignetJSON
 import SignetKeys
 import SignetTUF
+import SignetTrust
 
 let keyUsage = """
 usage: signet key generate [--type ed25519|ecdsa-p256|ecdsa-p384] [--label NAME=VALUE ...] [--root] [--passphrase-file FILE] [--json]
-       signet key list [--json]
+       signet key list [--all] [--json]          each key's labels and where trust data pinned here names it
+                                                   ("current"); --all also lists retired keys
+       signet key retire KEY_ID [--force]        stop using a key (kept in keys/retired/)
+       signet key delete KEY_ID [--force]        delete a key file
+                                                   (both refuse a key still named by pinned trust data unless --force)
        signet key import PEM_FILE|DIR [--pem-passphrase-file FILE] [--label NAME=VALUE ...] [--root] [--passphrase-file FILE] [--json]
        signet key export KEY_ID [--format pem|tuf] [--json]
        signet key rotate REF ROLE [--type TYPE]   (new key for ROLE of REF's trust data: root, targets, snapshot,
@@ -33,7 +38,7 @@ func runKeyCommand(_ arguments: [String]) throws -> Int32 {
     }
     if sub == "rotate" { return try runKeyRotate(Array(arguments.dropFirst())) }
     let args = try Args(Array(arguments.dropFirst()), valued: ["type", "label", "passphrase-file", "pem-passphrase-file", "format"],
-                        boolean: ["json", "root", "help"])
+                        boolean: ["json", "root", "help", "all", "force"])
     if args.flag("help") { printHelp(keyUsage); return 0 }
     let ring = try openKeyring()
     var passphrases = Passphrases(file: args.value("passphrase-file"))
@@ -62,21 +67,43 @@ func runKeyCommand(_ arguments: [String]) throws -> Int32 {
         }
         let l = try labels()
         let isRoot = l.contains { $0 == ("role", "root") }
-        let pass = try passphrases.get(root: isRoot, what: "the new \(isRoot ? "root " : "")key", confirm: true)
+        let pass = try passphrases.get(root: isRoot, role: l.first { $0.0 == "role" }?.1, what: "the new \(isRoot ? "root " : "")key", confirm: true)
         let e = try ring.generate(algorithm, passphrase: pass, labels: l)
         if args.flag("json") { printJSON(describe(e)) } else { print("generated \(e.algorithm) key \(e.keyID)") }
     case "list":
         try args.expectPositionals(0)
         let all = try ring.list()
+        let usage = KeyUsage.scan(home: Keyring.defaultHome)
+        let retired = args.flag("all") ? ring.listRetired() : []
+        func uses(_ e: KeyringEntry) -> [[String: Any]] { (usage.uses[e.keyID] ?? []).map { ["repository": $0.repository, "role": $0.role] } }
         if args.flag("json") {
-            printJSON(all.map(describe))
-        } else if all.isEmpty {
+            printJSON(all.map { describe($0).merging(["usedBy": uses($0), "retired": false]) { $1 } }
+                      + retired.map { describe($0).merging(["usedBy": uses($0), "retired": true]) { $1 } })
+        } else if all.isEmpty && retired.isEmpty {
             print("no keys in \(ring.directory)")
         } else {
-            for e in all {
+            for (e, isRetired) in all.map({ ($0, false) }) + retired.map({ ($0, true) }) {
                 let labels = e.labels.map { "\($0.0)=\($0.1)" }.joined(separator: " ")
-                print("\(e.keyID)  \(e.algorithm.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0))  \(labels)")
+                let used = (usage.uses[e.keyID] ?? []).map { "\($0.role) of \($0.repository)" }
+                let status = isRetired ? "  [retired]" : used.isEmpty ? "" : "  [current: " + used.joined(separator: ", ") + "]"
+                print("\(e.keyID)  \(e.algorithm.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0))  \(labels)\(status)")
             }
+        }
+    case "delete", "retire":
+        let id = try args.positional(0, "KEY_ID")
+        try args.expectPositionals(1)
+        let e = try ring.find(id)
+        let used = KeyUsage.scan(home: Keyring.defaultHome).uses[e.keyID] ?? []
+        if !used.isEmpty && !args.flag("force") {
+            throw UsageError("key \(e.keyID.prefix(16)) is still named by trust data this machine verified: "
+                             + used.map { "\($0.role) of \($0.repository)" }.joined(separator: ", ")
+                             + "; rotate it out first (`signet key rotate REF ROLE`), or pass --force")
+        }
+        if sub == "delete" { try ring.remove(e) } else { try ring.retire(e) }
+        if args.flag("json") {
+            printJSON(["keyID": e.keyID, sub == "delete" ? "deleted" : "retired": true, "usedBy": used.map { ["repository": $0.repository, "role": $0.role] }])
+        } else {
+            print(sub == "delete" ? "deleted key \(e.keyID)" : "retired key \(e.keyID) (kept in \(ring.retiredDirectory), never used to sign)")
         }
     case "import":
         let path = try args.positional(0, "PEM_FILE or DIRECTORY")

@@ -60,7 +60,7 @@ func runTUFCommand(_ arguments: [String]) throws -> Int32 {
         var out: [PrivateKey] = []
         for e in try ring.list() where wanted.all.contains(e.keyID) {
             let isRoot = wanted.root.contains(e.keyID) || e.label("role") == "root"
-            out.append(try ring.unlock(e, passphrase: try passphrases.get(root: isRoot, what: "\(isRoot ? "root" : "signing") key \(e.keyID.prefix(12))")))
+            out.append(try ring.unlock(e, passphrase: try passphrases.get(root: isRoot, role: e.label("role"), what: "\(isRoot ? "root" : "signing") key \(e.keyID.prefix(12))")))
         }
         return out
     }
@@ -107,7 +107,7 @@ func runTUFCommand(_ arguments: [String]) throws -> Int32 {
         for role in Root.topLevelRoles {
             var ids = args.values("\(role)-key")
             if ids.isEmpty {
-                let pass = try passphrases.get(root: role == "root", what: "the new \(role) key", confirm: true)
+                let pass = try passphrases.get(root: role == "root", role: role, what: "the new \(role) key", confirm: true)
                 let e = try ring.generate(.ed25519, passphrase: pass, labels: [("role", role), ("repository", disk.directory)])
                 note("generated \(role) key \(e.keyID)")
                 ids = [e.keyID]

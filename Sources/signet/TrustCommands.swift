@@ -91,7 +91,7 @@ struct TrustContext {
         var p = passphrases
         let ring = keyring
         let pub = TrustPublisher(trust: trust, keyring: keyring) { entry, root in
-            let pass = try p.get(root: root || entry.label("role") == "root", what: "\(root ? "root" : "signing") key \(entry.keyID.prefix(12))")
+            let pass = try p.get(root: root || entry.label("role") == "root", role: entry.label("role"), what: "\(root ? "root" : "signing") key \(entry.keyID.prefix(12))")
             return try ring.unlock(entry, passphrase: pass)
         }
         pub.root = root
@@ -234,7 +234,7 @@ func runTrustCommand(_ arguments: [String]) throws -> Int32 {
         let lifetimes = try parseLifetimes(args.values("expiry"))
         var p = ctx.passphrases
         let result = try ctx.publisher().initialize(keys: keys, thresholds: thresholds, lifetimes: lifetimes, startOver: args.flag("start-over")) { role in
-            try p.get(root: role == "root", what: "the new \(role) key", confirm: true)
+            try p.get(root: role == "root", role: role, what: "the new \(role) key", confirm: true)
         }
         if args.flag("json") {
             printJSON(["repository": ctx.reference.name, "rootKeyIDs": result.rootKeyIDs, "rootFile": result.rootFile, "signerKeyIDs": result.signerKeyIDs,
@@ -643,7 +643,7 @@ func runKeyRotate(_ arguments: [String]) throws -> Int32 {
     let keyring = ctx.keyring
     let reference = ctx.reference
     let rotation = try ctx.publisher().rotate(role: role) {
-        let pass = try passphrases.get(root: role == "root", what: "the new \(role) key", confirm: true)
+        let pass = try passphrases.get(root: role == "root", role: role, what: "the new \(role) key", confirm: true)
         return try keyring.generate(algorithm, passphrase: pass, labels: [("role", role), ("repository", reference.name)])
     }
     let code = reportTrustChange(rotation.outcome, "rotate \(role) key", ctx.reference, json: args.flag("json"),

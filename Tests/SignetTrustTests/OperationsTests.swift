@@ -212,4 +212,39 @@ final class OperationsTests: TrustTestCase {
             XCTAssertEqual((error as? TrustError)?.exitCode, 5)
         }
     }
+
+    /// Keys: where pinned trust data names each one, retiring or deleting only keys no longer named,
+    /// passphrases per role, and no orphan key after a failed rotation.
+    func testKeysInUsePassphrasesPerRoleAndRotationLeftovers() throws {
+        let tsPass = ["SIGNET_TIMESTAMP_PASSPHRASE": "timestamp pass"]
+        let initResult = try json(try signet(["trust", "init", repo, "--json"], env: tsPass))
+        let rootID = try XCTUnwrap((initResult["rootKeyIDs"] as? [String])?.first)
+        let listed = try JSONSerialization.jsonObject(with: Data(try signet(["key", "list", "--json"]).stdout.utf8)) as? [[String: Any]] ?? []
+        let rootEntry = try XCTUnwrap(listed.first { $0["keyID"] as? String == rootID })
+        XCTAssertEqual((rootEntry["usedBy"] as? [[String: Any]])?.first?["role"] as? String, "root")
+        XCTAssertTrue(try signet(["key", "list"]).stdout.contains("[current: root of \(repo)"))
+        // The timestamp key was sealed with its own passphrase: renewal needs it.
+        let wrong = try signet(["timestamp", "renew", repo], expect: 4)
+        XCTAssertTrue(wrong.stderr.contains("passphrase"), wrong.stderr)
+        try signet(["timestamp", "renew", repo], env: tsPass)
+        // A key named by trust data is neither retired nor deleted without --force.
+        let refused = try signet(["key", "delete", rootID], expect: 2)
+        XCTAssertTrue(refused.stderr.contains("still named") && refused.stderr.contains("root of \(repo)"), refused.stderr)
+        try signet(["key", "retire", rootID], expect: 2)
+        // A spare key: retired (kept aside, listed with --all), then another deleted.
+        let spare = try XCTUnwrap(try json(try signet(["key", "generate", "--json"]))["keyID"] as? String)
+        try signet(["key", "retire", spare])
+        XCTAssertFalse(try signet(["key", "list"]).stdout.contains(spare))
+        XCTAssertTrue(try signet(["key", "list", "--all"]).stdout.contains(spare + "  ed25519"))
+        let other = try XCTUnwrap(try json(try signet(["key", "generate", "--json"]))["keyID"] as? String)
+        try signet(["key", "delete", other])
+        XCTAssertFalse(try signet(["key", "list", "--all"]).stdout.contains(other))
+        // A rotation that fails (the root key cannot be unlocked) leaves no new key behind.
+        let before = try signet(["key", "list"]).stdout.split(separator: "\n").count
+        try signet(["key", "rotate", repo, "timestamp"], env: ["SIGNET_ROOT_PASSPHRASE": "wrong", "SIGNET_TIMESTAMP_PASSPHRASE": "timestamp pass"], expect: 4)
+        XCTAssertEqual(try signet(["key", "list"]).stdout.split(separator: "\n").count, before)
+        // SIGNET_PASSPHRASE_FILE is read when no --passphrase-file is given.
+        try Data("file pass\n".utf8).write(to: URL(fileURLWithPath: work + "/pass"))
+        try signet(["key", "generate"], home: "filed", env: ["SIGNET_PASSPHRASE_FILE": work + "/pass", "SIGNET_KEY_PASSPHRASE": ""])
+    }
 }

@@ -1,0 +1,46 @@
+import Foundation
+import SignetFiles
+import SignetKeys
+import SignetTUF
+
+/// Which keys the trust data pinned on this machine names, and for what: a key named by a repository's
+/// current root (for a top-level role) or by a delegation in its targets metadata is in use there.
+public struct KeyUsage: Sendable {
+    /// One use of a key.
+    public struct Use: Sendable, Equatable {
+        public let repository: String
+        public let role: String
+    }
+
+    /// Uses by key ID.
+    public let uses: [String: [Use]]
+
+    /// Reads every repository pinned under `home` (`$SIGNET_HOME/trust/<registry>/<name>/`). Files that
+    /// do not parse are skipped (they are verified, and reported, when the repository is used).
+    public static func scan(home: String) -> KeyUsage {
+        var uses: [String: [Use]] = [:]
+        let base = home + "/trust"
+        let registries = (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? []
+        for registry in registries.sorted() {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: base + "/" + registry)) ?? []
+            for name in names.sorted() {
+                let dir = base + "/" + registry + "/" + name
+                let repository = (PercentEncoding.decode(registry) ?? registry) + "/" + (PercentEncoding.decode(name) ?? name)
+                guard let rootBytes = try? AtomicFile.read(dir + "/root.json", limit: 1 << 20),
+                      let root = try? Metadata<Root>(bytes: rootBytes, file: "root.json") else { continue }
+                for (role, keys) in root.signed.roles.sorted(by: { $0.key < $1.key }) {
+                    for id in keys.keyIDs { uses[id, default: []].append(Use(repository: repository, role: role)) }
+                }
+                for file in ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted() where file.hasSuffix(".json") {
+                    guard !["root.json", "timestamp.json", "snapshot.json"].contains(file),
+                          let bytes = try? AtomicFile.read(dir + "/" + file, limit: 64 << 20),
+                          let targets = try? Metadata<Targets>(bytes: bytes, file: file, lazy: true) else { continue }
+                    for d in targets.signed.delegations?.roles ?? [] {
+                        for id in d.keyIDs { uses[id, default: []].append(Use(repository: repository, role: d.name)) }
+                    }
+                }
+            }
+        }
+        return KeyUsage(uses: uses)
+    }
+}
