@@ -253,3 +253,115 @@ func runProcess(_ executable: String, arguments: [String], input: [UInt8], outpu
     process.waitUntilExit()
     return (output, process.terminationStatus)
 }
+
+// MARK: - Storing credentials (`signet login` / `logout`), as `docker login` does
+
+extension DockerConfigCredentials {
+    /// Where Docker keeps credentials for `registry`: the `credHelpers` entry for it, else `credsStore`;
+    /// nil means `auths` in the config file itself.
+    /// - Throws: `OCIError.credentials` for a malformed config file.
+    public func helperName(for registry: String) throws(OCIError) -> String? {
+        guard let config = try readConfig() else { return nil }
+        let wanted = DockerConfigCredentials.normalizedRegistry(registry)
+        for (key, value) in config["credHelpers"]?.objectValue ?? JSONObject() where DockerConfigCredentials.normalizedRegistry(key) == wanted {
+            return value.stringValue
+        }
+        if let store = config["credsStore"]?.stringValue, !store.isEmpty { return store }
+        return nil
+    }
+
+    /// The server URL Docker stores credentials under: the v1 index URL for Docker Hub, else `host[:port]`.
+    static func serverURL(_ registry: String) -> String {
+        registry == ImageReference.dockerHub ? "https://index.docker.io/v1/" : registry
+    }
+
+    /// Stores `username`/`password` for `registry`: through the credential helper Docker would use, else
+    /// as base64 `auth` in `auths` of the config file (written atomically, mode 0600, other entries kept).
+    /// - Returns: where they went (`docker-credential-NAME`, or the config file's path).
+    public func store(registry: String, username: String, password: SecretBytes) throws(OCIError) -> String {
+        if let helper = try helperName(for: registry) {
+            var input: [UInt8] = Array(#"{"ServerURL":"#.utf8) + DockerConfigCredentials.jsonString(Array(DockerConfigCredentials.serverURL(registry).utf8))
+                + Array(#","Username":"#.utf8) + DockerConfigCredentials.jsonString(Array(username.utf8)) + Array(#","Secret":"#.utf8)
+            password.withUnsafeBytes { input += DockerConfigCredentials.jsonString(Array($0)) }
+            input += Array("}".utf8)
+            defer { zero(&input) }
+            try runHelperCommand(helper, "store", input: input)
+            return "docker-credential-" + helper
+        }
+        var config = try readConfig()?.objectValue ?? JSONObject()
+        var auths = config["auths"]?.objectValue ?? JSONObject()
+        let wanted = DockerConfigCredentials.normalizedRegistry(registry)
+        for key in auths.keys where DockerConfigCredentials.normalizedRegistry(key) == wanted { auths[key] = nil }
+        var pair = Array(username.utf8) + [0x3A]
+        password.withUnsafeBytes { pair += Array($0) }
+        defer { zero(&pair) }
+        var entry = JSONObject()
+        entry["auth"] = .string(Base64.encode(pair))
+        auths[DockerConfigCredentials.serverURL(registry)] = .object(entry)
+        config["auths"] = .object(auths)
+        try writeConfig(config)
+        return configFile
+    }
+
+    /// Removes what is stored for `registry` (helper `erase`, or the `auths` entries).
+    /// - Returns: whether anything was stored in the config file (helpers do not say).
+    @discardableResult
+    public func erase(registry: String) throws(OCIError) -> Bool {
+        if let helper = try helperName(for: registry) {
+            try runHelperCommand(helper, "erase", input: Array((DockerConfigCredentials.serverURL(registry) + "\n").utf8))
+            return true
+        }
+        guard var config = try readConfig()?.objectValue, var auths = config["auths"]?.objectValue else { return false }
+        let wanted = DockerConfigCredentials.normalizedRegistry(registry)
+        let keys = auths.keys.filter { DockerConfigCredentials.normalizedRegistry($0) == wanted }
+        guard !keys.isEmpty else { return false }
+        for key in keys { auths[key] = nil }
+        config["auths"] = .object(auths)
+        try writeConfig(config)
+        return true
+    }
+
+    private func readConfig() throws(OCIError) -> JSONValue? {
+        guard FileManager.default.fileExists(atPath: configFile) else { return nil }
+        let bytes = try readFileBounded(configFile, limit: DockerConfigCredentials.maxBytes)
+        do { return try JSONParser.parse(bytes) } catch { throw .credentials(detail: "\(configFile) is not valid JSON: \(error)") }
+    }
+
+    private func writeConfig(_ config: JSONObject) throws(OCIError) {
+        let directory = (configFile as NSString).deletingLastPathComponent
+        do throws(FileError) {
+            try AtomicFile.makeDirectory(directory, mode: 0o700)
+            try AtomicFile.write(JSONWriter.encode(.object(config), pretty: true), to: configFile, mode: 0o600)
+        } catch { throw .io(path: error.path, detail: error.detail) }
+    }
+
+    private func runHelperCommand(_ name: String, _ command: String, input: [UInt8]) throws(OCIError) {
+        guard !name.isEmpty, name.utf8.allSatisfy({ isHelperNameByte($0) }) else {
+            throw .credentials(detail: "credential helper name \(quoted(name)) may only contain letters, digits, '.', '_' and '-'")
+        }
+        let program = "docker-credential-" + name
+        guard let executable = searchPath.lazy.map({ $0 + "/" + program }).first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw .credentials(detail: "credential helper \(program) not found in the search path")
+        }
+        let status: Int32
+        do { (_, status) = try runProcess(executable, arguments: [command], input: input, outputLimit: 64 * 1024) } catch {
+            throw .credentials(detail: "cannot run \(program): \(error)")
+        }
+        guard status == 0 else { throw .credentials(detail: "\(program) \(command) exited with status \(status)") }
+    }
+
+    /// `bytes` as a JSON string literal (quotes, backslashes and control characters escaped).
+    static func jsonString(_ bytes: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = [0x22]
+        for b in bytes {
+            switch b {
+            case 0x22: out += [0x5C, 0x22]
+            case 0x5C: out += [0x5C, 0x5C]
+            case 0..<0x20: out += Array(String(format: "\\u%04x", b).utf8)
+            default: out.append(b)
+            }
+        }
+        out.append(0x22)
+        return out
+    }
+}

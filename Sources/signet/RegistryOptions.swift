@@ -98,7 +98,7 @@ struct RegistryOptions {
     }
 
     /// The first line of standard input (at most 64 KiB), without its line ending.
-    private func readPasswordFromStandardInput() throws -> SecretBytes {
+    func readPasswordFromStandardInput() throws -> SecretBytes {
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         var length = 0
         while length < buffer.count {

@@ -22,6 +22,8 @@ Content trust for container images (trust data stored in the image's own reposit
   timestamp renew the timestamp (for a scheduled job)
 Docker Content Trust (Notary v1):
   dct       inspect, verify and pull as Docker did; import signed tags into registry-native trust
+Registries:
+  login     check and store registry credentials as `docker login` does     logout   remove them
 Keys and static TUF repositories:
   key       generate, list, import, export keys; rotate a repository's role key
   tuf       create and maintain a static TUF repository on disk
@@ -29,7 +31,7 @@ Keys and static TUF repositories:
 Run `signet <command> --help` for details. Keys live in $SIGNET_HOME (default ~/.signet).
 Exit status: 0 success, 1 verification failure or refused change, 2 usage error, 3 network or registry error,
 4 local error (files, OCI layout, credentials, key files, wrong passphrase), 5 another publisher changed the
-trust data first (retry), 130 interrupted.
+trust data first (retry), 6 renewal needs keys held elsewhere, 130 interrupted. docs/cli.md: --json output.
 """
 
 func exitCode(for error: Error) -> Int32 {
@@ -59,7 +61,7 @@ func keyringExitCode(_ e: KeyringError) -> Int32 {
 let signetVersion = "0.1.0"
 
 /// The top-level commands.
-let signetCommands = ["key", "tuf", "pull", "trust", "sign", "revoke", "verify", "inspect", "signer", "timestamp", "push", "dct", "version", "help"]
+let signetCommands = ["key", "tuf", "pull", "trust", "sign", "revoke", "verify", "inspect", "signer", "timestamp", "push", "dct", "login", "logout", "version", "help"]
 
 func runSignet(_ arguments: [String]) -> Int32 {
     guard let command = arguments.first else {
@@ -80,6 +82,8 @@ func runSignet(_ arguments: [String]) -> Int32 {
         case "timestamp": return try runTimestampCommand(Array(arguments.dropFirst()))
         case "push": return try runPushCommand(Array(arguments.dropFirst()))
         case "dct": return try runDCTCommand(Array(arguments.dropFirst()))
+        case "login": return try runLoginCommand(Array(arguments.dropFirst()), logout: false)
+        case "logout": return try runLoginCommand(Array(arguments.dropFirst()), logout: true)
         case "--version", "version":
             print("signet \(signetVersion)")
             return 0

@@ -137,4 +137,54 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(good.status, 0, good.stderr)
         XCTAssertEqual(try JSONParser.parse(good.stdout)["verifyOnly"]?.boolValue, true)
     }
+
+    /// `signet login`/`logout` store credentials as `docker login` does: checked first, then in the
+    /// config file (mode 0600, other entries kept) or through the configured credential helper.
+    func testLoginAndLogout() throws {
+        let config = scratch + "/docker"
+        try FileManager.default.createDirectory(atPath: config, withIntermediateDirectories: true)
+        try Data(#"{"auths": {"other.example": {"auth": "eDp5"}}, "psFormat": "table"}"#.utf8).write(to: URL(fileURLWithPath: config + "/config.json"))
+        let env = ["DOCKER_CONFIG": config]
+        let wrong = try signet(["login", registries.basic, "--username", registries.user, "--password-stdin", "--tls", "--ca-file", registries.caCert],
+                               input: "not-the-password\n", environment: env)
+        XCTAssertEqual(wrong.status, 3, wrong.stderr)
+        XCTAssertFalse(try String(contentsOfFile: config + "/config.json", encoding: .utf8).contains(registries.basic), "nothing stored")
+        let ok = try signet(["login", registries.basic, "--username", registries.user, "--password-stdin", "--tls", "--ca-file", registries.caCert],
+                            input: registries.password + "\n", environment: env)
+        XCTAssertEqual(ok.status, 0, ok.stderr)
+        XCTAssertFalse(ok.stdout.contains(registries.password) || ok.stderr.contains(registries.password))
+        let stored = try JSONParser.parse([UInt8](try Data(contentsOf: URL(fileURLWithPath: config + "/config.json"))))
+        XCTAssertEqual(stored["auths"]?[registries.basic]?["auth"]?.stringValue, Base64.encode(Array("\(registries.user):\(registries.password)".utf8)))
+        XCTAssertEqual(stored["auths"]?["other.example"]?["auth"]?.stringValue, "eDp5")
+        XCTAssertEqual(stored["psFormat"]?.stringValue, "table")
+        let mode = (try FileManager.default.attributesOfItem(atPath: config + "/config.json")[.posixPermissions] as? Int) ?? 0
+        XCTAssertEqual(mode & 0o777, 0o600)
+        // The stored credentials are used.
+        let image = TestImage(layerCount: 1, layerSize: 1_000)
+        try LayoutWriter.layout(image, name: "v1", at: scratch + "/img")
+        let pushed = try signet(["push", "--unsigned", scratch + "/img", "\(registries.basic)/login/app:v1", "--tls", "--ca-file", registries.caCert], environment: env)
+        XCTAssertEqual(pushed.status, 0, pushed.stderr)
+        let out = try signet(["logout", registries.basic], environment: env)
+        XCTAssertEqual(out.status, 0, out.stderr)
+        let after = try JSONParser.parse([UInt8](try Data(contentsOf: URL(fileURLWithPath: config + "/config.json"))))
+        XCTAssertNil(after["auths"]?[registries.basic])
+        XCTAssertNotNil(after["auths"]?["other.example"])
+
+        // Through a credential helper named by credsStore.
+        let bin = scratch + "/bin"
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        let record = scratch + "/helper-record"
+        try Data("#!/bin/sh\n{ echo \"$1\"; cat; echo; } >> \(record)\n".utf8).write(to: URL(fileURLWithPath: bin + "/docker-credential-signettest"))
+        chmod(bin + "/docker-credential-signettest", 0o755)
+        try Data(#"{"credsStore": "signettest"}"#.utf8).write(to: URL(fileURLWithPath: config + "/config.json"))
+        let helperEnv = ["DOCKER_CONFIG": config, "PATH": bin + ":/usr/bin:/bin"]
+        let viaHelper = try signet(["login", registries.basic, "--username", registries.user, "--password-stdin", "--tls", "--ca-file", registries.caCert],
+                                   input: registries.password + "\n", environment: helperEnv)
+        XCTAssertEqual(viaHelper.status, 0, viaHelper.stderr)
+        XCTAssertEqual(try signet(["logout", registries.basic], environment: helperEnv).status, 0)
+        let recorded = try String(contentsOfFile: record, encoding: .utf8)
+        XCTAssertTrue(recorded.hasPrefix("store\n{\"ServerURL\":\"\(registries.basic)\",\"Username\":\"\(registries.user)\",\"Secret\":\"\(registries.password)\"}"), recorded)
+        XCTAssertTrue(recorded.contains("erase\n\(registries.basic)\n"), recorded)
+        XCTAssertEqual(try String(contentsOfFile: config + "/config.json", encoding: .utf8), #"{"credsStore": "signettest"}"#, "the config file is left alone")
+    }
 }
