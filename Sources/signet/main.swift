@@ -28,7 +28,8 @@ Keys and static TUF repositories:
   key       generate, list, import, export keys; rotate a repository's role key
   tuf       create and maintain a static TUF repository on disk
 
-Run `signet <command> --help` for details. Keys live in $SIGNET_HOME (default ~/.signet).
+Run `signet <command> --help` for details; `signet man` prints the manual page, `signet completion bash|zsh`
+a completion script. Keys live in $SIGNET_HOME (default ~/.signet).
 Exit status: 0 success, 1 verification failure or refused change, 2 usage error, 3 network or registry error,
 4 local error (files, OCI layout, credentials, key files, wrong passphrase), 5 another publisher changed the
 trust data first (retry), 6 renewal needs keys held elsewhere, 130 interrupted. docs/cli.md: --json output.
@@ -61,7 +62,7 @@ func keyringExitCode(_ e: KeyringError) -> Int32 {
 let signetVersion = "0.1.0"
 
 /// The top-level commands.
-let signetCommands = ["key", "tuf", "pull", "trust", "sign", "revoke", "verify", "inspect", "signer", "timestamp", "push", "dct", "login", "logout", "version", "help"]
+let signetCommands = ["key", "tuf", "pull", "trust", "sign", "revoke", "verify", "inspect", "signer", "timestamp", "push", "dct", "login", "logout", "man", "completion", "version", "help"]
 
 func runSignet(_ arguments: [String]) -> Int32 {
     guard let command = arguments.first else {
@@ -82,6 +83,7 @@ func runSignet(_ arguments: [String]) -> Int32 {
         case "timestamp": return try runTimestampCommand(Array(arguments.dropFirst()))
         case "push": return try runPushCommand(Array(arguments.dropFirst()))
         case "dct": return try runDCTCommand(Array(arguments.dropFirst()))
+        case "man", "completion": return try runDocumentationCommand(command, Array(arguments.dropFirst()))
         case "login": return try runLoginCommand(Array(arguments.dropFirst()), logout: false)
         case "logout": return try runLoginCommand(Array(arguments.dropFirst()), logout: true)
         case "--version", "version":
