@@ -28,13 +28,6 @@ final class OperationsTests: TrustTestCase {
         XCTAssertEqual(copied, roles.count)
     }
 
-    func newSigner(_ home: String) throws -> String {
-        let k = try json(try signet(["key", "generate", "--json"], home: home))
-        let pem = try signet(["key", "export", try XCTUnwrap(k["keyID"] as? String)], home: home)
-        let path = work + "/\(home).pem"
-        try Data(pem.stdout.utf8).write(to: URL(fileURLWithPath: path))
-        return path
-    }
 
     func testAWeekOfOperations() throws {
         // Day 0: the owner creates trust with 3-day timestamps, signs v1, adds two signers and asks for
@@ -43,8 +36,8 @@ final class OperationsTests: TrustTestCase {
         let rootFile = try XCTUnwrap(initResult["rootFile"] as? String)
         XCTAssertEqual(initResult["rootBesideOnlineKeys"] as? Bool, true)
         let v1 = try signet(["push", try image("img1", message: "one"), repo + ":v1"], env: day(0)).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        try signet(["signer", "add", repo, "bob", "--key", try newSigner("bob")], env: day(0))
-        try signet(["signer", "add", repo, "carol", "--key", try newSigner("carol")], env: day(0))
+        try signet(["signer", "add", repo, "bob", "--key", try exportNewKey(home: "bob")], env: day(0))
+        try signet(["signer", "add", repo, "carol", "--key", try exportNewKey(home: "carol")], env: day(0))
         let waiting = try signet(["signer", "threshold", repo, "2"], env: day(0), expect: 1)
         XCTAssertTrue(waiting.stderr.contains("_tuf-staged"), waiting.stderr)
         let lifetimes = try json(try signet(["inspect", repo, "--json"], env: day(0)))

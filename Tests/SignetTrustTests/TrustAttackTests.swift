@@ -241,14 +241,6 @@ final class TrustAttackTests: TrustTestCase {
         XCTAssertTrue(list.stdout.contains("1 of 3"), list.stdout)
     }
 
-    func exportNewKey(home: String) throws -> String {
-        let k = try json(try signet(["key", "generate", "--json"], home: home))
-        let pem = try signet(["key", "export", try XCTUnwrap(k["keyID"] as? String)], home: home)
-        let path = work + "/\(home).pem"
-        try Data(pem.stdout.utf8).write(to: URL(fileURLWithPath: path))
-        return path
-    }
-
     // MARK: Renewal from an old expired state
 
     /// The attacker replays an old, validly signed index after everything expired. A publisher with no

@@ -143,6 +143,15 @@ class TrustTestCase: XCTestCase {
         }
     }
 
+    /// A new key in the key store of `home`, exported as a PEM public key file; returns its path.
+    func exportNewKey(home: String) throws -> String {
+        let k = try json(try signet(["key", "generate", "--json"], home: home))
+        let pem = try signet(["key", "export", try XCTUnwrap(k["keyID"] as? String)], home: home)
+        let path = work + "/\(home).pem"
+        try Data(pem.stdout.utf8).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
     /// Whether any root is pinned under a home.
     func pinnedRoots(home: String) -> [String] {
         (FileManager.default.enumerator(atPath: work + "/home-" + home)?.allObjects as? [String] ?? []).filter { $0.hasSuffix("/root.json") && !$0.contains("/roots/") }
