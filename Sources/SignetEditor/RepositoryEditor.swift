@@ -533,8 +533,21 @@ public final class RepositoryEditor {
             roles[ByteKey(name)] = r
             files.append(("\(r.signed.header.version).\(PercentEncoding.encode(name)).json", try encode(r)))
         }
+        // Publishing also needs the snapshot and timestamp keys: without them, a change signed here waits
+        // for whoever holds them (a signer's machine usually has none).
+        if base != nil {
+            for online in ["snapshot", "timestamp"] {
+                guard let role = root.signed.roles[online] else { continue }
+                let available = role.keyIDs.filter { signerMap[$0] != nil }.count
+                if available < role.threshold {
+                    shortfalls.append(SignatureShortfall(role: online, have: available, need: role.threshold,
+                                                         missingKeyIDs: role.keyIDs.filter { signerMap[$0] == nil }))
+                }
+            }
+        }
         if !shortfalls.isEmpty {
-            guard let base else { throw RepositoryError.thresholdNotMet(shortfalls) }
+            // Nothing signed here to wait with (a renewal of snapshot and timestamp alone): an error.
+            guard let base, !files.isEmpty else { throw RepositoryError.thresholdNotMet(shortfalls) }
             return .staged(StagedChange(base: base, files: files, targetContents: pendingTargetFiles, shortfalls: shortfalls))
         }
         return .published(try finishPublish(files: files, signerMap: signerMap, now: now))

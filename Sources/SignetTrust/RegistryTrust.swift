@@ -422,6 +422,29 @@ public final class RegistryTrust {
         return TrustedTarget(tag: tag, digest: digest, length: target.length, mediaType: mediaType, target: target)
     }
 
+    /// The tags whose signed digest is `digest`: every tag any verified role lists with that digest and
+    /// that resolves to it through the delegations (as a client resolving the tag would).
+    /// - Throws: `TrustError` for trust data that does not verify completely.
+    public func tags(signing digest: Digest, state: TrustState) throws(TrustError) -> [TrustedTarget] {
+        let verified: VerifiedRepository
+        do {
+            verified = try state.updater.verifiedRepository(earlierRoots: { [self] v in
+                self.archivedRoot(v) ?? (try? state.transport.get(IndexTransport.base + "\(v).root.json", maxBodyBytes: UpdaterConfig().rootMaxLength))
+            })
+        } catch { throw TrustError.refreshFailed(error, repository: reference.name) }
+        var candidates: Set<String> = []
+        for role in verified.roles {
+            for path in role.metadata.signed.targetPaths where ((try? role.metadata.signed.target(path)) ?? nil)?.sha256 == digest {
+                candidates.insert(path)
+            }
+        }
+        var out: [TrustedTarget] = []
+        for tag in candidates.sorted() {
+            if let t = try? resolve(tag: tag, state: state), t.digest == digest { out.append(t) }
+        }
+        return out
+    }
+
     /// Fetches the signed manifest of `target` by digest, bounded by its signed length, and checks it.
     /// - Throws: `TrustError.oci` (digest or size mismatch is a verification failure).
     public func fetchVerifiedManifest(_ target: TrustedTarget) throws(TrustError) -> VerifiedManifest {

@@ -38,6 +38,8 @@ public enum TrustError: Error, Sendable, CustomStringConvertible {
     case notAuthorized(String)
     /// Wrong usage.
     case usage(String)
+    /// The machine's trust policy refuses the reference, or what it demands is missing.
+    case policy(String)
     /// A role of a repository's trust data has expired (checked against the current time).
     case expired(repository: String, role: String, expires: String, fix: String)
     /// TUF verification failed.
@@ -53,6 +55,7 @@ public enum TrustError: Error, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
+        case .policy(let s): return "policy: \(s)"
         case .expired(let r, let role, let x, let fix):
             return "the \(role) metadata of \(r) expired at \(x): clients refuse it (an expired file may be a replayed old state). Renew it with `\(fix)`, run where its keys are"
         case .noTrustData(let r): return "\(r) has no trust data (no \"_tuf\" tag). To publish signed images, create it with `signet trust init \(r)`; to pull an unsigned image, give its digest (\(r)@sha256:…) or --unsafe-no-trust"

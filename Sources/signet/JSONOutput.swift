@@ -65,6 +65,7 @@ func errorCode(for error: Error) -> String {
 func errorCode(for e: TrustError) -> String {
     switch e {
     case .expired: return "expired"
+    case .policy: return "policy"
     case .unsignedTag: return "unsigned"
     case .notPinned, .dctNotPinned: return "not-pinned"
     case .rootDisagrees: return "root-disagrees"

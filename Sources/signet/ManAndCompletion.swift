@@ -4,7 +4,7 @@ import Foundation
 let helpSections: [(command: String, usage: String)] = [
     ("trust", trustUsage), ("push", pushUsage), ("pull", pullUsage), ("sign", signUsage), ("verify", verifyUsage),
     ("inspect", inspectUsage), ("signer", signerUsage), ("timestamp", timestampUsage), ("dct", dctUsage),
-    ("login", loginUsage), ("key", keyUsage), ("tuf", tufUsage),
+    ("login", loginUsage), ("policy", policyUsage), ("key", keyUsage), ("tuf", tufUsage),
 ]
 
 /// The subcommands of each command (for completions).
@@ -12,6 +12,7 @@ let subcommands: [String: [String]] = [
     "trust": ["init", "pin", "expiry", "renew", "restore", "staged", "sign-staged", "discard-staged", "status"],
     "signer": ["add", "remove", "list", "threshold"],
     "timestamp": ["renew"],
+    "policy": ["check"],
     "dct": ["inspect", "verify", "pull", "import"],
     "key": ["generate", "list", "import", "export", "rotate", "retire", "delete"],
     "tuf": tufSubcommands,

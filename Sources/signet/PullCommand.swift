@@ -1,6 +1,7 @@
 import Foundation
 import SignetFiles
 import SignetJSON
+import SignetKeys
 import SignetOCI
 import SignetTUF
 import SignetTrust
@@ -33,6 +34,7 @@ options:
   --trust-on-first-use   with no pinned root, accept the registry's first root (and say so)
   --unsafe-no-trust      skip trust data for a tag: the registry resolves the tag and it is
                          NOT verified (everything below the manifest is still verified)
+  --policy FILE          the trust policy (default $SIGNET_HOME/policy.json, else /etc/signet/policy.json)
   --ignore-registry-tag  pull the signed image even when the registry's tag was moved to another
                          manifest without a signature (otherwise refused, as `signet verify` does)
 \(RegistryOptions.help)
@@ -55,9 +57,10 @@ struct PullInvocation {
     var trustOnFirstUse: Bool
     var identity: String?
     var ignoreRegistryTag: Bool
+    var policyFile: String?
 
     init(_ arguments: [String]) throws {
-        let args = try Args(arguments, valued: RegistryOptions.valued.union(["output", "platform", "ref-name", "concurrency", "root", "as"]),
+        let args = try Args(arguments, valued: RegistryOptions.valued.union(["output", "platform", "ref-name", "concurrency", "root", "as", "policy"]),
                             boolean: RegistryOptions.boolean.union(["verify-only", "all-platforms", "json", "unsafe-no-trust",
                                                                     "unsafe-no-fsync", "trust-on-first-use", "ignore-registry-tag"]))
         let text = try args.positional(0, "REFERENCE")
@@ -84,6 +87,7 @@ struct PullInvocation {
         trustOnFirstUse = args.flag("trust-on-first-use")
         identity = args.value("as")
         ignoreRegistryTag = args.flag("ignore-registry-tag")
+        policyFile = args.value("policy")
     }
 }
 
@@ -102,21 +106,58 @@ func runPullCommand(_ arguments: [String]) throws -> Int32 {
     let trust: ManifestTrust
     let client = try invocation.registry.makeClient(for: reference)
     var verifiedTrust: (RegistryTrust, TrustState, TrustedTarget)?
+    let policy = try TrustPolicy.load(file: invocation.policyFile, home: Keyring.defaultHome)
+    let rule = policy?.rule(for: reference.name)
+    var allowedUnsigned = false
+    if let policy {
+        switch rule?.decision ?? policy.defaultDecision {
+        case .reject:
+            throw TrustError.policy("\(policy.source) rejects \(reference.name) (" + (rule.map { "rule \"\($0.pattern)\"" } ?? "the default") + ")")
+        case .requireSigned:
+            if invocation.unsafeNoTrust { throw TrustError.policy("\(policy.source) requires \(reference.name) to be signed; --unsafe-no-trust is refused") }
+        case .allowUnsigned:
+            let probe = RegistryTrust(reference: reference, client: client, options: try trustOptions())
+            let content = try probe.trustTagContent()
+            allowedUnsigned = reference.digest == nil && !probe.isPinned && content == nil
+        }
+    }
     if let digest = reference.digest {
         trust = .digest(digest, size: nil)
-    } else if !invocation.unsafeNoTrust {
+        if let policy, (rule?.decision ?? policy.defaultDecision) == .requireSigned {
+            // The policy demands signed images: the digest must be the signed digest of some tag.
+            let registryTrust = RegistryTrust(reference: reference, client: client, options: try trustOptions(as: invocation.identity ?? rule?.sameAs),
+                                              events: trustEventPrinter())
+            var choice = RootChoice(trustOnFirstUse: invocation.trustOnFirstUse)
+            if let root = invocation.rootFile ?? rule?.roots.first { choice.given = try RootChoice.file(root).given }
+            let state = try registryTrust.refresh(choice)
+            let signed = try registryTrust.tags(signing: digest, state: state)
+            guard !signed.isEmpty else {
+                throw TrustError.policy("\(policy.source) requires \(reference.name) to be signed, and no signed tag names \(digest)")
+            }
+            var met = false
+            var lastError: TrustError?
+            for t in signed {
+                do { try rule?.check(registryTrust, state: state, target: t); met = true; break } catch { lastError = error }
+            }
+            if !met, let lastError { throw lastError }
+        }
+    } else if !invocation.unsafeNoTrust && !allowedUnsigned {
         // The tag is resolved by the repository's trust data, never by the registry. A root file pins
         // only when nothing is pinned; otherwise it must be a version of the pinned root.
-        let registryTrust = RegistryTrust(reference: reference, client: client, options: try trustOptions(as: invocation.identity),
+        let registryTrust = RegistryTrust(reference: reference, client: client, options: try trustOptions(as: invocation.identity ?? rule?.sameAs),
                                           events: trustEventPrinter())
         var choice = RootChoice(trustOnFirstUse: invocation.trustOnFirstUse)
-        if let root = invocation.rootFile { choice.given = try RootChoice.file(root).given }
+        if let root = invocation.rootFile ?? rule?.roots.first { choice.given = try RootChoice.file(root).given }
         let state = try registryTrust.refresh(choice)
         // As `verify`: a tag moved in the registry without a signature is refused unless asked otherwise.
         let target = try registryTrust.verifyTag(reference.tagOrDefault, state: state, checkRegistryTag: !invocation.ignoreRegistryTag).target
+        try rule?.check(registryTrust, state: state, target: target)
         trust = .digest(target.digest, size: target.length)
         reference = reference.with(digest: target.digest)
         verifiedTrust = (registryTrust, state, target)
+    } else if allowedUnsigned {
+        trust = .unsafeUnverifiedTag
+        note("signet: warning: \(reference.name) has no trust data; the policy (\(policy?.source ?? "")) allows it unsigned: the tag is NOT verified")
     } else {
         trust = .unsafeUnverifiedTag
         note("WARNING: --unsafe-no-trust: the tag \(reference.name):\(reference.tagOrDefault) is NOT verified; "

@@ -27,6 +27,8 @@ options:
   --no-retry             fail instead of signing again on the new state when another publisher
                          changed the trust data during the push
   --passphrase-file FILE passphrase of the signing keys (else SIGNET_KEY_PASSPHRASE or a prompt)
+  --root ROOT_FILE       the repository's root, the first time this machine signs for it (pinned after
+                         the trust data verified); --trust-on-first-use accepts the registry's (said)
 When the repository has trust data (`signet trust init`), the tag is signed in the same step: the
 signature is prepared before the upload and published after the manifest is in the registry.
 \(RegistryOptions.help)
@@ -46,10 +48,14 @@ struct PushInvocation {
     var unsigned: Bool
     var noRetry: Bool
     var passphraseFile: String?
+    /// The repository's root the first time this machine publishes to it.
+    var rootChoice: RootChoice
 
     init(_ arguments: [String]) throws {
-        let args = try Args(arguments, valued: RegistryOptions.valued.union(["ref-name", "mount-from", "concurrency", "passphrase-file"]),
-                            boolean: RegistryOptions.boolean.union(["json", "unsigned", "no-retry"]))
+        let args = try Args(arguments, valued: RegistryOptions.valued.union(["ref-name", "mount-from", "concurrency", "passphrase-file", "root"]),
+                            boolean: RegistryOptions.boolean.union(["json", "unsigned", "no-retry", "trust-on-first-use"]))
+        rootChoice = RootChoice(trustOnFirstUse: args.flag("trust-on-first-use"))
+        if let file = args.value("root") { rootChoice.given = try RootChoice.file(file).given }
         unsigned = args.flag("unsigned")
         noRetry = args.flag("no-retry")
         passphraseFile = args.value("passphrase-file")
@@ -111,6 +117,7 @@ func runPushCommand(_ arguments: [String]) throws -> Int32 {
                 try ring.unlock(entry, passphrase: try passphrases.get(root: root || entry.label("role") == "root", role: entry.label("role"), what: "signing key \(entry.keyID.prefix(12))"))
             }
             let reference = invocation.reference
+            publisher.root = invocation.rootChoice
             configureRetries(publisher, noRetry: invocation.noRetry, repository: reference.name)
             let change = TrustPublisher.signChange(tag: tag, digest: descriptor.digest, length: descriptor.size,
                                                    mediaType: descriptor.mediaType, repository: reference.name,

@@ -11,7 +11,7 @@ import SignetTrust
 
 let registryValued: Set<String> = RegistryOptions.valued
 let registryBoolean: Set<String> = RegistryOptions.boolean
-let trustValued: Set<String> = ["root", "passphrase-file", "as"]
+let trustValued: Set<String> = ["root", "passphrase-file", "as", "policy"]
 let trustBoolean: Set<String> = ["trust-on-first-use", "json"]
 /// Options of commands that change trust data (or only show it): `--allow-expired` lets them build on
 /// expired metadata this machine already trusted. Never accepted by `verify` or `pull`.
@@ -71,17 +71,22 @@ struct TrustContext {
     let root: RootChoice
     let allowExpired: Bool
     let noRetry: Bool
+    /// The machine's trust policy and the rule for this repository, if any.
+    let policy: TrustPolicy?
+    let policyRule: TrustPolicy.Rule?
 
     /// - Note: `--allow-expired` is read only where the command accepts it (never `verify` or `pull`).
     init(_ args: Args, referenceIndex: Int = 0, reference given: ImageReference? = nil) throws {
         let ref = try given ?? ImageReference(parsing: try args.positional(referenceIndex, "image reference"))
         reference = ref
+        policy = try TrustPolicy.load(file: args.value("policy"), home: Keyring.defaultHome)
+        policyRule = policy?.rule(for: ref.name)
         let client = try registryOptions(args).makeClient(for: ref)
-        trust = RegistryTrust(reference: ref, client: client, options: try trustOptions(as: args.value("as")), events: trustEventPrinter())
+        trust = RegistryTrust(reference: ref, client: client, options: try trustOptions(as: args.value("as") ?? policyRule?.sameAs), events: trustEventPrinter())
         keyring = try openKeyring()
         passphrases = Passphrases(file: args.value("passphrase-file"))
         var choice = RootChoice(trustOnFirstUse: args.flag("trust-on-first-use"))
-        if let file = args.value("root") { choice.given = try RootChoice.file(file).given }
+        if let file = args.value("root") ?? policyRule?.roots.first { choice.given = try RootChoice.file(file).given }
         root = choice
         allowExpired = args.flag("allow-expired")
         noRetry = args.flag("no-retry")
@@ -329,6 +334,8 @@ func runSignCommand(_ arguments: [String], revoke: Bool) throws -> Int32 {
 
 let verifyUsage = """
 usage: signet verify REF:TAG[@sha256:DIGEST] [--deep] [--root ROOT_FILE | --trust-on-first-use] [--as ORIGINAL_REPO] [--json]
+       signet verify REF@sha256:DIGEST [--tag TAG] [...]   a digest (as deployments carry it): it must be the
+                                                        signed digest of some tag (of TAG with --tag); the tags are named
        signet verify --layout DIR [REF] [--root ROOT_FILE] [--as ORIGINAL_REPO]
 Refreshes the repository's trust data, resolves the tag, fetches and checks the manifest and prints
 the pinned reference REF@sha256:… to use in deployments (exit 0), or explains and exits 1.
@@ -338,6 +345,8 @@ the signed manifest (--ignore-registry-tag skips that check and only reports the
 root pinned on this machine for the repository (or --root when nothing is pinned), never from a root
 stored in the layout, and must name the repository.
 --as ORIGINAL_REPO verifies a copy (a mirror) with the trust data of the original repository.
+--policy FILE: the trust policy (default $SIGNET_HOME/policy.json, else /etc/signet/policy.json;
+docs/policy.md): it may reject the reference, supply its root and mirror mapping, and require signers.
 Trust data that expires soon is reported on stderr (and under "warnings" with --json): within 2 days for
 timestamp and snapshot, 14 days for other roles (--expiry-warning ONLINE[,OTHER], e.g. 1d,30d, or
 SIGNET_EXPIRY_WARNING).
@@ -362,7 +371,7 @@ func reportExpiry(_ notices: [ExpiryNotice]) -> [[String: Any]] {
 }
 
 func runVerifyCommand(_ arguments: [String]) throws -> Int32 {
-    let args = try Args(arguments, valued: registryValued.union(trustValued).union(["layout", "platform", "expiry-warning"]),
+    let args = try Args(arguments, valued: registryValued.union(trustValued).union(["layout", "platform", "expiry-warning", "tag"]),
                         boolean: registryBoolean.union(trustBoolean).union(["deep", "help", "all-platforms", "ignore-registry-tag"]))
     if args.flag("help") { printHelp(verifyUsage); return 0 }
     if let layout = args.value("layout") {
@@ -380,10 +389,24 @@ func runVerifyCommand(_ arguments: [String]) throws -> Int32 {
     }
     let ctx = try TrustContext(args)
     try args.expectPositionals(1)
-    guard let tag = ctx.reference.tag else { throw UsageError("\(ctx.reference) names no tag to verify") }
+    if try policyAllowsUnsigned(ctx) {
+        let fetched = try ctx.trust.client.fetchManifest(repository: ctx.reference.repository, reference: ctx.reference.digest?.ociString ?? ctx.reference.tagOrDefault,
+                                                         what: "manifest \(ctx.reference)")
+        let digest = try SHA256.hash(fetched.bytes)
+        if let wanted = ctx.reference.digest, wanted != digest { throw TrustError.oci(.digestMismatch(what: "manifest \(ctx.reference)", expected: wanted.ociString, received: digest.ociString)) }
+        note("signet: warning: \(ctx.reference.name) has no trust data; the policy (\(ctx.policy?.source ?? "")) allows it unsigned: NOT verified")
+        if args.flag("json") { printJSON(["reference": "\(ctx.reference.name)@\(digest.ociString)", "digest": digest.ociString, "signed": false]) }
+        else { print("\(ctx.reference.name)@\(digest.ociString)") }
+        return 0
+    }
+    if ctx.reference.tag == nil, let digest = ctx.reference.digest {
+        return try verifyDigest(ctx, digest: digest, args: args)
+    }
+    guard let tag = ctx.reference.tag else { throw UsageError("\(ctx.reference) names no tag or digest to verify") }
     let state = try ctx.refresh()
     let verified = try ctx.trust.verifyTag(tag, state: state, pinnedDigest: ctx.reference.digest, checkRegistryTag: !args.flag("ignore-registry-tag"))
     let target = verified.target
+    try ctx.policyRule?.check(ctx.trust, state: state, target: target)
     if args.flag("deep") {
         let puller = ImagePuller(client: ctx.trust.client)
         _ = try puller.pull(ctx.reference.with(digest: target.digest), trust: .digest(target.digest, size: target.length), to: .verifyOnly,
@@ -397,6 +420,62 @@ func runVerifyCommand(_ arguments: [String]) throws -> Int32 {
                    "deep": args.flag("deep"), "warnings": warnings])
     } else {
         print(pinnedRef)
+    }
+    return 0
+}
+
+/// Applies the policy's decision before anything is verified: refuses a rejected reference; returns
+/// true when the policy allows the repository unsigned and it has no trust data (nothing to verify).
+func policyAllowsUnsigned(_ ctx: TrustContext) throws -> Bool {
+    guard let policy = ctx.policy else { return false }
+    let rule = ctx.policyRule
+    switch rule?.decision ?? policy.defaultDecision {
+    case .reject:
+        throw TrustError.policy("\(policy.source) rejects \(ctx.reference.name) (" + (rule.map { "rule \"\($0.pattern)\"" } ?? "the default") + ")")
+    case .requireSigned:
+        return false
+    case .allowUnsigned:
+        if ctx.trust.isPinned { return false }
+        return try ctx.trust.trustTagContent() == nil
+    }
+}
+
+/// `signet verify REPO@sha256:D`: D must be the signed digest of some tag (or of `--tag T`).
+func verifyDigest(_ ctx: TrustContext, digest: Digest, args: Args) throws -> Int32 {
+    let state = try ctx.refresh()
+    var signed = try ctx.trust.tags(signing: digest, state: state)
+    if let wanted = args.value("tag") {
+        signed = signed.filter { $0.tag == wanted }
+        guard !signed.isEmpty else {
+            throw TrustError.manifestMismatch("\(digest) is not the signed digest of tag \(wanted) in \(ctx.reference.name)")
+        }
+    }
+    guard let target = signed.first else {
+        throw TrustError.unsignedTag(tag: digest.ociString, repository: "\(ctx.reference.name) (no signed tag names this digest)")
+    }
+    if let rule = ctx.policyRule {
+        // At least one tag signing the digest must meet the policy's demands.
+        var lastError: TrustError?
+        var met = false
+        for t in signed {
+            do { try rule.check(ctx.trust, state: state, target: t); met = true; break } catch { lastError = error }
+        }
+        if !met, let lastError { throw lastError }
+    }
+    let manifest = try ctx.trust.fetchVerifiedManifest(target)
+    if args.flag("deep") {
+        _ = try ImagePuller(client: ctx.trust.client).pull(ctx.reference.with(digest: digest), trust: .digest(digest, size: target.length), to: .verifyOnly,
+                                                           options: PullOptions(platforms: args.flag("all-platforms") ? .all : .host))
+    }
+    let pinnedRef = "\(ctx.reference.name)@\(digest.ociString)"
+    let warnings = reportExpiry(ExpiryNotice.notices(state.updater.trusted, repository: ctx.reference.name, now: ctx.trust.options.clock(),
+                                                     windows: try expiryWindows(args)))
+    if args.flag("json") {
+        printJSON(["reference": pinnedRef, "tag": target.tag, "tags": signed.map(\.tag), "digest": digest.ociString, "size": Int(target.length),
+                   "mediaType": manifest.mediaType, "deep": args.flag("deep"), "warnings": warnings])
+    } else {
+        print(pinnedRef)
+        note("signed as \(signed.map(\.tag).joined(separator: ", ")) in \(ctx.reference.name)")
     }
     return 0
 }

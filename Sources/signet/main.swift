@@ -20,6 +20,7 @@ Content trust for container images (trust data stored in the image's own reposit
   inspect   signed tags, signers, thresholds, expiries and root keys
   signer    add or remove tag signers, set the N-of-M threshold
   timestamp renew the timestamp (for a scheduled job)
+  policy    explain what this machine's trust policy decides for a reference (docs/policy.md)
 Docker Content Trust (Notary v1):
   dct       inspect, verify and pull as Docker did; import signed tags into registry-native trust
 Registries:
@@ -62,7 +63,7 @@ func keyringExitCode(_ e: KeyringError) -> Int32 {
 let signetVersion = "0.1.0"
 
 /// The top-level commands.
-let signetCommands = ["key", "tuf", "pull", "trust", "sign", "revoke", "verify", "inspect", "signer", "timestamp", "push", "dct", "login", "logout", "man", "completion", "version", "help"]
+let signetCommands = ["key", "tuf", "pull", "trust", "sign", "revoke", "verify", "inspect", "signer", "timestamp", "push", "dct", "login", "logout", "policy", "man", "completion", "version", "help"]
 
 func runSignet(_ arguments: [String]) -> Int32 {
     guard let command = arguments.first else {
@@ -84,6 +85,7 @@ func runSignet(_ arguments: [String]) -> Int32 {
         case "push": return try runPushCommand(Array(arguments.dropFirst()))
         case "dct": return try runDCTCommand(Array(arguments.dropFirst()))
         case "man", "completion": return try runDocumentationCommand(command, Array(arguments.dropFirst()))
+        case "policy": return try runPolicyCommand(Array(arguments.dropFirst()))
         case "login": return try runLoginCommand(Array(arguments.dropFirst()), logout: false)
         case "logout": return try runLoginCommand(Array(arguments.dropFirst()), logout: true)
         case "--version", "version":

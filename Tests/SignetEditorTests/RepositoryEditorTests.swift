@@ -248,12 +248,19 @@ final class RepositoryEditorTests: XCTestCase {
             guard case .invalidRequest = e as? RepositoryError else { return XCTFail("\(e)") }
         }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/metadata").sorted(), before)
-        // Publishing without the timestamp key fails and writes nothing.
+        // Publishing without the timestamp key publishes nothing: the signed change waits for that key.
         try repo.addTarget(path: "new.txt", content: [2])
-        XCTAssertThrowsError(try publish(repo, [keys["targets"]![0], keys["snapshot"]![0]])) { e in
+        guard case .staged(let waiting) = try repo.publish(signers: [keys["targets"]![0], keys["snapshot"]![0]]) else {
+            return XCTFail("published without the timestamp key")
+        }
+        XCTAssertEqual(waiting.shortfalls.map(\.role), ["timestamp"])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/metadata").sorted(), before)
+        // A renewal with nothing signed here to wait with is an error.
+        let renewal = try open()
+        try renewal.renew(role: "timestamp")
+        XCTAssertThrowsError(try renewal.publish(signers: [keys["snapshot"]![0]])) { e in
             XCTAssertTrue("\(e)".contains("timestamp has 0 of the 1 required signatures"), "\(e)")
         }
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/metadata").sorted(), before)
     }
 
     func testExpiringRolesAreReportedAndRenewed() throws {

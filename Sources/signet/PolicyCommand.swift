@@ -1,0 +1,55 @@
+import Foundation
+import SignetKeys
+import SignetOCI
+import SignetTrust
+
+let policyUsage = """
+usage: signet policy check REF [--policy FILE] [--json]
+Explains what the trust policy decides for REF: the file read (--policy FILE, else $SIGNET_HOME/policy.json,
+else /etc/signet/policy.json), the rule that applies (an exact pattern first, then the one with the most
+literal characters) or the default, the decision (reject, require-signed, allow-unsigned), the trust anchors
+(root files, root key IDs), the signers a tag needs, a mirror's original (sameAs), and the validity of exports.
+`verify` and `pull` apply it. The format is in docs/policy.md.
+"""
+
+/// `signet policy check REF`.
+func runPolicyCommand(_ arguments: [String]) throws -> Int32 {
+    guard arguments.first == "check" else {
+        if arguments.first == "--help" || arguments.first == "-h" { printHelp(policyUsage); return 0 }
+        throw UsageError("unknown policy command" + (arguments.first.map { " \"\($0)\"" } ?? "") + "\n\(policyUsage)")
+    }
+    let args = try Args(Array(arguments.dropFirst()), valued: ["policy"], boolean: ["json", "help"])
+    if args.flag("help") { printHelp(policyUsage); return 0 }
+    let reference = try ImageReference(parsing: try args.positional(0, "REF"))
+    try args.expectPositionals(1)
+    guard let policy = try TrustPolicy.load(file: args.value("policy"), home: Keyring.defaultHome) else {
+        if args.flag("json") { printJSON(["reference": reference.name, "policy": NSNull(), "decision": "none"]) }
+        else { print("no trust policy ($SIGNET_HOME/policy.json, /etc/signet/policy.json): \(reference.name) is verified through its trust data as usual") }
+        return 0
+    }
+    let rule = policy.rule(for: reference.name)
+    let decision = rule?.decision ?? policy.defaultDecision
+    if args.flag("json") {
+        var o: [String: Any] = ["reference": reference.name, "policy": policy.source, "decision": decision.rawValue,
+                                "rule": rule?.pattern ?? NSNull()]
+        if let rule {
+            o["roots"] = rule.roots
+            o["rootKeyIDs"] = rule.rootKeyIDs
+            o["signers"] = rule.signers
+            o["threshold"] = rule.threshold
+            o["sameAs"] = rule.sameAs ?? NSNull()
+            o["exportValidityDays"] = rule.exportValidityDays ?? NSNull()
+        }
+        printJSON(o)
+        return 0
+    }
+    print("\(reference.name): \(decision.rawValue) (\(rule.map { "rule \"\($0.pattern)\"" } ?? "the default") of \(policy.source))")
+    if let rule {
+        if !rule.roots.isEmpty { print("  root files: \(rule.roots.joined(separator: ", "))") }
+        if !rule.rootKeyIDs.isEmpty { print("  the root must be signed by its threshold of: \(rule.rootKeyIDs.joined(separator: ", "))") }
+        if !rule.signers.isEmpty { print("  tags must be signed by \(rule.threshold) of: \(rule.signers.joined(separator: ", "))") }
+        if let s = rule.sameAs { print("  a copy of \(s): verified with its trust data") }
+        if let d = rule.exportValidityDays { print("  exported layouts stay valid \(d) days after the export") }
+    }
+    return 0
+}
