@@ -21,6 +21,7 @@ Content trust for container images (trust data stored in the image's own reposit
   signer    add or remove tag signers, set the N-of-M threshold
   timestamp renew the timestamp (for a scheduled job)
   policy    explain what this machine's trust policy decides for a reference (docs/policy.md)
+  copy      copy signed images with their trust data to another repository or registry, verified at both ends
 Docker Content Trust (Notary v1):
   dct       inspect, verify and pull as Docker did; import signed tags into registry-native trust
 Registries:
@@ -63,7 +64,7 @@ func keyringExitCode(_ e: KeyringError) -> Int32 {
 let signetVersion = "0.1.0"
 
 /// The top-level commands.
-let signetCommands = ["key", "tuf", "pull", "trust", "sign", "revoke", "verify", "inspect", "signer", "timestamp", "push", "dct", "login", "logout", "policy", "man", "completion", "version", "help"]
+let signetCommands = ["key", "tuf", "pull", "trust", "sign", "revoke", "verify", "inspect", "signer", "timestamp", "push", "dct", "login", "logout", "policy", "copy", "man", "completion", "version", "help"]
 
 func runSignet(_ arguments: [String]) -> Int32 {
     guard let command = arguments.first else {
@@ -86,6 +87,7 @@ func runSignet(_ arguments: [String]) -> Int32 {
         case "dct": return try runDCTCommand(Array(arguments.dropFirst()))
         case "man", "completion": return try runDocumentationCommand(command, Array(arguments.dropFirst()))
         case "policy": return try runPolicyCommand(Array(arguments.dropFirst()))
+        case "copy": return try runCopyCommand(Array(arguments.dropFirst()))
         case "login": return try runLoginCommand(Array(arguments.dropFirst()), logout: false)
         case "logout": return try runLoginCommand(Array(arguments.dropFirst()), logout: true)
         case "--version", "version":

@@ -1,0 +1,47 @@
+import Foundation
+import SignetTestSupport
+import XCTest
+
+/// `signet copy`: 20 signed tags (two multi-platform) with their trust data to a second docker-registry,
+/// verified there by a client pinned to the original root; a source that does not verify is not copied.
+final class CopyTests: TrustTestCase {
+    func testTwentySignedTagsAndTheirTrustGoToAnotherRegistry() throws {
+        let second = try TestRegistry()
+        let destination = "\(second.address)/mirror/app"
+        let initResult = try json(try signet(["trust", "init", repo, "--json"]))
+        let rootFile = try XCTUnwrap(initResult["rootFile"] as? String)
+        var digests: [String: String] = [:]
+        for i in 1...18 {
+            let dir = try image("img\(i)", message: "image \(i)")
+            digests["v\(i)"] = try signet(["push", dir, "\(repo):v\(i)"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        for i in 1...2 {
+            let dir = try image("multi\(i)", message: "multi \(i)", platforms: "linux/amd64,linux/arm64")
+            digests["multi\(i)"] = try signet(["push", dir, "\(repo):multi\(i)"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let before = try manifestBytes("_tuf")
+
+        let copied = try json(try signet(["copy", repo, destination, "--all-tags", "--json"]))
+        XCTAssertEqual(((copied["tags"] as? [[String: Any]]) ?? []).count, 20)
+        XCTAssertGreaterThan(copied["blobsUploaded"] as? Int ?? 0, 0)
+        // A client that pinned the original root verifies every copied tag at the second registry.
+        for (tag, digest) in digests.sorted(by: { $0.key < $1.key }) {
+            let verified = try signet(["verify", "\(destination):\(tag)", "--root", rootFile, "--as", repo], home: "mirror-client")
+            XCTAssertEqual(verified.stdout, "\(destination)@\(digest)\n")
+        }
+        // The multi-platform copies are complete: every platform pulls.
+        let pulled = try json(try signet(["pull", "\(destination):multi1", "--all-platforms", "--as", repo, "--output", work + "/multi", "--json"], home: "mirror-client"))
+        XCTAssertEqual(Set((pulled["platforms"] as? [String]) ?? []), ["linux/amd64", "linux/arm64"])
+        // Without --as the copy is refused: its trust data names the original repository.
+        let unmapped = try signet(["verify", "\(destination):v1", "--root", rootFile], home: "unmapped", expect: 1)
+        XCTAssertTrue(unmapped.stderr.contains(repo), unmapped.stderr)
+
+        // A source that does not verify (its trust index rolled back) is not copied.
+        try signet(["push", try image("img19", message: "nineteen"), "\(repo):v19"])
+        let destinationIndex = try manifestBytes("_tuf", repository: "mirror/app", client: registryClient(second.address))
+        try putManifest("_tuf", before)
+        let refused = try signet(["copy", repo, destination], expect: 1)
+        XCTAssertTrue(refused.stderr.contains("rollback"), refused.stderr)
+        XCTAssertEqual(try manifestBytes("_tuf", repository: "mirror/app", client: registryClient(second.address)), destinationIndex)
+    }
+}
