@@ -37,6 +37,10 @@ public enum ExpiryPolicy: Sendable {
     /// Recovery only: any expired but otherwise valid metadata is accepted. Removes freeze and replay
     /// protection for the files it lets through.
     case unsafeAllowAnyExpired
+    /// For sites that cannot renew (an exported copy inside an air-gapped network): the timestamp is
+    /// accepted up to `seconds` after it expired; every other role must be unexpired. Extends the
+    /// freeze window by that much.
+    case timestampGrace(seconds: Int64)
 }
 
 /// A file accepted although expired, under an `ExpiryPolicy` that allowed it.
@@ -256,6 +260,10 @@ public struct TrustedMetadataSet: Sendable {
             }
         case .unsafeAllowAnyExpired:
             break
+        case .timestampGrace(let seconds):
+            guard role == "timestamp", header.expiresAt + seconds > referenceTime else {
+                throw TUFError.expired(file: file, expires: header.expires)
+            }
         }
         if !expiredAccepted.contains(where: { $0.role == role && $0.version == header.version }) {
             expiredAccepted.append(ExpiredAcceptance(role: role, version: header.version, expires: header.expires))

@@ -36,6 +36,9 @@ public enum ExpiredMetadata: Sendable {
     case allowIfSeen
     /// Accept any expired but otherwise valid metadata (recovery only; removes freeze protection).
     case unsafeAllowAny
+    /// Accept a timestamp up to `seconds` after it expired, nothing else (exported copies at sites that
+    /// cannot renew; a policy's `exportValidityDays`).
+    case timestampGrace(seconds: Int64)
 }
 
 /// Steps an updater reports (for logs and diagnostics; never needed for correctness).
@@ -133,6 +136,7 @@ public final class Updater {
         switch config.expiredMetadata {
         case .refuse: return .enforce
         case .unsafeAllowAny: return .unsafeAllowAnyExpired
+        case .timestampGrace(let seconds): return .timestampGrace(seconds: seconds)
         case .allowIfSeen:
             let store = self.store
             let config = self.config

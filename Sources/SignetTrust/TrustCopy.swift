@@ -118,19 +118,14 @@ public struct TrustCopy {
 
     /// Uploads the metadata files and an index listing them, then moves the destination's trust tag.
     func publishIndex(_ files: [(name: String, bytes: [UInt8])]) throws(TrustError) -> Digest {
-        let repository = destination.repository
-        do {
-            let empty = Descriptor(mediaType: TrustIndex.emptyMediaType, digest: try SHA256.hash(TrustIndex.emptyBlob), size: 2)
-            _ = try destinationClient.uploadBlob(repository: repository, descriptor: empty, source: .bytes(TrustIndex.emptyBlob))
-            for (_, bytes) in files {
-                let d = Descriptor(mediaType: TrustIndex.metadataMediaType, digest: try SHA256.hash(bytes), size: Int64(bytes.count))
-                _ = try destinationClient.uploadBlob(repository: repository, descriptor: d, source: .bytes(bytes))
-            }
-            let manifest = try TrustIndex.manifest(for: files.map { ($0.name, $0.bytes) }, created: TUFDate.format(source.options.clock()))
-            let digest = try SHA256.hash(manifest)
-            _ = try destinationClient.putManifest(repository: repository, reference: digest.ociString, bytes: manifest, mediaType: MediaType.ociManifest)
-            _ = try destinationClient.putManifest(repository: repository, reference: source.options.trustTag, bytes: manifest, mediaType: MediaType.ociManifest)
-            return digest
-        } catch let e as OCIError { throw TrustError.oci(e) } catch { throw TrustError.wrap(error) }
+        try TrustCopy.publishIndex(files, repository: destination.repository, client: destinationClient, trustTag: source.options.trustTag,
+                                   clock: source.options.clock)
+    }
+
+    /// Uploads `files` to `repository` and publishes an index listing them under `trustTag`.
+    @discardableResult
+    static func publishIndex(_ files: [(name: String, bytes: [UInt8])], repository: String, client: RegistryClient, trustTag: String,
+                             clock: @Sendable () -> Int64) throws(TrustError) -> Digest {
+        try TrustIndex.upload(files, repository: repository, client: client, tag: trustTag, created: clock()).digest
     }
 }

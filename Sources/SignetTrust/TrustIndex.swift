@@ -70,4 +70,24 @@ public struct TrustIndex: Sendable {
         manifest["annotations"] = .object(annotations)
         return try CanonicalJSON.encode(.object(manifest))
     }
+
+    /// Uploads the metadata blobs and an index manifest listing them to `repository`: by digest, and
+    /// under `tag` when given.
+    /// - Returns: the manifest's bytes and digest.
+    static func upload(_ files: [(name: String, bytes: [UInt8])], repository: String, client: RegistryClient, tag: String?,
+                       created: Int64) throws(TrustError) -> (bytes: [UInt8], digest: Digest) {
+        do {
+            let empty = Descriptor(mediaType: emptyMediaType, digest: try SHA256.hash(emptyBlob), size: 2)
+            _ = try client.uploadBlob(repository: repository, descriptor: empty, source: .bytes(emptyBlob))
+            for (_, bytes) in files {
+                let d = Descriptor(mediaType: metadataMediaType, digest: try SHA256.hash(bytes), size: Int64(bytes.count))
+                _ = try client.uploadBlob(repository: repository, descriptor: d, source: .bytes(bytes))
+            }
+            let manifest = try TrustIndex.manifest(for: files.map { ($0.name, $0.bytes) }, created: TUFDate.format(created))
+            let digest = try SHA256.hash(manifest)
+            _ = try client.putManifest(repository: repository, reference: digest.ociString, bytes: manifest, mediaType: MediaType.ociManifest)
+            if let tag { _ = try client.putManifest(repository: repository, reference: tag, bytes: manifest, mediaType: MediaType.ociManifest) }
+            return (manifest, digest)
+        } catch let e as OCIError { throw TrustError.oci(e) } catch { throw TrustError.wrap(error) }
+    }
 }

@@ -702,21 +702,6 @@ public final class TrustPublisher {
 
     /// Uploads metadata blobs and an index manifest (by digest; also under `tag` when given).
     func pushIndex(_ files: [(name: String, bytes: [UInt8])], tag: String?) throws -> (bytes: [UInt8], digest: Digest) {
-        let repository = reference.repository
-        do {
-            let empty = Descriptor(mediaType: TrustIndex.emptyMediaType, digest: try SHA256.hash(TrustIndex.emptyBlob), size: 2)
-            _ = try trust.client.uploadBlob(repository: repository, descriptor: empty, source: .bytes(TrustIndex.emptyBlob))
-            for (_, bytes) in files {
-                let d = Descriptor(mediaType: TrustIndex.metadataMediaType, digest: try SHA256.hash(bytes), size: Int64(bytes.count))
-                _ = try trust.client.uploadBlob(repository: repository, descriptor: d, source: .bytes(bytes))
-            }
-            let manifest = try TrustIndex.manifest(for: files.map { ($0.name, $0.bytes) }, created: TUFDate.format(trust.options.clock()))
-            let digest = try SHA256.hash(manifest)
-            _ = try trust.client.putManifest(repository: repository, reference: digest.ociString, bytes: manifest, mediaType: MediaType.ociManifest)
-            if let tag {
-                _ = try trust.client.putManifest(repository: repository, reference: tag, bytes: manifest, mediaType: MediaType.ociManifest)
-            }
-            return (manifest, digest)
-        } catch let e as OCIError { throw TrustError.oci(e) }
+        try TrustIndex.upload(files, repository: reference.repository, client: trust.client, tag: tag, created: trust.options.clock())
     }
 }

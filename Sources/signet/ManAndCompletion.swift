@@ -4,7 +4,7 @@ import Foundation
 let helpSections: [(command: String, usage: String)] = [
     ("trust", trustUsage), ("push", pushUsage), ("pull", pullUsage), ("sign", signUsage), ("verify", verifyUsage),
     ("inspect", inspectUsage), ("signer", signerUsage), ("timestamp", timestampUsage), ("dct", dctUsage),
-    ("copy", copyUsage), ("login", loginUsage), ("policy", policyUsage), ("key", keyUsage), ("tuf", tufUsage),
+    ("copy", copyUsage), ("export", exportUsage), ("login", loginUsage), ("policy", policyUsage), ("key", keyUsage), ("tuf", tufUsage),
 ]
 
 /// The subcommands of each command (for completions).

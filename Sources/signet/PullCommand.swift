@@ -148,7 +148,7 @@ func runPullCommand(_ arguments: [String]) throws -> Int32 {
                                           events: trustEventPrinter())
         var choice = RootChoice(trustOnFirstUse: invocation.trustOnFirstUse)
         if let root = invocation.rootFile ?? rule?.roots.first { choice.given = try RootChoice.file(root).given }
-        let state = try registryTrust.refresh(choice)
+        let state = try registryTrust.refresh(choice, expired: rule?.exportValidityDays.map { .timestampGrace(seconds: Int64($0) * 86400) } ?? .refuse)
         // As `verify`: a tag moved in the registry without a signature is refused unless asked otherwise.
         let target = try registryTrust.verifyTag(reference.tagOrDefault, state: state, checkRegistryTag: !invocation.ignoreRegistryTag).target
         try rule?.check(registryTrust, state: state, target: target)

@@ -48,7 +48,7 @@ func trustEventPrinter() -> (TrustEvent) -> Void {
         case .pinKept(let repository, let given, let pinned):
             if verbose { note("signet: the root given is version \(given) of \(repository)'s chain; the pinned root (version \(pinned)) stays") }
         case .expiredAccepted(let repository, let role, let version, let expires):
-            note("signet: warning: \(role) of \(repository) (version \(version)) expired at \(expires); building on it to renew it (signatures, versions and hashes were verified)")
+            note("signet: warning: \(role) of \(repository) (version \(version)) expired at \(expires); accepted as asked (signatures, versions and hashes were verified)")
         case .updater(let e):
             if verbose { note("signet: \(e.description)") }
         case .tagMoved(let tag, let from, let to):
@@ -107,7 +107,11 @@ struct TrustContext {
     }
 
     /// Verifies the repository's trust data from the pinned (or chosen) root.
-    func refresh() throws -> TrustState { try trust.refresh(root, expired: allowExpired ? .allowIfSeen : .refuse) }
+    func refresh() throws -> TrustState {
+        if allowExpired { return try trust.refresh(root, expired: .allowIfSeen) }
+        if let days = policyRule?.exportValidityDays { return try trust.refresh(root, expired: .timestampGrace(seconds: Int64(days) * 86400)) }
+        return try trust.refresh(root, expired: .refuse)
+    }
 }
 
 /// Retries of a publish that lost a race with another publisher: said on stderr, or none with --no-retry.

@@ -22,6 +22,8 @@ Content trust for container images (trust data stored in the image's own reposit
   timestamp renew the timestamp (for a scheduled job)
   policy    explain what this machine's trust policy decides for a reference (docs/policy.md)
   copy      copy signed images with their trust data to another repository or registry, verified at both ends
+  export    write signed images and their trust data to an OCI layout (or tar) for a site without network
+  import    check such an export offline and publish it into a registry inside
 Docker Content Trust (Notary v1):
   dct       inspect, verify and pull as Docker did; import signed tags into registry-native trust
 Registries:
@@ -64,7 +66,7 @@ func keyringExitCode(_ e: KeyringError) -> Int32 {
 let signetVersion = "0.1.0"
 
 /// The top-level commands.
-let signetCommands = ["key", "tuf", "pull", "trust", "sign", "revoke", "verify", "inspect", "signer", "timestamp", "push", "dct", "login", "logout", "policy", "copy", "man", "completion", "version", "help"]
+let signetCommands = ["key", "tuf", "pull", "trust", "sign", "revoke", "verify", "inspect", "signer", "timestamp", "push", "dct", "login", "logout", "policy", "copy", "export", "import", "man", "completion", "version", "help"]
 
 func runSignet(_ arguments: [String]) -> Int32 {
     guard let command = arguments.first else {
@@ -88,6 +90,8 @@ func runSignet(_ arguments: [String]) -> Int32 {
         case "man", "completion": return try runDocumentationCommand(command, Array(arguments.dropFirst()))
         case "policy": return try runPolicyCommand(Array(arguments.dropFirst()))
         case "copy": return try runCopyCommand(Array(arguments.dropFirst()))
+        case "export": return try runExportCommand(Array(arguments.dropFirst()), importing: false)
+        case "import": return try runExportCommand(Array(arguments.dropFirst()), importing: true)
         case "login": return try runLoginCommand(Array(arguments.dropFirst()), logout: false)
         case "logout": return try runLoginCommand(Array(arguments.dropFirst()), logout: true)
         case "--version", "version":
