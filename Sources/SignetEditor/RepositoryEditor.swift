@@ -19,6 +19,9 @@ public final class RepositoryEditor {
     public static let identityField = "x-signet-repository"
     /// The extra field of a delegated role that maps signer names to key IDs.
     public static let signerNamesField = "x-signet-signer-names"
+    /// The extra field of root naming how the trust data is stored in a registry ("versioned": tags that
+    /// never move; absent: the moving `_tuf` tag).
+    public static let storageField = "x-signet-storage"
     /// The extra field of any role holding the lifetime (seconds) it is signed with each time it is
     /// re-signed, so that every machine renewing it keeps the lifetime its owner chose.
     public static let lifetimeField = "x-signet-lifetime"
@@ -419,6 +422,13 @@ public final class RepositoryEditor {
             roles[ByteKey(name)] = r
             markDirty(name)
         }
+    }
+
+    /// Records in root how the trust data is stored (`storageField`); a new root version when the root
+    /// was published already.
+    public func recordStorage(_ value: String) {
+        beginRootChange()
+        root.signed.unknown[RepositoryEditor.storageField] = .string(value)
     }
 
     // MARK: Lifetimes

@@ -143,3 +143,37 @@ public final class LoopbackHTTPSFileServer: @unchecked Sendable {
         process.waitUntilExit()
     }
 }
+
+/// `scripts/lib/immutable-tag-proxy.py` in front of a registry: refuses to overwrite existing tags, as
+/// registries with immutable tags do. Stopped on deinit.
+public final class ImmutableTagProxy: @unchecked Sendable {
+    /// `127.0.0.1:PORT`.
+    public let address: String
+    private let process: Process
+    private let input: Pipe
+
+    public init(upstream: String) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-u", TestProcesses.packageRoot.appendingPathComponent("scripts/lib/immutable-tag-proxy.py").path, upstream]
+        let out = Pipe(), input = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        p.standardInput = input
+        try p.run()
+        let line = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+        guard line.hasPrefix("PORT="), let port = Int(line.dropFirst(5).trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            p.terminate()
+            throw NSError(domain: "ImmutableTagProxy", code: 1, userInfo: [NSLocalizedDescriptionKey: "the proxy did not start: \(line)"])
+        }
+        address = "127.0.0.1:\(port)"
+        process = p
+        self.input = input
+    }
+
+    deinit {
+        try? input.fileHandleForWriting.close()
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+    }
+}

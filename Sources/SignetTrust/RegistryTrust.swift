@@ -94,6 +94,11 @@ public final class RegistryTrust {
     /// Options.
     public let options: TrustOptions
     let events: (TrustEvent) -> Void
+    /// The storage mode once known from verified trust data (or chosen at `trust init`).
+    public internal(set) var storageOverride: TrustStorage?
+    /// The `_tuf` manifest read while finding the storage mode, used once by the next `fetchIndex` (so a
+    /// refresh reads it once); dropped whenever this machine moves a trust tag.
+    var trustTagManifest: [UInt8]?
 
     /// Creates the trust view of `reference`'s repository.
     public init(reference: ImageReference, client: RegistryClient, options: TrustOptions, events: @escaping (TrustEvent) -> Void = { _ in }) {
@@ -127,25 +132,43 @@ public final class RegistryTrust {
     /// The current trust index, or nil when the trust tag does not exist.
     /// - Throws: `TrustError.oci` for registry failures, `.invalidIndex`.
     public func fetchIndex(tag: String? = nil) throws(TrustError) -> (TrustIndex, Digest)? {
-        let t = tag ?? options.trustTag
-        let fetched: (bytes: [UInt8], contentType: String?)
-        do {
-            fetched = try client.fetchManifest(repository: repository, reference: t, maxBytes: options.maxIndexBytes, what: "trust index \(repository):\(t)")
-        } catch {
-            if case .notFound = error { return nil }
-            throw TrustError.oci(error)
+        let t: String
+        switch tag {
+        case nil, options.trustTag?:
+            let current = try currentIndexTag()
+            if current.version == 0 { return nil }
+            t = current.tag
+        case options.stagedTag?:
+            guard let current = try currentStagedTag() else { return nil }
+            t = current.tag
+        case let other?:
+            t = other
+        }
+        let bytes: [UInt8]
+        if t == options.trustTag, let cached = trustTagManifest {
+            bytes = cached
+            trustTagManifest = nil
+        } else {
+            do {
+                bytes = try client.fetchManifest(repository: repository, reference: t, maxBytes: options.maxIndexBytes, what: "trust index \(repository):\(t)").bytes
+            } catch {
+                if case .notFound = error { return nil }
+                throw TrustError.oci(error)
+            }
         }
         let digest: Digest
-        do { digest = try SHA256.hash(fetched.bytes) } catch { throw TrustError.invalidIndex("\(error)") }
-        return (try TrustIndex(manifestBytes: fetched.bytes), digest)
+        do { digest = try SHA256.hash(bytes) } catch { throw TrustError.invalidIndex("\(error)") }
+        return (try TrustIndex(manifestBytes: bytes), digest)
     }
 
     /// What the trust tag holds now, whatever it is (a trust index, another image, garbage): its digest,
     /// whether it is a usable trust index, or nil when the tag is absent. Read bounded, never trusted.
     public func trustTagContent() throws(TrustError) -> (digest: Digest, isIndex: Bool)? {
         let fetched: (bytes: [UInt8], contentType: String?)
+        let current = try currentIndexTag()
+        if current.version == 0 { return nil }
         do {
-            fetched = try client.fetchManifest(repository: repository, reference: options.trustTag, what: "trust tag \(repository):\(options.trustTag)")
+            fetched = try client.fetchManifest(repository: repository, reference: current.tag, what: "trust tag \(repository):\(current.tag)")
         } catch {
             if case .notFound = error { return nil }
             throw TrustError.oci(error)
@@ -344,6 +367,16 @@ public final class RegistryTrust {
             try updater.refresh()
         } catch { throw TrustError.refreshFailed(error, repository: reference.name) }
         try checkIdentity(updater.trusted)
+        // The storage mode the verified root records decides where the current state is.
+        let rootSaysVersioned = updater.trusted.root.signed.unknown[RegistryTrust.storageField]?.stringValue == TrustStorage.versioned.rawValue
+        let usedVersioned = try storage() == .versioned
+        if rootSaysVersioned && !usedVersioned {
+            storageOverride = .versioned
+            return try refresh(root, expired: expired, persist: persist)
+        }
+        if usedVersioned && !rootSaysVersioned {
+            throw TrustError.invalidIndex("the trust tags of \(reference.name) are marked versioned, but its verified root does not record versioned storage")
+        }
         // A root file given when a root is already pinned must be a version of the pinned chain.
         if let given = root.given, let pinned {
             let v = try TrustChecks.givenRoot(given, pinned: pinned, updater: updater, earlier: { [self] v in
@@ -358,6 +391,7 @@ public final class RegistryTrust {
         }
         guard persist else { return TrustState(updater: updater, index: index, indexDigest: indexDigest, transport: transport) }
         do { try store.commit() } catch { throw TrustError.tuf(error) }
+        if usedVersioned { recordStorage(indexVersion: try currentIndexTag().version) }
         var accepted: [(Int64, [UInt8])] = []
         for v in 1...max(1, updater.trusted.root.signed.header.version) {
             if let b = updater.verifiedRoot(version: v) { accepted.append((v, b)) }

@@ -95,7 +95,7 @@ public struct TrustCopy {
            let ours = state.updater.trusted.timestamp?.signed.header.version, theirVersion > ours {
             throw TrustError.conflict("\(destination.name) holds newer trust data of \(identity) (timestamp version \(theirVersion), the source's is \(ours)); nothing of it was replaced")
         }
-        report.trustIndex = try publishIndex(trustFiles)
+        report.trustIndex = try TrustCopy.publishIndex(trustFiles, at: check)
         // 4. Verify the copy as a client pinned to the source's root would.
         let pinned = try source.pinnedRoot() ?? []
         let destState = try check.refresh(RootChoice(given: (path: "the source's pinned root", bytes: pinned)), persist: false)
@@ -116,16 +116,20 @@ public struct TrustCopy {
         return o
     }
 
-    /// Uploads the metadata files and an index listing them, then moves the destination's trust tag.
-    func publishIndex(_ files: [(name: String, bytes: [UInt8])]) throws(TrustError) -> Digest {
-        try TrustCopy.publishIndex(files, repository: destination.repository, client: destinationClient, trustTag: source.options.trustTag,
-                                   clock: source.options.clock)
-    }
-
-    /// Uploads `files` to `repository` and publishes an index listing them under `trustTag`.
+    /// Uploads `files` (a complete repository state) to the repository of `destination` and makes them its
+    /// current trust index: the moving trust tag, or the next versioned tag when the state's root records
+    /// versioned storage.
     @discardableResult
-    static func publishIndex(_ files: [(name: String, bytes: [UInt8])], repository: String, client: RegistryClient, trustTag: String,
-                             clock: @Sendable () -> Int64) throws(TrustError) -> Digest {
-        try TrustIndex.upload(files, repository: repository, client: client, tag: trustTag, created: clock()).digest
+    static func publishIndex(_ files: [(name: String, bytes: [UInt8])], at destination: RegistryTrust) throws(TrustError) -> Digest {
+        let roots = files.compactMap { f -> (Int64, Metadata<Root>)? in
+            guard f.name.hasSuffix(".root.json"), let m = try? Metadata<Root>(bytes: f.bytes, file: f.name) else { return nil }
+            return (m.signed.header.version, m)
+        }
+        let versioned = roots.max { $0.0 < $1.0 }?.1.signed.unknown[RegistryTrust.storageField]?.stringValue == TrustStorage.versioned.rawValue
+        destination.storageOverride = versioned ? .versioned : .normal
+        let uploaded = try TrustIndex.upload(files, repository: destination.reference.repository, client: destination.client, tag: nil,
+                                             created: destination.options.clock(), storage: versioned ? .versioned : .normal)
+        try destination.putIndexManifest(uploaded.bytes, digest: uploaded.digest)
+        return uploaded.digest
     }
 }

@@ -148,7 +148,7 @@ public enum TrustExport {
         options.clock = clock
         options.expectedIdentity = original
         let check = RegistryTrust(reference: destination, client: client, options: options)
-        try TrustCopy.publishIndex(files, repository: destination.repository, client: client, trustTag: options.trustTag, clock: clock)
+        try TrustCopy.publishIndex(files, at: check)
         let state = try check.refresh(RootChoice(given: (path: "this machine's root for \(original)", bytes: anchor)), expired: expired, persist: false)
         for (tag, digest) in images {
             guard try check.verifyTag(tag, state: state, checkRegistryTag: true).target.digest == digest else {

@@ -51,7 +51,7 @@ public struct TrustIndex: Sendable {
     init(files: [String: Descriptor]) { self.files = files }
 
     /// The manifest bytes for a set of metadata files (sorted by name for a deterministic index).
-    public static func manifest(for files: [(String, [UInt8])], created: String) throws -> [UInt8] {
+    public static func manifest(for files: [(String, [UInt8])], created: String, storage: TrustStorage = .normal) throws -> [UInt8] {
         var layers: [JSONValue] = []
         for (name, bytes) in files.sorted(by: { $0.0 < $1.0 }) {
             var annotations = JSONObject()
@@ -67,6 +67,7 @@ public struct TrustIndex: Sendable {
         manifest["layers"] = .array(layers)
         var annotations = JSONObject()
         annotations["org.opencontainers.image.created"] = .string(created)
+        if storage == .versioned { annotations[RegistryTrust.storageAnnotation] = .string(TrustStorage.versioned.rawValue) }
         manifest["annotations"] = .object(annotations)
         return try CanonicalJSON.encode(.object(manifest))
     }
@@ -75,7 +76,7 @@ public struct TrustIndex: Sendable {
     /// under `tag` when given.
     /// - Returns: the manifest's bytes and digest.
     static func upload(_ files: [(name: String, bytes: [UInt8])], repository: String, client: RegistryClient, tag: String?,
-                       created: Int64) throws(TrustError) -> (bytes: [UInt8], digest: Digest) {
+                       created: Int64, storage: TrustStorage = .normal) throws(TrustError) -> (bytes: [UInt8], digest: Digest) {
         do {
             let empty = Descriptor(mediaType: emptyMediaType, digest: try SHA256.hash(emptyBlob), size: 2)
             _ = try client.uploadBlob(repository: repository, descriptor: empty, source: .bytes(emptyBlob))
@@ -83,7 +84,7 @@ public struct TrustIndex: Sendable {
                 let d = Descriptor(mediaType: metadataMediaType, digest: try SHA256.hash(bytes), size: Int64(bytes.count))
                 _ = try client.uploadBlob(repository: repository, descriptor: d, source: .bytes(bytes))
             }
-            let manifest = try TrustIndex.manifest(for: files.map { ($0.name, $0.bytes) }, created: TUFDate.format(created))
+            let manifest = try TrustIndex.manifest(for: files.map { ($0.name, $0.bytes) }, created: TUFDate.format(created), storage: storage)
             let digest = try SHA256.hash(manifest)
             _ = try client.putManifest(repository: repository, reference: digest.ociString, bytes: manifest, mediaType: MediaType.ociManifest)
             if let tag { _ = try client.putManifest(repository: repository, reference: tag, bytes: manifest, mediaType: MediaType.ociManifest) }

@@ -62,8 +62,9 @@ public final class TrustPublisher {
     /// - Parameter lifetimes: lifetimes (seconds) to record for roles instead of the defaults.
     /// - Parameter startOver: create new trust data although this machine pinned the repository's root
     ///   before (its trust data was lost); pinned clients then refuse it until re-pinned.
+    /// - Parameter storage: `.versioned` for registries whose tags cannot move (recorded in root).
     public func initialize(keys given: [String: [String]] = [:], thresholds: [String: Int] = [:], lifetimes: [(role: String, seconds: Int64)] = [],
-                           startOver: Bool = false, passphrase: (String) throws -> SecretBytes) throws -> Initialized {
+                           startOver: Bool = false, storage: TrustStorage = .normal, passphrase: (String) throws -> SecretBytes) throws -> Initialized {
         switch try trust.trustTagContent() {
         case (_, true)?:
             throw TrustError.usage("\(reference.name) already has trust data; use `signet trust` subcommands to change it")
@@ -105,6 +106,8 @@ public final class TrustPublisher {
             guard let releases = spec[TrustPublisher.releasesRole] else { throw TrustError.usage("no releases keys") }
             try editor.delegate(from: "targets", name: TrustPublisher.releasesRole, keys: releases.keys, threshold: releases.threshold, paths: ["*"])
             for (role, seconds) in lifetimes { try editor.setLifetime(seconds, of: role) }
+            if storage == .versioned { editor.recordStorage(TrustStorage.versioned.rawValue) }
+            trust.storageOverride = storage
             guard case .published = try editor.publish(signers: signers) else {
                 throw TrustError.usage("the keys given do not meet the thresholds asked for; give more keys or lower thresholds")
             }
@@ -112,6 +115,7 @@ public final class TrustPublisher {
             try push(files, expectedCurrent: nil)
             if startOver, trust.isPinned { try trust.forgetPin() }
             try trust.adopt(files)
+            if storage == .versioned { trust.recordStorage(indexVersion: 1) }
         } catch {
             for e in generated { try? keyring.remove(e) }
             throw TrustError.wrap(error)
@@ -161,12 +165,7 @@ public final class TrustPublisher {
         let files = try trust.lastVerifiedState()
         try checkTrustTagRaw(expected: current?.digest)
         let ours = try pushIndex(files, tag: nil)
-        do {
-            _ = try trust.client.putManifest(repository: reference.repository, reference: trust.options.trustTag, bytes: ours.bytes, mediaType: MediaType.ociManifest)
-        } catch { throw TrustError.oci(error) }
-        guard try trust.trustTagContent()?.digest == ours.digest else {
-            throw TrustError.conflict("another publisher moved \(trust.options.trustTag) of \(reference.name) at the same time; run the command again")
-        }
+        try trust.putIndexManifest(ours.bytes, digest: ours.digest)
         var ts: Int64 = 0, snap: Int64 = 0
         for (name, bytes) in files {
             if name == "timestamp.json", let m = try? Metadata<Timestamp>(bytes: bytes, file: name) { ts = m.signed.header.version }
@@ -687,21 +686,20 @@ public final class TrustPublisher {
         // Lost race: someone moved the trust tag since we verified it.
         try checkTrustTag(expected: expectedCurrent)
         let ours = try pushIndex(files, tag: nil)
-        // Test builds can stop here, as a killed process would: blobs and index uploaded, tag not moved.
-        TestHooks.faultPoint("before-trust-tag", path: trust.options.trustTag)
-        do {
-            _ = try trust.client.putManifest(repository: reference.repository, reference: trust.options.trustTag,
-                                             bytes: ours.bytes, mediaType: MediaType.ociManifest)
-        } catch { throw TrustError.oci(error) }
-        // Read the tag back: if it is not ours, another publisher won.
-        let now = try trust.fetchIndex()?.1
-        guard now == ours.digest else {
-            throw TrustError.conflict("another publisher moved \(trust.options.trustTag) of \(reference.name) at the same time; their change won; run the command again")
-        }
+        // Moves the trust tag (or tags the next version) and reads it back; test builds can stop just
+        // before, as a killed process would (blobs and index uploaded, trust tag not moved).
+        try trust.putIndexManifest(ours.bytes, digest: ours.digest)
     }
 
-    /// Uploads metadata blobs and an index manifest (by digest; also under `tag` when given).
+    /// Uploads metadata blobs and an index manifest by digest (the trust tag is moved by `push`); with
+    /// `tag` the staged tag, publishes a waiting change (or, with no files, that none waits).
+    @discardableResult
     func pushIndex(_ files: [(name: String, bytes: [UInt8])], tag: String?) throws -> (bytes: [UInt8], digest: Digest) {
-        try TrustIndex.upload(files, repository: reference.repository, client: trust.client, tag: tag, created: trust.options.clock())
+        if tag == trust.options.stagedTag {
+            try trust.putStagedIndex(files)
+            return ([], try SHA256.hash([]))
+        }
+        return try TrustIndex.upload(files, repository: reference.repository, client: trust.client, tag: tag, created: trust.options.clock(),
+                                     storage: try trust.storage())
     }
 }

@@ -139,7 +139,8 @@ func reportTrustChange(_ outcome: PublishOutcome, _ what: String, _ ref: ImageRe
 }
 
 let trustUsage = """
-usage: signet trust init REF [--root-key ID ...] [--signer-key ID ...] [--signer-threshold N] [--expiry ROLE=DURATION ...] [--start-over] [--json]
+usage: signet trust init REF [--root-key ID ...] [--signer-key ID ...] [--signer-threshold N] [--expiry ROLE=DURATION ...]
+                        [--immutable-tags] [--start-over] [--json]
        signet trust pin REF --root ROOT_FILE [--replace]   pin a root (after the trust data verified with it)
        signet trust expiry REF ROLE=DURATION ...            set the lifetime roles are signed with (re-signs them)
        signet trust renew REF ROLE ...                      renew roles now (those needing other signatures are staged)
@@ -161,6 +162,8 @@ data into the repository under the tag _tuf, and pins its root locally. Give the
 everyone who verifies (`signet verify --root FILE REF`).
 A waiting change is signed only after it is shown and confirmed (on a terminal, or with --yes); the roles
 it re-signs must be as it found them. While it waits, renewals and changes to other roles go ahead.
+--immutable-tags stores the trust data under tags that never move (_tuf, then _tuf.2, _tuf.3, …; waiting
+changes under _tuf-staged.1, …) for registries with immutable tags; clients detect it (docs/tuf-on-oci.md).
 Lifetimes (DURATION: 7d, 12h, 26w, 1y …; default root 1y, targets and releases 90d, snapshot 30d,
 timestamp 7d) are recorded in each role, so every machine that re-signs it keeps them.
 """
@@ -197,7 +200,7 @@ func runTrustCommand(_ arguments: [String]) throws -> Int32 {
         return 0
     }
     let args = try Args(Array(arguments.dropFirst()), valued: registryValued.union(trustValued).union(["root-key", "signer-key", "signer-threshold", "expiry", "expiry-warning"]),
-                        boolean: registryBoolean.union(publishingBoolean).union(["help", "yes", "replace", "start-over"]))
+                        boolean: registryBoolean.union(publishingBoolean).union(["help", "yes", "replace", "start-over", "immutable-tags"]))
     if args.flag("help") { printHelp(trustUsage); return 0 }
     if sub == "pin" {
         guard let file = args.value("root") else { throw UsageError("trust pin needs --root ROOT_FILE") }
@@ -242,7 +245,8 @@ func runTrustCommand(_ arguments: [String]) throws -> Int32 {
         if let t = try args.int("signer-threshold") { thresholds[TrustPublisher.releasesRole] = t }
         let lifetimes = try parseLifetimes(args.values("expiry"))
         var p = ctx.passphrases
-        let result = try ctx.publisher().initialize(keys: keys, thresholds: thresholds, lifetimes: lifetimes, startOver: args.flag("start-over")) { role in
+        let result = try ctx.publisher().initialize(keys: keys, thresholds: thresholds, lifetimes: lifetimes, startOver: args.flag("start-over"),
+                                                    storage: args.flag("immutable-tags") ? .versioned : .normal) { role in
             try p.get(root: role == "root", role: role, what: "the new \(role) key", confirm: true)
         }
         if args.flag("json") {
