@@ -36,6 +36,11 @@ final class CopyTests: TrustTestCase {
         let unmapped = try signet(["verify", "\(destination):v1", "--root", rootFile], home: "unmapped", expect: 1)
         XCTAssertTrue(unmapped.stderr.contains(repo), unmapped.stderr)
 
+        // Within one registry, blobs are mounted rather than uploaded again.
+        let local = try json(try signet(["copy", repo + ":v1", "\(registry.address)/team/copy", "--json"]))
+        XCTAssertGreaterThan(local["blobsMounted"] as? Int ?? 0, 0, "\(local)")
+        XCTAssertEqual(local["blobsUploaded"] as? Int, 0)
+
         // A source that does not verify (its trust index rolled back) is not copied.
         try signet(["push", try image("img19", message: "nineteen"), "\(repo):v19"])
         let destinationIndex = try manifestBytes("_tuf", repository: "mirror/app", client: registryClient(second.address))
