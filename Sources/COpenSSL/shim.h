@@ -49,4 +49,8 @@ static inline EVP_PKEY *signet_ec_public_key_from_point(const char *group, const
     EVP_PKEY_CTX_free(ctx);
     return key;
 }
+/* prctl(2) is variadic, so Swift cannot call it: marks the process not dumpable (no core file, no
+   ptrace attach by other processes of the same user), for the process that holds unlocked keys. */
+#include <sys/prctl.h>
+static inline int signet_set_not_dumpable(void) { return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); }
 #endif

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Argon2id cost parameters for an encrypted key file.
 public struct KeyFileKDFParameters: Sendable, Equatable {
     /// Argon2id passes (libsodium `opslimit`).
@@ -47,9 +49,16 @@ public enum EncryptedKeyFile {
     public static let maxLength = 64 * 1024
 
     /// Encrypts `key` under `passphrase`.
-    /// - Throws: `CryptoError.corruptKeyFile` for an empty passphrase or parameters outside the allowed ranges; `.library` on failure.
+    ///
+    /// - Parameters:
+    ///   - salt: the Argon2id salt (16 bytes). A key store passes its store-wide salt, so that every key
+    ///     it holds under one passphrase opens with a single Argon2id run; nil draws a random salt.
+    ///   - cache: derived keys already computed in this process (see ``KeyDerivationCache``).
+    /// - Throws: `CryptoError.corruptKeyFile` for an empty passphrase, a salt of the wrong length or
+    ///   parameters outside the allowed ranges; `.library` on failure.
     public static func seal(_ key: PrivateKey, passphrase: SecretBytes, kdf: KeyFileKDFParameters = .moderate,
-                            labels: [(String, String)] = []) throws(CryptoError) -> [UInt8] {
+                            labels: [(String, String)] = [], salt givenSalt: [UInt8]? = nil,
+                            cache: KeyDerivationCache? = nil) throws(CryptoError) -> [UInt8] {
         guard !passphrase.isEmpty else { throw CryptoError.corruptKeyFile("refusing to encrypt with an empty passphrase") }
         try checkParameters(kdf)
         for (name, value) in labels {
@@ -62,11 +71,15 @@ public enum EncryptedKeyFile {
         switch key {
         case .ed25519(let k): secret = k.seed
         case .ecdsa(let k): secret = try k.pkcs8DER()
+        case .remote: throw CryptoError.unsupportedKey("a key held by the agent cannot be written to a file")
         }
-        let salt = try Sodium.randomBytes(Sodium.pwhashSaltBytes)
+        if let givenSalt, givenSalt.count != Sodium.pwhashSaltBytes {
+            throw CryptoError.corruptKeyFile("kdf-salt must be \(Sodium.pwhashSaltBytes) bytes")
+        }
+        let salt: [UInt8]
+        if let givenSalt { salt = givenSalt } else { salt = try Sodium.randomBytes(Sodium.pwhashSaltBytes) }
         let nonce = try Sodium.randomBytes(Sodium.xchachaNonceBytes)
-        let wrapKey = try Sodium.argon2id(passphrase: passphrase, salt: salt, opsLimit: kdf.opsLimit, memLimit: kdf.memLimit,
-                                          outputLength: Sodium.xchachaKeyBytes)
+        let wrapKey = try KeyDerivationCache.derive(cache, passphrase: passphrase, salt: salt, kdf: kdf)
         let ad = associatedData(algorithm: key.algorithm, publicDER: publicDER)
         let sealed = try Sodium.xchachaSeal(plaintext: secret, associatedData: ad, nonce: nonce, key: wrapKey)
         var lines = [
@@ -85,6 +98,10 @@ public enum EncryptedKeyFile {
         return Array((lines.joined(separator: "\n") + "\n").utf8)
     }
 
+    /// A fresh random Argon2id salt of the length key files use.
+    /// - Throws: `CryptoError.library` if the system random source fails.
+    public static func randomSalt() throws(CryptoError) -> [UInt8] { try Sodium.randomBytes(Sodium.pwhashSaltBytes) }
+
     /// Reads the public parts of a key file without decrypting it.
     /// - Throws: `CryptoError.corruptKeyFile` naming the first problem.
     public static func inspect(_ bytes: [UInt8]) throws(CryptoError) -> KeyFileInfo {
@@ -95,10 +112,10 @@ public enum EncryptedKeyFile {
     /// - Throws: `CryptoError.corruptKeyFile` for a malformed file; `.wrongPassphraseOrTampered` when the
     ///   passphrase is wrong or any authenticated part was changed; `.invalidKey` if the decrypted key does
     ///   not match the recorded public key.
-    public static func open(_ bytes: [UInt8], passphrase: SecretBytes) throws(CryptoError) -> PrivateKey {
+    ///   With a `cache`, files sharing a salt, cost and passphrase cost one Argon2id run together.
+    public static func open(_ bytes: [UInt8], passphrase: SecretBytes, cache: KeyDerivationCache? = nil) throws(CryptoError) -> PrivateKey {
         let parsed = try Parsed(bytes)
-        let wrapKey = try Sodium.argon2id(passphrase: passphrase, salt: parsed.salt, opsLimit: parsed.info.kdf.opsLimit,
-                                          memLimit: parsed.info.kdf.memLimit, outputLength: Sodium.xchachaKeyBytes)
+        let wrapKey = try KeyDerivationCache.derive(cache, passphrase: passphrase, salt: parsed.salt, kdf: parsed.info.kdf)
         let ad = associatedData(algorithm: parsed.info.algorithm, publicDER: parsed.publicDER)
         guard let secret = try Sodium.xchachaOpen(ciphertext: parsed.ciphertext, associatedData: ad, nonce: parsed.nonce, key: wrapKey) else {
             throw CryptoError.wrongPassphraseOrTampered("key file")
@@ -210,6 +227,64 @@ public enum EncryptedKeyFile {
             }
             info = KeyFileInfo(algorithm: algorithm, publicKey: publicKey, kdf: kdf, labels: labels)
         }
+    }
+}
+
+/// Argon2id results kept for the life of one command, so that key files sharing a salt (every file of
+/// one key store: see `Keyring`) and a passphrase cost a single derivation however many are opened.
+///
+/// An entry holds a copy of the passphrase (compared in constant time) and the derived key, both in
+/// zeroed-on-release memory; ``clear()`` forgets them. A long-running process (the agent) uses one
+/// cache per request and clears it at the end.
+public final class KeyDerivationCache: @unchecked Sendable {
+    private struct Entry {
+        let salt: [UInt8]
+        let kdf: KeyFileKDFParameters
+        let passphrase: SecretBytes
+        let key: SecretBytes
+    }
+    private let lock = NSLock()
+    private var entries: [Entry] = []
+
+    public init() {}
+
+    /// Argon2id runs made by this process, cached or not (shown by benchmarks and `SIGNET_KDF_STATS`).
+    public static var derivationCount: Int { counter.withLock { $0 } }
+    private static let counter = LockedCounter()
+
+    /// Forgets every passphrase and derived key.
+    public func clear() {
+        lock.lock()
+        entries.removeAll()
+        lock.unlock()
+    }
+
+    static func derive(_ cache: KeyDerivationCache?, passphrase: SecretBytes, salt: [UInt8], kdf: KeyFileKDFParameters) throws(CryptoError) -> SecretBytes {
+        guard let cache else { return try run(passphrase: passphrase, salt: salt, kdf: kdf) }
+        // Held across the derivation: two threads asking for the same key wait for one run, not two.
+        cache.lock.lock()
+        defer { cache.lock.unlock() }
+        if let hit = cache.entries.first(where: { $0.salt == salt && $0.kdf == kdf && $0.passphrase == passphrase }) { return hit.key }
+        let key = try run(passphrase: passphrase, salt: salt, kdf: kdf)
+        cache.entries.append(Entry(salt: salt, kdf: kdf, passphrase: passphrase, key: key))
+        return key
+    }
+
+    private static func run(passphrase: SecretBytes, salt: [UInt8], kdf: KeyFileKDFParameters) throws(CryptoError) -> SecretBytes {
+        counter.withLock { $0 += 1 }
+        return try Sodium.argon2id(passphrase: passphrase, salt: salt, opsLimit: kdf.opsLimit, memLimit: kdf.memLimit,
+                                   outputLength: Sodium.xchachaKeyBytes)
+    }
+}
+
+/// An integer behind a lock.
+final class LockedCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func withLock<R>(_ body: (inout Int) -> R) -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&value)
     }
 }
 

@@ -8,6 +8,19 @@ public enum KeyAlgorithm: String, Sendable, CaseIterable, CustomStringConvertibl
     public var description: String { rawValue }
 }
 
+/// The public half of a key held by another process, and how to ask that process for a signature.
+public struct RemoteSigningKey: Sendable {
+    /// The key's public half.
+    public let publicKey: PublicKey
+    let signer: @Sendable ([UInt8]) throws(CryptoError) -> [UInt8]
+
+    /// - Parameter sign: returns the signature of a message (Ed25519: 64 bytes; ECDSA: DER).
+    public init(publicKey: PublicKey, sign: @escaping @Sendable ([UInt8]) throws(CryptoError) -> [UInt8]) {
+        self.publicKey = publicKey
+        signer = sign
+    }
+}
+
 /// A public key of any supported algorithm.
 public enum PublicKey: Sendable {
     case ed25519(Ed25519PublicKey)
@@ -82,6 +95,8 @@ public enum PublicKey: Sendable {
 public enum PrivateKey: Sendable {
     case ed25519(Ed25519PrivateKey)
     case ecdsa(ECDSAPrivateKey)
+    /// A key held by another process (the agent): this process only sees its public half.
+    case remote(RemoteSigningKey)
 
     /// Generates a new key.
     /// - Throws: `CryptoError.unsupportedKey` for RSA (Signet only verifies RSA), `.library` on failure.
@@ -102,15 +117,32 @@ public enum PrivateKey: Sendable {
         switch self {
         case .ed25519(let k): return .ed25519(k.publicKey)
         case .ecdsa(let k): return .ecdsa(k.publicKey)
+        case .remote(let k): return k.publicKey
         }
     }
 
     /// Signs `message`. Ed25519 gives 64 bytes; ECDSA gives DER with the curve's hash.
+    /// A remote key's signature is checked against its public key before it is returned, so a faulty
+    /// or impersonated agent cannot make Signet publish a signature that does not verify.
     /// - Throws: `CryptoError.library` on failure.
     public func sign(_ message: [UInt8]) throws(CryptoError) -> [UInt8] {
         switch self {
         case .ed25519(let k): return try k.signature(for: message)
         case .ecdsa(let k): return try k.signature(for: message).derRepresentation
+        case .remote(let k):
+            let signature = try k.signer(message)
+            let valid: Bool
+            switch k.publicKey {
+            case .ed25519(let p): valid = p.isValidSignature(signature, for: message)
+            case .ecdsa(let p):
+                guard let der = try? ECDSASignatureDER(derRepresentation: signature) else { valid = false; break }
+                valid = p.isValidSignature(der, for: message)
+            case .rsa: valid = false
+            }
+            guard valid else {
+                throw CryptoError.library(operation: "signing through the agent", detail: "the agent returned a signature that does not verify with the key's public half")
+            }
+            return signature
         }
     }
 
@@ -129,6 +161,7 @@ public enum PrivateKey: Sendable {
                 }
             }
         case .ecdsa(let k): return try k.pkcs8DER()
+        case .remote: throw CryptoError.unsupportedKey("a key held by the agent cannot be exported")
         }
     }
 

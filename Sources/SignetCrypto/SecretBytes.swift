@@ -1,3 +1,5 @@
+import CSodium
+
 /// Secret material: private keys, passphrases, derived keys, registry credentials.
 ///
 /// The bytes live in one heap allocation that is overwritten with zeros when the last copy is released.
@@ -13,10 +15,13 @@ public struct SecretBytes: Sendable, Equatable, CustomStringConvertible, CustomD
             base.initialize(repeating: 0, count: max(count, 1))
             buffer = UnsafeMutableRawBufferPointer(start: base, count: max(count, 1))
             self.count = count
+            locked = SecretMemory.lockingEnabled && sodium_mlock(base, max(count, 1)) == 0
         }
         let count: Int
+        /// Whether the pages holding the bytes are locked in memory (never swapped out).
+        let locked: Bool
         deinit {
-            Sodium.zero(buffer)
+            if locked { _ = sodium_munlock(base, max(count, 1)) } else { Sodium.zero(buffer) }
             buffer.deallocate()
         }
     }
@@ -47,6 +52,12 @@ public struct SecretBytes: Sendable, Equatable, CustomStringConvertible, CustomD
     public init(utf8 string: String) {
         var copy = Array(string.utf8)
         self.init(consuming: &copy)
+    }
+
+    /// Overwrites an array's bytes with zeros and empties it (for buffers that held a secret in transit).
+    public static func wipe(_ bytes: inout [UInt8]) {
+        bytes.withUnsafeMutableBytes { Sodium.zero($0) }
+        bytes.removeAll()
     }
 
     /// Number of bytes.

@@ -56,17 +56,29 @@ public enum KeyringError: Error, Sendable, CustomStringConvertible {
 
 /// Encrypted private keys under `$SIGNET_HOME/keys` (directory 0700, files 0600), one file per key named
 /// by its key ID, each in Signet's encrypted key file format.
+///
+/// New key files take the store's Argon2id salt (`keys/.kdf-salt`, created with the first key) instead
+/// of one of their own, and every unlock goes through one ``KeyDerivationCache``: so a command that
+/// unlocks several keys sharing a passphrase pays for one Argon2id run, not one per key. Files written
+/// with their own salt (before the store salt existed, or copied from elsewhere) still open, at one run
+/// each.
 public struct Keyring: Sendable {
     /// The key directory.
     public let directory: String
     /// Argon2id cost for new files.
     public let kdf: KeyFileKDFParameters
+    /// Keys derived from passphrases so far by this key store object.
+    public let derivations: KeyDerivationCache
+
+    /// Name of the store-wide salt file in the key directory.
+    public static let saltFileName = ".kdf-salt"
 
     /// Opens (creating if needed) the key store in `home/keys`.
     /// - Throws: `KeyringError.storage`.
-    public init(home: String, kdf: KeyFileKDFParameters = .moderate) throws(KeyringError) {
+    public init(home: String, kdf: KeyFileKDFParameters = .moderate, derivations: KeyDerivationCache = KeyDerivationCache()) throws(KeyringError) {
         directory = (home.hasSuffix("/") ? String(home.dropLast()) : home) + "/keys"
         self.kdf = kdf
+        self.derivations = derivations
         do throws(FileError) { try AtomicFile.makeDirectory(home, mode: 0o700); try AtomicFile.makeDirectory(directory, mode: 0o700) } catch {
             throw KeyringError.storage(path: directory, detail: "\(error)")
         }
@@ -109,12 +121,49 @@ public struct Keyring: Sendable {
         do { keyID = try Key(publicKey: key.publicKey).keyID() } catch { throw KeyringError.storage(path: directory, detail: "cannot compute key ID: \(error)") }
         let path = path(for: keyID)
         guard !FileManager.default.fileExists(atPath: path) else { throw KeyringError.exists(keyID) }
+        let salt = try storeSalt()
         let bytes: [UInt8]
         do {
-            bytes = try EncryptedKeyFile.seal(key, passphrase: passphrase, kdf: kdf, labels: labels + [("keyid", keyID)])
+            bytes = try EncryptedKeyFile.seal(key, passphrase: passphrase, kdf: kdf, labels: labels + [("keyid", keyID)],
+                                              salt: salt, cache: derivations)
         } catch { throw KeyringError.crypto(path: path, error) }
         do throws(FileError) { try AtomicFile.write(bytes, to: path, mode: 0o600) } catch { throw KeyringError.storage(path: path, detail: "\(error)") }
         return KeyringEntry(keyID: keyID, algorithm: key.algorithm, publicKey: key.publicKey, labels: labels, path: path)
+    }
+
+    /// The store's Argon2id salt, created (16 random bytes, base64 on one line, mode 0600) if there is
+    /// none yet. Two processes creating it at once agree on one file: the loser reads the winner's.
+    /// - Throws: `KeyringError.storage` when the file exists but is not a salt (it is never overwritten:
+    ///   move it away and a new one is made; existing key files keep opening, each records its salt).
+    public func storeSalt() throws(KeyringError) -> [UInt8] {
+        let path = directory + "/" + Keyring.saltFileName
+        func read() throws(KeyringError) -> [UInt8]? {
+            let bytes: [UInt8]?
+            do throws(FileError) { bytes = try AtomicFile.read(path, limit: 256) } catch { throw KeyringError.storage(path: path, detail: error.detail) }
+            guard let bytes else { return nil }
+            let text = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard let salt = Base64.decode(text), salt.count == 16 else {
+                throw KeyringError.storage(path: path, detail: "not a key store salt (one line of base64 holding 16 bytes); move it away to start a new one")
+            }
+            return salt
+        }
+        if let salt = try read() { return salt }
+        let salt: [UInt8]
+        do { salt = try EncryptedKeyFile.randomSalt() } catch { throw KeyringError.crypto(path: path, error) }
+        let temporary = directory + "/.kdf-salt.\(getpid()).\(UInt32.random(in: 0...UInt32.max)).new"
+        do throws(FileError) { try AtomicFile.write(Array((Base64.encode(salt) + "\n").utf8), to: temporary, mode: 0o600) } catch {
+            throw KeyringError.storage(path: path, detail: error.detail)
+        }
+        defer { unlink(temporary) }
+        // link(2) never replaces: if another process got there first, its salt stands.
+        if link(temporary, path) == 0 {
+            AtomicFile.syncDirectory(directory)
+            return salt
+        }
+        guard errno == EEXIST, let existing = try read() else {
+            throw KeyringError.storage(path: path, detail: "cannot create the key store salt: \(String(cString: strerror(errno)))")
+        }
+        return existing
     }
 
     /// Lists every key (no passphrase needed). Unreadable files are reported, not skipped.
@@ -197,7 +246,7 @@ public struct Keyring: Sendable {
         }
         guard let b = read else { throw KeyringError.notFound(entry.keyID) }
         bytes = b
-        do { return try EncryptedKeyFile.open(bytes, passphrase: passphrase) } catch {
+        do { return try EncryptedKeyFile.open(bytes, passphrase: passphrase, cache: derivations) } catch {
             if case .wrongPassphraseOrTampered = error { throw KeyringError.wrongPassphrase(keyID: entry.keyID, role: entry.label("role"), path: entry.path) }
             throw KeyringError.crypto(path: entry.path, error)
         }

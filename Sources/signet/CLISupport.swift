@@ -167,6 +167,38 @@ private func warnIgnoredTestSwitch(_ name: String) {
     note("signet: warning: \(name) is set but ignored: test switches work only in test builds")
 }
 
+/// The signing agent this process uses, if one runs for this user and holds keys: asked once, at the
+/// first key a command needs. `SIGNET_NO_AGENT=1` ignores any agent.
+enum SigningAgent {
+    static let held: (client: AgentClient, keyIDs: Set<String>)? = {
+        if ProcessInfo.processInfo.environment["SIGNET_NO_AGENT"] == "1" { return nil }
+        let client = AgentClient(socketPath: AgentClient.defaultSocketPath(home: Keyring.defaultHome))
+        guard AtomicFile.exists(client.socketPath) else { return nil }
+        do {
+            let status = try client.status()
+            return (client, Set(status.keys.map(\.keyID)))
+        } catch {
+            // A killed agent leaves its socket behind: the key files still work.
+            if case AgentError.notRunning = error {} else { note("signet: warning: not using the signing agent: \(error)") }
+            return nil
+        }
+    }()
+
+    /// The agent's handle on `entry`'s key, if it holds it.
+    static func key(for entry: KeyringEntry) -> PrivateKey? {
+        guard let held, held.keyIDs.contains(entry.keyID) else { return nil }
+        return held.client.remoteKey(for: entry)
+    }
+}
+
+/// A key to sign with: the agent's, when it holds it; else the key file opened with its passphrase.
+func signingKey(_ entry: KeyringEntry, ring: Keyring, root: Bool, passphrases: inout Passphrases) throws -> PrivateKey {
+    if let key = SigningAgent.key(for: entry) { return key }
+    let isRoot = root || entry.label("role") == "root"
+    return try ring.unlock(entry, passphrase: try passphrases.get(root: isRoot, role: entry.label("role"),
+                                                                  what: "\(isRoot ? "root" : "signing") key \(entry.keyID.prefix(12))"))
+}
+
 /// The key store at `$SIGNET_HOME`. `SIGNET_UNSAFE_TEST_KDF=1` (test builds only) makes new key files
 /// use libsodium's minimum Argon2id cost: it removes the brute-force resistance of the passphrase and
 /// exists only so that test suites can create many keys quickly.

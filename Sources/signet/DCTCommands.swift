@@ -156,8 +156,7 @@ func runDCTCommand(_ arguments: [String]) throws -> Int32 {
         let keyring = try openKeyring()
         var passphrases = Passphrases(file: args.value("passphrase-file"))
         let publisher = TrustPublisher(trust: trust, keyring: keyring) { entry, root in
-            try keyring.unlock(entry, passphrase: try passphrases.get(root: root || entry.label("role") == "root", role: entry.label("role"),
-                                                                      what: "\(root ? "root" : "signing") key \(entry.keyID.prefix(12))"))
+            try signingKey(entry, ring: keyring, root: root, passphrases: &passphrases)
         }
         let importer = DCTImporter(inspection: DCTInspection(set), set: set, publisher: publisher, keyring: keyring)
         var p2 = Passphrases(file: args.value("passphrase-file"))

@@ -58,6 +58,7 @@ func errorCode(for error: Error) -> String {
         default: return "key"
         }
     case is FileError: return "local"
+    case is AgentError: return "agent"
     default: return "error"
     }
 }

@@ -4,7 +4,7 @@ import Foundation
 let helpSections: [(command: String, usage: String)] = [
     ("trust", trustUsage), ("push", pushUsage), ("pull", pullUsage), ("sign", signUsage), ("verify", verifyUsage),
     ("inspect", inspectUsage), ("signer", signerUsage), ("timestamp", timestampUsage), ("dct", dctUsage),
-    ("copy", copyUsage), ("export", exportUsage), ("login", loginUsage), ("policy", policyUsage), ("key", keyUsage), ("tuf", tufUsage),
+    ("copy", copyUsage), ("export", exportUsage), ("login", loginUsage), ("policy", policyUsage), ("key", keyUsage), ("agent", agentUsage), ("tuf", tufUsage),
 ]
 
 /// The subcommands of each command (for completions).
@@ -15,6 +15,7 @@ let subcommands: [String: [String]] = [
     "policy": ["check"],
     "dct": ["inspect", "verify", "pull", "import"],
     "key": ["generate", "list", "import", "export", "rotate", "retire", "delete"],
+    "agent": ["start", "run", "add", "list", "lock", "stop"],
     "tuf": tufSubcommands,
 ]
 

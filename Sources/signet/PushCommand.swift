@@ -114,7 +114,7 @@ func runPushCommand(_ arguments: [String]) throws -> Int32 {
             let ring = try openKeyring()
             var passphrases = Passphrases(file: invocation.passphraseFile)
             let publisher = TrustPublisher(trust: registryTrust, keyring: ring) { entry, root in
-                try ring.unlock(entry, passphrase: try passphrases.get(root: root || entry.label("role") == "root", role: entry.label("role"), what: "signing key \(entry.keyID.prefix(12))"))
+                try signingKey(entry, ring: ring, root: root, passphrases: &passphrases)
             }
             let reference = invocation.reference
             publisher.root = invocation.rootChoice

@@ -60,7 +60,7 @@ func runTUFCommand(_ arguments: [String]) throws -> Int32 {
         var out: [PrivateKey] = []
         for e in try ring.list() where wanted.all.contains(e.keyID) {
             let isRoot = wanted.root.contains(e.keyID) || e.label("role") == "root"
-            out.append(try ring.unlock(e, passphrase: try passphrases.get(root: isRoot, role: e.label("role"), what: "\(isRoot ? "root" : "signing") key \(e.keyID.prefix(12))")))
+            out.append(try signingKey(e, ring: ring, root: isRoot, passphrases: &passphrases))
         }
         return out
     }

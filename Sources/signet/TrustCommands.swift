@@ -96,8 +96,7 @@ struct TrustContext {
         var p = passphrases
         let ring = keyring
         let pub = TrustPublisher(trust: trust, keyring: keyring) { entry, root in
-            let pass = try p.get(root: root || entry.label("role") == "root", role: entry.label("role"), what: "\(root ? "root" : "signing") key \(entry.keyID.prefix(12))")
-            return try ring.unlock(entry, passphrase: pass)
+            try signingKey(entry, ring: ring, root: root, passphrases: &p)
         }
         pub.root = root
         pub.allowExpired = allowExpired

@@ -30,6 +30,7 @@ Registries:
   login     check and store registry credentials as `docker login` does     logout   remove them
 Keys and static TUF repositories:
   key       generate, list, import, export keys; rotate a repository's role key
+  agent     hold unlocked keys in memory and sign for this user's commands (ssh-agent style)
   tuf       create and maintain a static TUF repository on disk
 
 Run `signet <command> --help` for details; `signet man` prints the manual page, `signet completion bash|zsh`
@@ -48,6 +49,7 @@ func exitCode(for error: Error) -> Int32 {
     case let e as TrustError: return e.exitCode
     case let e as KeyringError: return keyringExitCode(e)
     case is FileError: return 4
+    case is AgentError: return 4
     case let e as TUFError:
         if case .storage = e { return 4 }
         return 1
@@ -66,7 +68,7 @@ func keyringExitCode(_ e: KeyringError) -> Int32 {
 let signetVersion = "0.1.0"
 
 /// The top-level commands.
-let signetCommands = ["key", "tuf", "pull", "trust", "sign", "revoke", "verify", "inspect", "signer", "timestamp", "push", "dct", "login", "logout", "policy", "copy", "export", "import", "man", "completion", "version", "help"]
+let signetCommands = ["key", "tuf", "pull", "trust", "sign", "revoke", "verify", "inspect", "signer", "timestamp", "push", "dct", "login", "logout", "agent", "policy", "copy", "export", "import", "man", "completion", "version", "help"]
 
 func runSignet(_ arguments: [String]) -> Int32 {
     guard let command = arguments.first else {
@@ -92,6 +94,7 @@ func runSignet(_ arguments: [String]) -> Int32 {
         case "copy": return try runCopyCommand(Array(arguments.dropFirst()))
         case "export": return try runExportCommand(Array(arguments.dropFirst()), importing: false)
         case "import": return try runExportCommand(Array(arguments.dropFirst()), importing: true)
+        case "agent": return try runAgentCommand(Array(arguments.dropFirst()))
         case "login": return try runLoginCommand(Array(arguments.dropFirst()), logout: false)
         case "logout": return try runLoginCommand(Array(arguments.dropFirst()), logout: true)
         case "--version", "version":
@@ -129,5 +132,8 @@ let status = runSignet(Array(CommandLine.arguments.dropFirst()))
 // Everything this process wrote is already in place (atomic writes are fsynced and renamed before they
 // return) and output is flushed here, so the libraries' exit-time teardown (OpenSSL, curl's TLS
 // libraries), which nothing needs, is skipped.
+if ProcessInfo.processInfo.environment["SIGNET_KDF_STATS"] == "1" {
+    note("signet: argon2id derivations: \(KeyDerivationCache.derivationCount)")
+}
 fflush(nil)
 _exit(status)

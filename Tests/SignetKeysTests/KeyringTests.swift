@@ -73,4 +73,55 @@ final class KeyringTests: XCTestCase {
         XCTAssertThrowsError(try ring.importPEM(enc.stdout, pemPassphrase: SecretBytes(utf8: "nope"), passphrase: pass))
         XCTAssertEqual(try ring.list().count, 1)
     }
+
+    /// Keys sharing a passphrase cost one Argon2id run per command (a fresh key store object), whatever
+    /// their number; a second passphrase costs a second run; a file with its own salt still opens.
+    func testOneDerivationPerPassphrase() throws {
+        let writer = try Keyring(home: home, kdf: .unsafeMinimumForTests)
+        let shared = try (0..<4).map { _ in try writer.generate(.ed25519, passphrase: pass) }
+        let other = try writer.generate(.ecdsaP256, passphrase: SecretBytes(utf8: "another passphrase"))
+        let salt = try writer.storeSalt()
+        for e in shared + [other] {
+            let text = String(decoding: try XCTUnwrap(try AtomicFile.read(e.path, limit: 1 << 16)), as: UTF8.self)
+            XCTAssertTrue(text.contains("kdf-salt: \(Base64.encode(salt))\n"), "new key files take the store salt")
+        }
+        // A file sealed on its own (as before the store salt, or copied in from elsewhere).
+        let legacyKey = try PrivateKey.generate(.ed25519)
+        let legacyID = try Key(publicKey: legacyKey.publicKey).keyID()
+        try AtomicFile.write(try EncryptedKeyFile.seal(legacyKey, passphrase: pass, kdf: .unsafeMinimumForTests, labels: [("keyid", legacyID)]),
+                             to: home + "/keys/\(legacyID).key", mode: 0o600)
+
+        let reader = try Keyring(home: home, kdf: .unsafeMinimumForTests)
+        let before = KeyDerivationCache.derivationCount
+        for e in shared { _ = try reader.unlock(e, passphrase: pass) }
+        XCTAssertEqual(KeyDerivationCache.derivationCount - before, 1, "four keys, one passphrase: one run")
+        _ = try reader.unlock(other, passphrase: SecretBytes(utf8: "another passphrase"))
+        XCTAssertEqual(KeyDerivationCache.derivationCount - before, 2)
+        XCTAssertEqual(try reader.unlock(try reader.find(legacyID), passphrase: pass).publicKey.spkiDER(), try legacyKey.publicKey.spkiDER())
+        XCTAssertEqual(KeyDerivationCache.derivationCount - before, 3, "a file with its own salt costs its own run")
+        // A wrong passphrase is not served from the cache of the right one.
+        XCTAssertThrowsError(try reader.unlock(shared[0], passphrase: SecretBytes(utf8: "wrong"))) { error in
+            guard case KeyringError.wrongPassphrase = error else { return XCTFail("\(error)") }
+        }
+        reader.derivations.clear()
+        _ = try reader.unlock(shared[1], passphrase: pass)
+        XCTAssertEqual(KeyDerivationCache.derivationCount - before, 5, "after clear() the passphrase is derived again")
+    }
+
+    /// A damaged salt file is reported and left alone; existing keys keep opening (each records its salt).
+    func testDamagedStoreSaltIsReportedNotReplaced() throws {
+        let ring = try Keyring(home: home, kdf: .unsafeMinimumForTests)
+        let e = try ring.generate(.ed25519, passphrase: pass)
+        let saltPath = home + "/keys/" + Keyring.saltFileName
+        XCTAssertEqual(try mode(saltPath), 0o600)
+        try AtomicFile.write(Array("not a salt\n".utf8), to: saltPath, mode: 0o600)
+        XCTAssertThrowsError(try ring.generate(.ed25519, passphrase: pass)) { error in
+            XCTAssertTrue("\(error)".contains(Keyring.saltFileName) && "\(error)".contains("not a key store salt"), "\(error)")
+        }
+        XCTAssertEqual(try AtomicFile.read(saltPath, limit: 100), Array("not a salt\n".utf8))
+        XCTAssertNoThrow(try ring.unlock(e, passphrase: pass))
+        try FileManager.default.removeItem(atPath: saltPath)
+        XCTAssertNoThrow(try ring.generate(.ed25519, passphrase: pass))
+        XCTAssertNoThrow(try ring.unlock(e, passphrase: pass))
+    }
 }
