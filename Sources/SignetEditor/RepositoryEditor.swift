@@ -278,6 +278,49 @@ public final class RepositoryEditor {
         }
     }
 
+    /// Moves every target of delegated role `name` into `2^bitLength` succinct hash bins (TAP 15) named
+    /// `name-HEX`, delegated by `name` with its own keys and threshold, so that a later change re-signs
+    /// one bin instead of the whole list. `name` keeps its place (and its signers) in the delegation
+    /// tree; clients find each target through the bins as the TUF workflow prescribes.
+    /// - Throws: `RepositoryError.invalidRequest` when `name` is a top-level role or already delegates.
+    public func splitIntoHashBins(role name: String, bitLength: Int) throws(RepositoryError) {
+        guard !Root.topLevelRoles.contains(name) else { throw RepositoryError.invalidRequest("\(name) is a top-level role; only delegated roles are split into hash bins") }
+        guard (1...16).contains(bitLength) else { throw RepositoryError.invalidRequest("bit length must be 1 to 16 (up to 65 536 bins)") }
+        var parent = try role(name)
+        guard parent.signed.delegations == nil else { throw RepositoryError.invalidRequest("\(name) already delegates") }
+        let (keyMap, roleKeys) = try keysAndRole(for: name)
+        var keys: [(String, Key)] = []
+        for id in roleKeys.keyIDs {
+            guard let k = keyMap[ByteKey(id)] else { throw RepositoryError.invalidRequest("key \(id) of \(name) is not listed by its delegator") }
+            keys.append((id, k))
+        }
+        let bins = SuccinctRoles(keyIDs: roleKeys.keyIDs, threshold: roleKeys.threshold, bitLength: bitLength, namePrefix: name)
+        for n in 0..<bins.binCount where roles[ByteKey(bins.binName(n))] != nil {
+            throw RepositoryError.invalidRequest("role \(bins.binName(n)) already exists")
+        }
+        let header = Header(version: 1, expiresAt: clock() + lifetime(of: name))
+        var binned: [String: [TargetFile]] = [:]
+        for path in parent.signed.targetPaths {
+            guard let t = try? parent.signed.target(path) else { throw RepositoryError.invalidRequest("target \(path) of \(name) cannot be read") }
+            binned[bins.roleName(for: path), default: []].append(t)
+        }
+        for n in 0..<bins.binCount {
+            let binName = bins.binName(n)
+            roles[ByteKey(binName)] = Metadata(signed: Targets(header: header, targets: binned[binName] ?? []))
+            markDirty(binName)
+        }
+        parent.signed = Targets(header: parent.signed.header, targets: [], delegations: Delegations(keys: keys, roles: nil, succinctRoles: bins),
+                                unknown: parent.signed.unknown)
+        roles[ByteKey(name)] = parent
+        markDirty(name)
+    }
+
+    /// The role that holds (or would hold) target `path` of role `name`: the hash bin for it when `name`
+    /// is split into bins, else `name` itself.
+    public func holder(of path: String, in name: String) -> String {
+        roles[ByteKey(name)]?.signed.delegations?.succinctRoles?.roleName(for: path) ?? name
+    }
+
     /// The bin role responsible for `path` under `delegator`'s hash bins, if it uses them.
     public func hashBin(for path: String, delegator: String = "targets") -> String? {
         roles[ByteKey(delegator)]?.signed.delegations?.succinctRoles?.roleName(for: path)
@@ -314,6 +357,16 @@ public final class RepositoryEditor {
         markDirty(delegator)
         // The delegate must be signed again by its new set of keys (or wait for them in staging).
         if roles[ByteKey(name)] != nil { markDirty(name) }
+        // A role split into hash bins hands the same signers and threshold on to its bins.
+        if var split = roles[ByteKey(name)], var sd = split.signed.delegations, var bins = sd.succinctRoles {
+            sd.keys = ids.compactMap { id in d.keys.first { $0.0 == id } }
+            bins.keyIDs = ids
+            bins.threshold = t
+            sd.succinctRoles = bins
+            split.signed.delegations = sd
+            roles[ByteKey(name)] = split
+            for n in 0..<bins.binCount where roles[ByteKey(bins.binName(n))] != nil { markDirty(bins.binName(n)) }
+        }
     }
 
     /// The delegated role `name` as its delegator lists it (searching every targets role).

@@ -271,8 +271,10 @@ public final class RegistryClient: Sendable {
     ///
     /// - Throws: `OCIError.registry` (for example `DIGEST_INVALID`), `.unauthorized`, `.network`,
     ///   `.io` for an unreadable source file, `.invalidArgument` for a bad `mountFrom` name.
+    /// - Parameter checkExisting: false skips the `HEAD` for a blob the caller knows to be new (for
+    ///   example metadata it has just signed); uploading a blob that exists after all is harmless.
     public func uploadBlob(repository: String, descriptor: Descriptor, source: BlobSource,
-                           mountFrom: [String] = []) throws(OCIError) -> BlobUploadOutcome {
+                           mountFrom: [String] = [], checkExisting: Bool = true) throws(OCIError) -> BlobUploadOutcome {
         var scopes = [RegistryClient.pushScope(repository)]
         for other in mountFrom where other != repository {
             guard ImageReference.isValidRepositoryPath(other) else {
@@ -280,7 +282,7 @@ public final class RegistryClient: Sendable {
             }
             scopes.append(RegistryClient.pullScope(other))
         }
-        if try blobExists(repository: repository, descriptor: descriptor, scopes: scopes) {
+        if checkExisting, try blobExists(repository: repository, descriptor: descriptor, scopes: scopes) {
             return .alreadyPresent
         }
         var attempt = 1

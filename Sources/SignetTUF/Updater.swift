@@ -294,15 +294,21 @@ public final class Updater {
         throw TUFError.targetNotFound(path: path)
     }
 
-    /// Loads and verifies delegated role `name` reached from `delegator` (a role directly delegated by
-    /// the top-level targets when `delegator` is "targets"), refreshing first if needed.
-    /// - Throws: `TUFError` when it cannot be loaded or verified.
+    /// Loads and verifies delegated role `name` reached from `delegator`: the top-level targets, or a
+    /// delegated role loaded (and so verified) before through this function, refreshing first if needed.
+    /// - Throws: `TUFError` when it cannot be loaded or verified, `.misuse` when `delegator` was not loaded.
     public func role(_ name: String, delegator: String = "targets") throws(TUFError) -> Metadata<Targets> {
         if !refreshed { try refresh() }
-        guard delegator == "targets" else { throw TUFError.misuse("only roles delegated by the top-level targets can be loaded directly") }
         var set = trusted
         defer { trusted = set }
-        return try loadTargets(&set, ref: RoleRef(delegator: "targets", name: name), delegatorRef: .topLevelTargets)
+        if delegator == "targets" {
+            return try loadTargets(&set, ref: RoleRef(delegator: "targets", name: name), delegatorRef: .topLevelTargets)
+        }
+        let loaded = set.targetsRoles.keys.filter { $0.name == ByteKey(delegator) && $0 != .topLevelTargets }
+        guard let parent = loaded.sorted(by: { $0.delegator.bytes.lexicographicallyPrecedes($1.delegator.bytes) }).first else {
+            throw TUFError.misuse("load \(delegator) before the roles it delegates to")
+        }
+        return try loadTargets(&set, ref: RoleRef(delegator: delegator, name: name), delegatorRef: parent)
     }
 
     /// Everything the repository's trusted state consists of, verified: after a refresh, every targets

@@ -75,18 +75,54 @@ public struct TrustIndex: Sendable {
     /// Uploads the metadata blobs and an index manifest listing them to `repository`: by digest, and
     /// under `tag` when given.
     /// - Returns: the manifest's bytes and digest.
+    /// Uploads the metadata blobs (and the empty config) of `files`, then the index manifest by digest,
+    /// then `tag` when given. Blobs whose digests are in `present` (those the current verified index
+    /// lists, which the registry keeps while that index references them) are not sent again; with a
+    /// `present` set, other blobs are new by construction and sent without asking first. Up to four
+    /// uploads run at once.
     static func upload(_ files: [(name: String, bytes: [UInt8])], repository: String, client: RegistryClient, tag: String?,
-                       created: Int64, storage: TrustStorage = .normal) throws(TrustError) -> (bytes: [UInt8], digest: Digest) {
+                       created: Int64, storage: TrustStorage = .normal, present: Set<Digest> = []) throws(TrustError) -> (bytes: [UInt8], digest: Digest) {
         do {
+            var pending: [(Descriptor, [UInt8])] = []
             let empty = Descriptor(mediaType: emptyMediaType, digest: try SHA256.hash(emptyBlob), size: 2)
-            _ = try client.uploadBlob(repository: repository, descriptor: empty, source: .bytes(emptyBlob))
+            if present.isEmpty { pending.append((empty, emptyBlob)) }   // an existing index has it as its config
+            var seen = present
             for (_, bytes) in files {
                 let d = Descriptor(mediaType: metadataMediaType, digest: try SHA256.hash(bytes), size: Int64(bytes.count))
-                _ = try client.uploadBlob(repository: repository, descriptor: d, source: .bytes(bytes))
+                if seen.insert(d.digest).inserted { pending.append((d, bytes)) }
             }
+            let checkExisting = present.isEmpty
+            final class Failure: @unchecked Sendable {
+                let lock = NSLock()
+                var error: OCIError?
+                func record(_ e: OCIError) { lock.lock(); if error == nil { error = e }; lock.unlock() }
+            }
+            let failure = Failure()
+            let work = pending
+            let lanes = min(4, work.count)
+            DispatchQueue.concurrentPerform(iterations: lanes) { lane in
+                var i = lane
+                while i < work.count {
+                    do throws(OCIError) {
+                        _ = try client.uploadBlob(repository: repository, descriptor: work[i].0, source: .bytes(work[i].1), checkExisting: checkExisting)
+                    } catch { failure.record(error) }
+                    i += lanes
+                }
+            }
+            if let e = failure.error { throw e }
             let manifest = try TrustIndex.manifest(for: files.map { ($0.name, $0.bytes) }, created: TUFDate.format(created), storage: storage)
             let digest = try SHA256.hash(manifest)
-            _ = try client.putManifest(repository: repository, reference: digest.ociString, bytes: manifest, mediaType: MediaType.ociManifest)
+            let put: Result<Digest, OCIError>
+            do throws(OCIError) {
+                put = .success(try client.putManifest(repository: repository, reference: digest.ociString, bytes: manifest, mediaType: MediaType.ociManifest))
+            } catch { put = .failure(error) }
+            if case .failure(let e) = put {
+                // A blob the previous index lists is gone (deleted through the API): send everything.
+                if !present.isEmpty, case .registry(_, _, let code, _) = e, code?.hasSuffix("BLOB_UNKNOWN") == true {
+                    return try upload(files, repository: repository, client: client, tag: tag, created: created, storage: storage, present: [])
+                }
+                throw e
+            }
             if let tag { _ = try client.putManifest(repository: repository, reference: tag, bytes: manifest, mediaType: MediaType.ociManifest) }
             return (manifest, digest)
         } catch let e as OCIError { throw TrustError.oci(e) } catch { throw TrustError.wrap(error) }

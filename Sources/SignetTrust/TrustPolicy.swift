@@ -182,8 +182,17 @@ extension TrustPolicy.Rule {
                   let d = delegations.roles?.first(where: { $0.name == releases }) else {
                 throw TrustError.policy("the policy's rule \"\(pattern)\" names signers, but \(name) has no releases delegation")
             }
-            let metadata: Metadata<Targets>
-            do { metadata = try state.updater.role(releases, delegator: "targets") } catch { throw TrustError.refreshFailed(error, repository: name) }
+            // The metadata that carries the tag: releases itself, or its hash bin for the tag once split
+            // (bins are signed by the same keys, listed in releases' own delegations).
+            var metadata: Metadata<Targets>
+            var signerKeys = delegations.keyMap
+            do {
+                metadata = try state.updater.role(releases, delegator: "targets")
+                if let split = metadata.signed.delegations, let bins = split.succinctRoles {
+                    signerKeys = split.keyMap
+                    metadata = try state.updater.role(bins.roleName(for: target.tag), delegator: releases)
+                }
+            } catch { throw TrustError.refreshFailed(error, repository: name) }
             guard ((try? metadata.signed.target(target.tag)) ?? nil)?.sha256 == target.digest else {
                 throw TrustError.policy("the policy's rule \"\(pattern)\" requires \(target.tag) to be signed by signers \(signers.joined(separator: ", ")), but releases does not sign it")
             }
@@ -193,7 +202,7 @@ extension TrustPolicy.Rule {
             }
             let message: [UInt8]
             do { message = try metadata.canonicalSigned() } catch { throw TrustError.tuf(error) }
-            let valid = validSigners(message: message, signatures: metadata.signatures, role: RoleKeys(keyIDs: Array(ids.keys), threshold: 1), keys: delegations.keyMap)
+            let valid = validSigners(message: message, signatures: metadata.signatures, role: RoleKeys(keyIDs: Array(ids.keys), threshold: 1), keys: signerKeys)
             let who = Set(valid.compactMap { ids[$0] })
             guard who.count >= threshold else {
                 throw TrustError.policy("the policy's rule \"\(pattern)\" requires \(target.tag) of \(name) to be signed by \(threshold) of \(signers.joined(separator: ", ")); signed by \(who.isEmpty ? "none of them" : who.sorted().joined(separator: ", "))")

@@ -34,6 +34,23 @@ public final class TrustPublisher {
 
     /// Name of the delegated role that signs tags.
     public static let releasesRole = "releases"
+    /// Past this many signed tags, `releases` is split into succinct hash bins (TAP 15) on the next change.
+    public static let hashBinThreshold = 1024
+    /// `releases` is split into 2^6 = 64 bins: at 10 000 tags a publish re-signs one bin of about 160 tags.
+    public static let hashBinBitLength = 6
+
+    /// Splits `releases` into hash bins once it holds more than `hashBinThreshold` tags.
+    static func splitReleasesIfLarge(_ editor: RepositoryEditor) throws {
+        guard let releases = editor.roles[ByteKey(releasesRole)], releases.signed.delegations == nil,
+              releases.signed.targetCount > hashBinThreshold else { return }
+        do { try editor.splitIntoHashBins(role: releasesRole, bitLength: hashBinBitLength) } catch { throw TrustError.wrap(error) }
+    }
+
+    /// The roles that may sign `tag`, in the order clients look: the `releases` role (or its hash bin for
+    /// the tag) first, then the top-level targets.
+    static func tagRoles(_ tag: String, _ editor: RepositoryEditor) -> [String] {
+        [editor.holder(of: tag, in: releasesRole), "targets"]
+    }
 
     var reference: ImageReference { trust.reference }
 
@@ -196,9 +213,12 @@ public final class TrustPublisher {
     public final class PreparedChange {
         let editor: RepositoryEditor
         let indexDigest: Digest
+        /// The blobs the verified index lists (in the registry already).
+        let present: Set<Digest>
         /// What publishing it will do (publish, or stage for more signatures).
         public let outcome: PublishOutcome
-        init(editor: RepositoryEditor, indexDigest: Digest, outcome: PublishOutcome) {
+        init(editor: RepositoryEditor, indexDigest: Digest, present: Set<Digest>, outcome: PublishOutcome) {
+            self.present = present
             self.editor = editor
             self.indexDigest = indexDigest
             self.outcome = outcome
@@ -223,6 +243,7 @@ public final class TrustPublisher {
         let waiting = try waitingChangeRoles()
         let (state, editor) = try checkout(renewal: renewal)
         do { try change(editor) } catch { throw TrustError.wrap(error) }
+        try TrustPublisher.splitReleasesIfLarge(editor)
         // A change may be published while another waits for signatures when it leaves the roles the
         // waiting one re-signs alone (renewing snapshot and timestamp always does). Only one change waits.
         if let waiting {
@@ -235,7 +256,7 @@ public final class TrustPublisher {
         if waiting != nil, case .staged = outcome {
             throw TrustError.pendingChange(reference.name, detail: "this change also needs other signatures; one change waits at a time")
         }
-        return PreparedChange(editor: editor, indexDigest: state.indexDigest, outcome: outcome)
+        return PreparedChange(editor: editor, indexDigest: state.indexDigest, present: Set(state.index.files.values.map(\.digest)), outcome: outcome)
     }
 
     /// The roles re-signed by the change waiting under the staged tag (from its file names), or nil when
@@ -251,7 +272,7 @@ public final class TrustPublisher {
         switch prepared.outcome {
         case .published:
             let files = prepared.editor.currentFiles()
-            try push(files, expectedCurrent: prepared.indexDigest)
+            try push(files, expectedCurrent: prepared.indexDigest, present: prepared.present)
             try trust.adopt(files)
         case .staged(let change):
             if let (staged, _) = try trust.fetchIndex(tag: trust.options.stagedTag), !staged.files.isEmpty {
@@ -286,8 +307,8 @@ public final class TrustPublisher {
     public static func signChange(tag: String, digest: Digest, length: Int64, mediaType: String, replace: Bool = true,
                                   repository: String = "", onMove: @escaping (Digest) -> Void = { _ in }) -> (RepositoryEditor) throws -> Void {
         { editor in
-            let role = editor.roles[ByteKey(releasesRole)] != nil ? releasesRole : "targets"
-            for name in [releasesRole, "targets"] {
+            let role = editor.roles[ByteKey(releasesRole)] != nil ? editor.holder(of: tag, in: releasesRole) : "targets"
+            for name in tagRoles(tag, editor) {
                 guard let existing = try? editor.roles[ByteKey(name)]?.signed.target(tag), let old = existing.sha256 else { continue }
                 if old != digest {
                     if !replace { throw TrustError.wouldReplace(tag: tag, repository: repository, signed: old, new: digest) }
@@ -338,7 +359,7 @@ public final class TrustPublisher {
         let change = TrustPublisher.signChange(tag: tag, digest: digest, length: Int64(fetched.bytes.count), mediaType: manifest.mediaType,
                                                replace: replace, repository: reference.name, onMove: { replaced = $0 })
         let prepared = try prepare { editor in
-            for name in [TrustPublisher.releasesRole, "targets"] {
+            for name in TrustPublisher.tagRoles(tag, editor) {
                 if let existing = try? editor.roles[ByteKey(name)]?.signed.target(tag), existing.sha256 == digest, existing.length == Int64(fetched.bytes.count) {
                     already = true
                     return
@@ -354,7 +375,7 @@ public final class TrustPublisher {
     /// Removes `tag`'s signature.
     public func revoke(tag: String) throws -> PublishOutcome {
         try update { editor in
-            for name in [TrustPublisher.releasesRole, "targets"] {
+            for name in TrustPublisher.tagRoles(tag, editor) {
                 if let r = editor.roles[ByteKey(name)], r.signed.containsTarget(tag) {
                     try editor.removeTarget(path: tag, role: name)
                     return
@@ -508,7 +529,7 @@ public final class TrustPublisher {
         let keys = try signers(for: ids)
         guard !keys.isEmpty, case .published = try editor.signStaged(change, signers: keys) else { return nil }
         let files = editor.currentFiles()
-        try push(files, expectedCurrent: state.indexDigest)
+        try push(files, expectedCurrent: state.indexDigest, present: Set(state.index.files.values.map(\.digest)))
         try trust.adopt(files)
         _ = try pushIndex([], tag: trust.options.stagedTag)
         return review.lines().first ?? "the waiting change"
@@ -636,7 +657,7 @@ public final class TrustPublisher {
         switch outcome {
         case .published:
             let files = editor.currentFiles()
-            try push(files, expectedCurrent: state.indexDigest)
+            try push(files, expectedCurrent: state.indexDigest, present: Set(state.index.files.values.map(\.digest)))
             try trust.adopt(files)
             _ = try pushIndex([], tag: trust.options.stagedTag)
         case .staged(var again):
@@ -682,10 +703,10 @@ public final class TrustPublisher {
 
     /// Pushes a complete repository state (every root version, timestamp, snapshot and each targets
     /// role); then the index by digest, then the trust tag (the commit point).
-    func push(_ files: [(name: String, bytes: [UInt8])], expectedCurrent: Digest?) throws {
-        // Lost race: someone moved the trust tag since we verified it.
+    func push(_ files: [(name: String, bytes: [UInt8])], expectedCurrent: Digest?, present: Set<Digest> = []) throws {
+        let ours = try pushIndex(files, tag: nil, present: present)
+        // Lost race: someone moved the trust tag since we verified it (checked as late as possible).
         try checkTrustTag(expected: expectedCurrent)
-        let ours = try pushIndex(files, tag: nil)
         // Moves the trust tag (or tags the next version) and reads it back; test builds can stop just
         // before, as a killed process would (blobs and index uploaded, trust tag not moved).
         try trust.putIndexManifest(ours.bytes, digest: ours.digest)
@@ -694,12 +715,12 @@ public final class TrustPublisher {
     /// Uploads metadata blobs and an index manifest by digest (the trust tag is moved by `push`); with
     /// `tag` the staged tag, publishes a waiting change (or, with no files, that none waits).
     @discardableResult
-    func pushIndex(_ files: [(name: String, bytes: [UInt8])], tag: String?) throws -> (bytes: [UInt8], digest: Digest) {
+    func pushIndex(_ files: [(name: String, bytes: [UInt8])], tag: String?, present: Set<Digest> = []) throws -> (bytes: [UInt8], digest: Digest) {
         if tag == trust.options.stagedTag {
             try trust.putStagedIndex(files)
             return ([], try SHA256.hash([]))
         }
         return try TrustIndex.upload(files, repository: reference.repository, client: trust.client, tag: tag, created: trust.options.clock(),
-                                     storage: try trust.storage())
+                                     storage: try trust.storage(), present: present)
     }
 }

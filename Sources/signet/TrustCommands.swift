@@ -548,7 +548,23 @@ func printInspection(_ ctx: TrustContext, json: Bool, windows: ExpiryWindows = E
     // Roles delegated by the top-level targets, loaded through the updater so they are verified.
     if let t = set.targets, let d = t.signed.delegations {
         for r in d.roles ?? [] {
-            targetsRole(r.name, try updater.role(r.name, delegator: "targets"), keys: r.roleKeys)
+            let m = try updater.role(r.name, delegator: "targets")
+            targetsRole(r.name, m, keys: r.roleKeys)
+            // A role split into hash bins: its tags are in the bins, shown under the role's name; the
+            // bins' expiry is reported as the earliest of them.
+            if let bins = m.signed.delegations?.succinctRoles {
+                var earliest: Header?
+                for n in 0..<bins.binCount {
+                    let bin = try updater.role(bins.binName(n), delegator: r.name)
+                    for path in bin.signed.targetPaths {
+                        if let t = try? bin.signed.target(path) { tags.append((path, t.sha256?.ociString ?? "?", t.length, r.name)) }
+                    }
+                    if earliest.map({ bin.signed.header.expiresAt < $0.expiresAt }) ?? true { earliest = bin.signed.header }
+                }
+                if let h = earliest {
+                    add("\(r.name) (\(bins.binCount) hash bins)", h, m.signed.unknown, RoleKeys(keyIDs: bins.keyIDs, threshold: bins.threshold))
+                }
+            }
         }
     }
     let staged = ((try? ctx.trust.fetchIndex(tag: ctx.trust.options.stagedTag)) ?? nil).map { !$0.0.files.isEmpty } ?? false

@@ -362,3 +362,24 @@ final class TrustAttackTests: TrustTestCase {
         XCTAssertTrue(tooMany.stderr.contains("more than the \(TrustIndex.maxFiles)"), tooMany.stderr)
     }
 }
+
+extension TrustAttackTests {
+    /// A publish sends only the blobs the verified index does not list. Someone who deletes a listed
+    /// blob through the registry API cannot make the next publish reference a missing file: the
+    /// registry refuses that index, and the publisher sends every blob again.
+    func testADeletedMetadataBlobIsSentAgainByTheNextPublish() throws {
+        let (rootFile, _) = try setUpSignedRepository()
+        let files = try indexFiles()
+        let targets = try XCTUnwrap(files.first { $0.key.hasSuffix(".targets.json") }?.value)
+        let deleted = try TestProcesses.run("/usr/bin/curl", ["-fsS", "-o", "/dev/null", "-w", "%{http_code}", "-X", "DELETE",
+                                                               "http://\(registry.address)/v2/team/app/blobs/\(targets.digest.ociString)"])
+        XCTAssertEqual(deleted.stdout, "202", deleted.stderr)
+        try signet(["verify", repo + ":v1", "--root", rootFile], home: "before", expect: 3)   // the file is gone
+        // The owner's machine has targets.json stored: its publish would reference the deleted blob.
+        try signet(["push", try image("img2", message: "two"), repo + ":v2"])
+        XCTAssertEqual(try indexFiles().first { $0.key.hasSuffix(".targets.json") }?.value.digest, targets.digest)
+        for tag in ["v1", "v2"] {
+            XCTAssertTrue(try signet(["verify", repo + ":" + tag, "--root", rootFile], home: "after").stdout.contains("@sha256:"), tag)
+        }
+    }
+}
