@@ -42,7 +42,7 @@ let package = Package(
                               // Lets libFuzzer's main win over the target's own when built with --sanitize=fuzzer.
                               .unsafeFlags(["-Xlinker", "--allow-multiple-definition"], .when(platforms: [.linux])),
                           ]),
-        .executableTarget(name: "signet-bench", dependencies: ["SignetCrypto", "SignetHTTP", "SignetJSON", "SignetTUF", "SignetEditor", "SignetKeys", "SignetFiles"]),
+        .executableTarget(name: "signet-bench", dependencies: ["SignetCrypto", "SignetHTTP", "SignetJSON", "SignetTUF", "SignetEditor", "SignetKeys", "SignetFiles", "SignetOCI", "SignetTrust"]),
         .testTarget(name: "SignetCryptoTests", dependencies: ["SignetCrypto"]),
         .testTarget(name: "SignetHTTPTests", dependencies: ["SignetHTTP"]),
         .testTarget(name: "SignetOCITests", dependencies: ["SignetOCI", "SignetHTTP", "SignetCrypto", "SignetJSON", "SignetTestSupport"]),

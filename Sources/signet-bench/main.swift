@@ -4,6 +4,8 @@ import SignetHTTP
 import SignetJSON
 import SignetEditor
 import SignetKeys
+import SignetOCI
+import SignetTrust
 import SignetTUF
 
 // signet-bench: measures Signet's hot paths in a release build. The peers (openssl speed, a C loop over
@@ -142,6 +144,29 @@ func benchUnlock() throws {
                  KeyFileKDFParameters.moderate.memLimit >> 20, now() - t0))
 }
 
+/// Signs tags PREFIX1 … PREFIXcount, all naming one manifest (digest, length), into REF's registry trust
+/// data in one publish, with the keys of $SIGNET_HOME (passphrases from $SIGNET_KEY_PASSPHRASE and
+/// $SIGNET_ROOT_PASSPHRASE). Fills a repository for the large-repository benchmarks; the registry's tags
+/// themselves are not created.
+func fillTags(reference: String, count: Int, prefix: String, digest: String, length: Int64) throws {
+    guard let home = ProcessInfo.processInfo.environment["SIGNET_HOME"] else { fail("SIGNET_HOME is not set") }
+    let env = ProcessInfo.processInfo.environment
+    let keyring = try Keyring(home: home)
+    let ref = try ImageReference(parsing: reference)
+    let client = RegistryClient(endpoint: RegistryEndpoint(registry: ref.registry), transport: try CurlTransport())
+    let publisher = TrustPublisher(trust: RegistryTrust(reference: ref, client: client, options: TrustOptions(home: home)), keyring: keyring) { entry, root in
+        try keyring.unlock(entry, passphrase: SecretBytes(utf8: env[root ? "SIGNET_ROOT_PASSPHRASE" : "SIGNET_KEY_PASSPHRASE"] ?? ""))
+    }
+    let d = try Digest(oci: digest)
+    let t0 = now()
+    _ = try publisher.update { editor in
+        for i in 1...count {
+            try TrustPublisher.signChange(tag: "\(prefix)\(i)", digest: d, length: length, mediaType: MediaType.ociManifest)(editor)
+        }
+    }
+    print(String(format: "fill_tags count=%d seconds=%.2f", count, now() - t0))
+}
+
 let args = Array(CommandLine.arguments.dropFirst())
 guard let command = args.first else {
     fail("usage: signet-bench crypto | json FILE | download URL")
@@ -163,6 +188,12 @@ do {
         // $SIGNET_HOME protected by $SIGNET_KEY_PASSPHRASE / $SIGNET_ROOT_PASSPHRASE with minimum Argon2id cost.
         guard args.count >= 3, let n = Int(args[2]) else { fail("usage: signet-bench tuf-repo-setup DIR N") }
         try setUpRepository(dir: args[1], count: n)
+    case "fill-tags":
+        // signet-bench fill-tags REF COUNT PREFIX DIGEST LENGTH
+        guard args.count >= 6, let n = Int(args[2]), n >= 1, let length = Int64(args[5]) else {
+            fail("usage: signet-bench fill-tags REF COUNT PREFIX DIGEST LENGTH")
+        }
+        try fillTags(reference: args[1], count: n, prefix: args[3], digest: args[4], length: length)
     case "argon2id-unlock":
         try benchUnlock()
     case "json-memory":
