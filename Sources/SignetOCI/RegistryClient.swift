@@ -136,6 +136,23 @@ public final class RegistryClient: Sendable {
         return (response.body, response.head.headers["Content-Type"])
     }
 
+    /// `GET` a manifest unless it is still the one whose digest is `known` (`If-None-Match`; registries
+    /// answer 304 without a body when the reference still names it).
+    ///
+    /// - Returns: nil when the registry says the manifest is unchanged; the bytes otherwise (never
+    ///   trusted: the caller checks them as for `fetchManifest`).
+    public func fetchManifest(repository: String, reference: String, unlessStill known: Digest, maxBytes: Int? = nil,
+                              what: String) throws(OCIError) -> (bytes: [UInt8], contentType: String?)? {
+        let limit = min(maxBytes ?? options.maxManifestBytes, options.maxManifestBytes)
+        let url = manifestURL(repository, reference)
+        let response = try send(.get, url: url, headers: [("Accept", MediaType.manifestAccept.joined(separator: ", ")),
+                                                          ("If-None-Match", "\"\(known.ociString)\"")],
+                                scopes: [RegistryClient.pullScope(repository)], maxBodyBytes: limit, what: what)
+        if response.status == 304 { return nil }
+        guard response.status == 200 else { throw failure(response, what: what) }
+        return (response.body, response.head.headers["Content-Type"])
+    }
+
     /// `HEAD` a manifest: whether it exists, and what the registry claims about it.
     ///
     /// - Returns: `nil` for 404.

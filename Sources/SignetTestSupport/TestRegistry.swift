@@ -29,8 +29,11 @@ public final class TestRegistry: @unchecked Sendable {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/docker-registry")
         p.arguments = ["serve", directory + "/config.yml"]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
+        // The access log (one line per request) goes to stdout or stderr, whatever the log level.
+        FileManager.default.createFile(atPath: directory + "/registry.log", contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: directory + "/registry.log"))
+        p.standardOutput = log
+        p.standardError = log
         try p.run()
         process = p
         address = "127.0.0.1:\(port)"
@@ -41,6 +44,21 @@ public final class TestRegistry: @unchecked Sendable {
         }
         p.terminate()
         throw NSError(domain: "TestRegistry", code: 1, userInfo: [NSLocalizedDescriptionKey: "docker-registry did not start on \(address)"])
+    }
+
+    /// The requests served so far, from the access log: method, path, status and body bytes, in order.
+    public func requests() -> [(method: String, path: String, status: Int, bytes: Int)] {
+        guard let text = try? String(contentsOfFile: directory + "/registry.log", encoding: .utf8) else { return [] }
+        var out: [(String, String, Int, Int)] = []
+        for line in text.split(separator: "\n") {
+            // … "GET /v2/team/app/manifests/_tuf HTTP/1.1" 200 1465 …
+            guard let open = line.firstIndex(of: "\""), let close = line[line.index(after: open)...].firstIndex(of: "\"") else { continue }
+            let request = line[line.index(after: open)..<close].split(separator: " ")
+            let rest = line[line.index(after: close)...].split(separator: " ")
+            guard request.count == 3, request[1].hasPrefix("/v2/"), rest.count >= 2, let status = Int(rest[0]) else { continue }
+            out.append((String(request[0]), String(request[1]), status, Int(rest[1]) ?? 0))
+        }
+        return out
     }
 
     /// The file holding blob `hex` (a sha256 digest) in the registry's storage.

@@ -99,6 +99,8 @@ public final class RegistryTrust {
     /// The `_tuf` manifest read while finding the storage mode, used once by the next `fetchIndex` (so a
     /// refresh reads it once); dropped whenever this machine moves a trust tag.
     var trustTagManifest: [UInt8]?
+    /// The bytes of the trust index read last under the trust tag (kept once it verified).
+    var lastTrustIndexBytes: [UInt8]?
 
     /// Creates the trust view of `reference`'s repository.
     public init(reference: ImageReference, client: RegistryClient, options: TrustOptions, events: @escaping (TrustEvent) -> Void = { _ in }) {
@@ -150,7 +152,8 @@ public final class RegistryTrust {
             trustTagManifest = nil
         } else {
             do {
-                bytes = try client.fetchManifest(repository: repository, reference: t, maxBytes: options.maxIndexBytes, what: "trust index \(repository):\(t)").bytes
+                bytes = t == options.trustTag ? try fetchTrustTagManifest().bytes
+                    : try client.fetchManifest(repository: repository, reference: t, maxBytes: options.maxIndexBytes, what: "trust index \(repository):\(t)").bytes
             } catch {
                 if case .notFound = error { return nil }
                 throw TrustError.oci(error)
@@ -158,7 +161,30 @@ public final class RegistryTrust {
         }
         let digest: Digest
         do { digest = try SHA256.hash(bytes) } catch { throw TrustError.invalidIndex("\(error)") }
+        if t == options.trustTag { lastTrustIndexBytes = bytes }
         return (try TrustIndex(manifestBytes: bytes), digest)
+    }
+
+    /// Where the trust index this machine last verified is kept (its bytes, untrusted like any index).
+    var cachedIndexPath: String { trustDirectory + "/index.manifest" }
+
+    /// The manifest under the trust tag. When this machine kept the index it last verified, the request
+    /// is conditional (`If-None-Match` with its digest) and an unchanged index costs no body.
+    func fetchTrustTagManifest() throws(OCIError) -> (bytes: [UInt8], contentType: String?) {
+        let what = "trust index \(repository):\(options.trustTag)"
+        if let cached = try? AtomicFile.read(cachedIndexPath, limit: options.maxIndexBytes), let d = try? SHA256.hash(cached) {
+            if let fresh = try client.fetchManifest(repository: repository, reference: options.trustTag, unlessStill: d, maxBytes: options.maxIndexBytes, what: what) {
+                return fresh
+            }
+            return (cached, MediaType.ociManifest)
+        }
+        return try client.fetchManifest(repository: repository, reference: options.trustTag, maxBytes: options.maxIndexBytes, what: what)
+    }
+
+    /// Keeps the bytes of a trust index that verified, for the next conditional request.
+    func keepIndex(_ bytes: [UInt8]) {
+        if let cached = try? AtomicFile.read(cachedIndexPath, limit: options.maxIndexBytes), cached == bytes { return }
+        try? AtomicFile.write(bytes, to: cachedIndexPath, mode: 0o644, durable: false)
     }
 
     /// What the trust tag holds now, whatever it is (a trust index, another image, garbage): its digest,
@@ -391,6 +417,7 @@ public final class RegistryTrust {
         }
         guard persist else { return TrustState(updater: updater, index: index, indexDigest: indexDigest, transport: transport) }
         do { try store.commit() } catch { throw TrustError.tuf(error) }
+        if !usedVersioned, let bytes = lastTrustIndexBytes { keepIndex(bytes) }
         if usedVersioned { recordStorage(indexVersion: try currentIndexTag().version) }
         var accepted: [(Int64, [UInt8])] = []
         for v in 1...max(1, updater.trusted.root.signed.header.version) {
@@ -482,12 +509,41 @@ public final class RegistryTrust {
     /// Fetches the signed manifest of `target` by digest, bounded by its signed length, and checks it.
     /// - Throws: `TrustError.oci` (digest or size mismatch is a verification failure).
     public func fetchVerifiedManifest(_ target: TrustedTarget) throws(TrustError) -> VerifiedManifest {
+        let what = "signed manifest of \(reference.name):\(target.tag)"
+        // Manifests are content-addressed: bytes kept from an earlier verification are used when they
+        // hash to the signed digest and have the signed length, whoever asks.
+        let cached = manifestCache + "/" + target.digest.hex
+        if let bytes = try? AtomicFile.read(cached, limit: Int(clamping: min(target.length, 4 << 20))), Int64(bytes.count) == target.length,
+           let manifest = try? VerifiedManifest.verify(bytes, expectedDigest: target.digest, expectedSize: target.length,
+                                                       declaredMediaType: target.mediaType, what: what) {
+            return manifest
+        }
+        let manifest: VerifiedManifest
         do {
             let fetched = try client.fetchManifest(repository: repository, reference: target.digest.ociString,
                                                    maxBytes: Int(clamping: target.length), what: "manifest \(reference.name)@\(target.digest)")
-            return try VerifiedManifest.verify(fetched.bytes, expectedDigest: target.digest, expectedSize: target.length,
-                                               declaredMediaType: target.mediaType, what: "signed manifest of \(reference.name):\(target.tag)")
+            manifest = try VerifiedManifest.verify(fetched.bytes, expectedDigest: target.digest, expectedSize: target.length,
+                                                   declaredMediaType: target.mediaType, what: what)
+            keepManifest(fetched.bytes, digest: target.digest)
         } catch { throw TrustError.oci(error) }
+        return manifest
+    }
+
+    /// Verified manifests kept for later verifications (at most `manifestCacheLimit`, oldest dropped).
+    var manifestCache: String { trustDirectory + "/manifests" }
+    static let manifestCacheLimit = 64
+
+    func keepManifest(_ bytes: [UInt8], digest: Digest) {
+        guard isPinned else { return }   // nothing is kept for repositories this machine does not pin
+        let fm = FileManager.default
+        try? fm.createDirectory(atPath: manifestCache, withIntermediateDirectories: true)
+        try? AtomicFile.write(bytes, to: manifestCache + "/" + digest.hex, mode: 0o644, durable: false)
+        guard let names = try? fm.contentsOfDirectory(atPath: manifestCache), names.count > RegistryTrust.manifestCacheLimit else { return }
+        let dated = names.compactMap { n -> (String, Date)? in
+            guard let a = try? fm.attributesOfItem(atPath: manifestCache + "/" + n), let d = a[.modificationDate] as? Date else { return nil }
+            return (n, d)
+        }.sorted { $0.1 < $1.1 }
+        for (n, _) in dated.prefix(names.count - RegistryTrust.manifestCacheLimit) { try? fm.removeItem(atPath: manifestCache + "/" + n) }
     }
 
     /// What `verify` established about a tag.
@@ -510,14 +566,24 @@ public final class RegistryTrust {
         guard checkRegistryTag else {
             return VerifiedTag(target: target, manifest: try fetchVerifiedManifest(target), registryDigest: nil)
         }
-        // The registry's tag is read alongside the fetch of the signed manifest.
-        final class TagRead: @unchecked Sendable { var result: Result<[UInt8], OCIError> = .success([]) }
+        // The registry's tag is read alongside the fetch of the signed manifest: a HEAD, taking the
+        // digest the registry states for it (a registry that lies here could as well serve the signed
+        // manifest under the tag), else a GET whose bytes are hashed here.
+        final class TagRead: @unchecked Sendable { var result: Result<Digest, OCIError> = .failure(.invalidArgument("not read")) }
         let tagRead = TagRead()
         let group = DispatchGroup()
         let client = self.client, repository = self.repository, what = "manifest \(reference.name):\(tag)"
         group.enter()
         DispatchQueue.global().async {
-            do throws(OCIError) { tagRead.result = .success(try client.fetchManifest(repository: repository, reference: tag, what: what).bytes) } catch {
+            do throws(OCIError) {
+                if let head = try client.headManifest(repository: repository, reference: tag), let claimed = head.claimedDigest,
+                   let d = try? Digest(oci: claimed), d.algorithm == .sha256 {
+                    tagRead.result = .success(d)
+                } else {
+                    let bytes = try client.fetchManifest(repository: repository, reference: tag, what: what).bytes
+                    do { tagRead.result = .success(try SHA256.hash(bytes)) } catch { tagRead.result = .failure(.invalidArgument("\(error)")) }
+                }
+            } catch {
                 tagRead.result = .failure(error)
             }
             group.leave()
@@ -529,7 +595,7 @@ public final class RegistryTrust {
         }
         group.wait()
         let current: Digest
-        do { current = try SHA256.hash(try tagRead.result.get()) } catch { throw TrustError.wrap(error) }
+        do { current = try tagRead.result.get() } catch { throw TrustError.wrap(error) }
         guard current == target.digest else {
             throw TrustError.manifestMismatch("tag \(tag) of \(reference.name) points to \(current) in the registry, but the trust data signs \(target.digest) for it: the tag was moved without a signature (the signed image is \(reference.name)@\(target.digest))")
         }

@@ -59,8 +59,7 @@ extension RegistryTrust {
         }
         let fetched: (bytes: [UInt8], contentType: String?)
         do {
-            fetched = try client.fetchManifest(repository: repository, reference: options.trustTag, maxBytes: options.maxIndexBytes,
-                                               what: "trust index \(repository):\(options.trustTag)")
+            fetched = try fetchTrustTagManifest()
         } catch {
             if case .notFound = error { return .normal }
             if case .tooLarge = error { return .normal }   // not a trust index; fetchIndex reports it

@@ -257,3 +257,44 @@ final class TrustEndToEndTests: TrustTestCase {
         XCTAssertTrue(list.stdout.contains("dave") && list.stdout.contains("1 of 2"), list.stdout)
     }
 }
+
+extension TrustEndToEndTests {
+    /// A warm `verify` asks the registry two questions and reads no body: whether the trust index is
+    /// still the one it verified (`If-None-Match`, answered 304) and which digest the tag names (`HEAD`);
+    /// the signed manifest comes from the bytes kept at the last verification, checked against the
+    /// signed digest. Kept bytes that do not match are ignored, never trusted.
+    func testAWarmVerifyAsksTwoQuestionsAndReadsNoBody() throws {
+        let (rootFile, digest) = try setUpSignedRepository()
+        try signet(["verify", repo + ":v1", "--root", rootFile], home: "client")
+        var before = registry.requests().count
+        XCTAssertTrue(try signet(["verify", repo + ":v1"], home: "client").stdout.hasSuffix("@\(digest)\n"))
+        var warm = registry.requests().dropFirst(before)
+        XCTAssertEqual(warm.map { "\($0.method) \($0.path) \($0.status)" }, ["GET /v2/team/app/manifests/_tuf 304", "HEAD /v2/team/app/manifests/v1 200"],
+                       "\(warm)")
+        XCTAssertEqual(warm.filter { $0.method == "GET" }.reduce(0) { $0 + $1.bytes }, 0)
+
+        // After a publish the index is read again (and only the changed files).
+        try signet(["push", try image("img2", message: "two"), repo + ":v2"])
+        before = registry.requests().count
+        try signet(["verify", repo + ":v2"], home: "client")
+        let afterPublish = registry.requests().dropFirst(before)
+        XCTAssertTrue(afterPublish.contains { $0.path.hasSuffix("/manifests/_tuf") && $0.status == 200 }, "\(afterPublish)")
+        XCTAssertFalse(afterPublish.contains { $0.path.contains("/blobs/") && $0.status != 200 }, "\(afterPublish)")
+
+        // Kept manifest bytes replaced by another manifest, or by garbage: ignored, fetched again.
+        let pin = try XCTUnwrap(pinnedRoots(home: "client").first)
+        let kept = work + "/home-client/" + (pin as NSString).deletingLastPathComponent + "/manifests/" + digest.dropFirst(7)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: kept), kept)
+        for replacement in [try manifestBytes("v2"), Array("not a manifest".utf8)] {
+            try Data(replacement).write(to: URL(fileURLWithPath: kept))
+            before = registry.requests().count
+            XCTAssertTrue(try signet(["verify", repo + ":v1"], home: "client").stdout.hasSuffix("@\(digest)\n"))
+            warm = registry.requests().dropFirst(before)
+            XCTAssertTrue(warm.contains { $0.method == "GET" && $0.path.hasSuffix("/manifests/\(digest)") }, "\(warm)")
+        }
+        // The moved-tag check still holds on the HEAD answer.
+        try putManifest("v1", try manifestBytes("v2"))
+        let moved = try signet(["verify", repo + ":v1"], home: "client", expect: 1)
+        XCTAssertTrue(moved.stderr.contains("moved without a signature"), moved.stderr)
+    }
+}
