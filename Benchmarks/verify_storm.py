@@ -6,8 +6,8 @@ Usage: verify_storm.py SIGNET REF ROOT_FILE REGISTRY_LOG REGISTRY_PID COUNT CONC
 warm: each concurrent worker is one node with its own SIGNET_HOME, verified once before the run (not
       counted), then verifying REF again and again.
 cold: every verify starts from an empty SIGNET_HOME with --root ROOT_FILE (a new node).
-Reports one line of key=value pairs: verifies, failures, requests and body bytes per verify (from the
-registry's access log lines written during the run), p50/p99/max latency in ms, wall seconds, and the
+Reports one line of key=value pairs: verifies, failures, requests and response-body bytes per verify
+(from the registry's access log lines written during the run; HEAD answers carry no body), p50/p99/max latency in ms, wall seconds, and the
 registry's CPU time per verify in ms (utime+stime of REGISTRY_PID over the run).
 """
 import os
@@ -43,7 +43,9 @@ def served(lines):
         if len(parts) != 3 or not parts[1].startswith("/v2/") or len(rest) < 2:
             continue
         requests += 1
-        body += int(rest[1]) if rest[1].isdigit() else 0
+        # The access log gives the Content-Length for HEAD too; no body is sent then.
+        if parts[0] != "HEAD" and rest[1].isdigit():
+            body += int(rest[1])
     return requests, body
 
 
