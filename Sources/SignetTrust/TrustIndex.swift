@@ -75,13 +75,14 @@ public struct TrustIndex: Sendable {
     /// Uploads the metadata blobs and an index manifest listing them to `repository`: by digest, and
     /// under `tag` when given.
     /// - Returns: the manifest's bytes and digest.
-    /// Uploads the metadata blobs (and the empty config) of `files`, then the index manifest by digest,
-    /// then `tag` when given. Blobs whose digests are in `present` (those the current verified index
+    /// Uploads the metadata blobs (and the empty config) of `files`, then the index manifest by digest
+    /// (unless `putByDigest` is false: the caller tags it itself), then `tag` when given. Blobs whose digests are in `present` (those the current verified index
     /// lists, which the registry keeps while that index references them) are not sent again; with a
     /// `present` set, other blobs are new by construction and sent without asking first. Up to four
     /// uploads run at once.
     static func upload(_ files: [(name: String, bytes: [UInt8])], repository: String, client: RegistryClient, tag: String?,
-                       created: Int64, storage: TrustStorage = .normal, present: Set<Digest> = []) throws(TrustError) -> (bytes: [UInt8], digest: Digest) {
+                       created: Int64, storage: TrustStorage = .normal, present: Set<Digest> = [],
+                       putByDigest: Bool = true) throws(TrustError) -> (bytes: [UInt8], digest: Digest) {
         do {
             var pending: [(Descriptor, [UInt8])] = []
             let empty = Descriptor(mediaType: emptyMediaType, digest: try SHA256.hash(emptyBlob), size: 2)
@@ -114,12 +115,17 @@ public struct TrustIndex: Sendable {
             let digest = try SHA256.hash(manifest)
             let put: Result<Digest, OCIError>
             do throws(OCIError) {
-                put = .success(try client.putManifest(repository: repository, reference: digest.ociString, bytes: manifest, mediaType: MediaType.ociManifest))
+                if putByDigest {
+                    put = .success(try client.putManifest(repository: repository, reference: digest.ociString, bytes: manifest, mediaType: MediaType.ociManifest))
+                } else {
+                    put = .success(digest)
+                }
             } catch { put = .failure(error) }
             if case .failure(let e) = put {
                 // A blob the previous index lists is gone (deleted through the API): send everything.
                 if !present.isEmpty, case .registry(_, _, let code, _) = e, code?.hasSuffix("BLOB_UNKNOWN") == true {
-                    return try upload(files, repository: repository, client: client, tag: tag, created: created, storage: storage, present: [])
+                    return try upload(files, repository: repository, client: client, tag: tag, created: created, storage: storage, present: [],
+                                      putByDigest: putByDigest)
                 }
                 throw e
             }

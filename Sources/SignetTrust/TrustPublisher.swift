@@ -704,23 +704,34 @@ public final class TrustPublisher {
     /// Pushes a complete repository state (every root version, timestamp, snapshot and each targets
     /// role); then the index by digest, then the trust tag (the commit point).
     func push(_ files: [(name: String, bytes: [UInt8])], expectedCurrent: Digest?, present: Set<Digest> = []) throws {
-        let ours = try pushIndex(files, tag: nil, present: present)
+        var ours = try pushIndex(files, tag: nil, present: present, putByDigest: false)
         // Lost race: someone moved the trust tag since we verified it (checked as late as possible).
         try checkTrustTag(expected: expectedCurrent)
-        // Moves the trust tag (or tags the next version) and reads it back; test builds can stop just
-        // before, as a killed process would (blobs and index uploaded, trust tag not moved).
+        // Tags the index (the trust tag, or the next version) and reads it back; test builds can stop
+        // just before, as a killed process would (blobs uploaded, trust tag not moved).
+        let first: TrustError?
+        do { try trust.putIndexManifest(ours.bytes, digest: ours.digest); first = nil } catch { first = error }
+        guard let first else { return }
+        guard !present.isEmpty, TrustPublisher.isBlobUnknown(first) else { throw first }
+        // A blob the verified index lists is gone (deleted through the API): send every blob.
+        ours = try pushIndex(files, tag: nil, present: [], putByDigest: false)
         try trust.putIndexManifest(ours.bytes, digest: ours.digest)
+    }
+
+    static func isBlobUnknown(_ error: TrustError) -> Bool {
+        if case .oci(let e) = error, case .registry(_, _, let code, _) = e { return code?.hasSuffix("BLOB_UNKNOWN") == true }
+        return false
     }
 
     /// Uploads metadata blobs and an index manifest by digest (the trust tag is moved by `push`); with
     /// `tag` the staged tag, publishes a waiting change (or, with no files, that none waits).
     @discardableResult
-    func pushIndex(_ files: [(name: String, bytes: [UInt8])], tag: String?, present: Set<Digest> = []) throws -> (bytes: [UInt8], digest: Digest) {
+    func pushIndex(_ files: [(name: String, bytes: [UInt8])], tag: String?, present: Set<Digest> = [], putByDigest: Bool = true) throws -> (bytes: [UInt8], digest: Digest) {
         if tag == trust.options.stagedTag {
             try trust.putStagedIndex(files)
             return ([], try SHA256.hash([]))
         }
         return try TrustIndex.upload(files, repository: reference.repository, client: trust.client, tag: tag, created: trust.options.clock(),
-                                     storage: try trust.storage(), present: present)
+                                     storage: try trust.storage(), present: present, putByDigest: putByDigest)
     }
 }

@@ -137,11 +137,13 @@ extension RegistryTrust {
         TestHooks.faultPoint("before-trust-tag", path: tag)
         trustTagManifest = nil
         do { _ = try client.putManifest(repository: repository, reference: tag, bytes: bytes, mediaType: MediaType.ociManifest) } catch {
+            if case .registry(_, _, let code, _) = error, code?.hasSuffix("BLOB_UNKNOWN") == true { throw TrustError.oci(error) }
             if case .registry(_, let status, _, _) = error, status == 400 || status == 409 {
                 throw TrustError.conflict("the registry refused to tag \(tag) of \(reference.name) (HTTP \(status)); another publisher may have published first; run the command again")
             }
             throw TrustError.oci(error)
         }
+        if tag == options.trustTag { keepIndex(bytes) }   // the read-back below is then answered 304
         guard try fetchIndex()?.1 == digest else {
             throw TrustError.conflict("another publisher moved the trust data of \(reference.name) at the same time; their change won; run the command again")
         }
