@@ -461,10 +461,16 @@ public final class RegistryTrust {
             for (name, bytes) in files {
                 if name.hasSuffix(".root.json"), let v = Int64(name.dropLast(10)) { roots.append((v, bytes)) }
             }
-            if let latest = roots.max(by: { $0.0 < $1.0 }) { try store.save(role: "root", bytes: latest.1) }
+            // Files this machine already holds unchanged are not written again (with 64 hash bins, a
+            // publish changes one of them).
+            func save(_ role: String, _ bytes: [UInt8]) throws(TUFError) {
+                if let held = try? store.load(role: role, limit: bytes.count), held == bytes { return }
+                try store.save(role: role, bytes: bytes)
+            }
+            if let latest = roots.max(by: { $0.0 < $1.0 }) { try save("root", latest.1) }
             for (name, bytes) in files where !name.hasSuffix(".root.json") {
                 guard let role = DiskRepository.role(ofFile: name) else { continue }
-                try store.save(role: role, bytes: bytes)
+                try save(role, bytes)
             }
             archiveRoots(roots)
         } catch { throw TrustError.tuf(error) }
