@@ -12,8 +12,8 @@ public typealias KeyUnlocker = (_ entry: KeyringEntry, _ root: Bool) throws -> P
 
 /// Changes a repository's trust data in the registry. Every change starts from the complete verified
 /// state (`RegistryTrust.verifiedState`): the editor is built only from files the TUF client accepted,
-/// never from what the registry lists; the result is pushed as metadata blobs, an index by digest, and
-/// finally the trust tag.
+/// never from what the registry lists; the result is pushed as the metadata blobs the registry lacks,
+/// then the index under the trust tag.
 public final class TrustPublisher {
     /// The repository's trust view.
     public let trust: RegistryTrust
@@ -266,7 +266,7 @@ public final class TrustPublisher {
         return RepositoryEditor.roleNames(inFiles: Array(staged.files.keys))
     }
 
-    /// Publishes a prepared change: metadata blobs, index by digest, then the trust tag (or the staged tag).
+    /// Publishes a prepared change: metadata blobs, then the index under the trust tag (or the staged tag).
     /// - Throws: `TrustError.conflict` if someone else published since it was prepared.
     public func commit(_ prepared: PreparedChange) throws {
         switch prepared.outcome {
@@ -702,7 +702,8 @@ public final class TrustPublisher {
     }
 
     /// Pushes a complete repository state (every root version, timestamp, snapshot and each targets
-    /// role); then the index by digest, then the trust tag (the commit point).
+    /// role; blobs the verified index lists are not sent again), then the index under the trust tag
+    /// (the commit point).
     func push(_ files: [(name: String, bytes: [UInt8])], expectedCurrent: Digest?, present: Set<Digest> = []) throws {
         var ours = try pushIndex(files, tag: nil, present: present, putByDigest: false)
         // Lost race: someone moved the trust tag since we verified it (checked as late as possible).
