@@ -214,8 +214,13 @@ public final class ManifestPrefetch: @unchecked Sendable {
             var result: (bytes: [UInt8], contentType: String?)?
             let h = DCTTrust.lastVerifiedTarget(tag, pinDirectory: directory)
             if let h, h.length > 0, h.length <= limit {
-                result = try? client.fetchManifest(repository: repository, reference: h.digest.ociString, maxBytes: Int(h.length),
-                                                   what: "manifest \(h.digest.ociString)")
+                // Kept from an earlier verification (checked again by the caller like any fetched manifest).
+                if let kept = ManifestCache(directory: directory + "/manifests").bytes(digest: h.digest, length: h.length) {
+                    result = (kept, nil)
+                } else {
+                    result = try? client.fetchManifest(repository: repository, reference: h.digest.ociString, maxBytes: Int(h.length),
+                                                       what: "manifest \(h.digest.ociString)")
+                }
             }
             lock.withLock {
                 hint = h

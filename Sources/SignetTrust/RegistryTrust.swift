@@ -518,8 +518,7 @@ public final class RegistryTrust {
         let what = "signed manifest of \(reference.name):\(target.tag)"
         // Manifests are content-addressed: bytes kept from an earlier verification are used when they
         // hash to the signed digest and have the signed length, whoever asks.
-        let cached = manifestCache + "/" + target.digest.hex
-        if let bytes = try? AtomicFile.read(cached, limit: Int(clamping: min(target.length, 4 << 20))), Int64(bytes.count) == target.length,
+        if let bytes = manifestCache.bytes(digest: target.digest, length: target.length),
            let manifest = try? VerifiedManifest.verify(bytes, expectedDigest: target.digest, expectedSize: target.length,
                                                        declaredMediaType: target.mediaType, what: what) {
             return manifest
@@ -535,21 +534,12 @@ public final class RegistryTrust {
         return manifest
     }
 
-    /// Verified manifests kept for later verifications (at most `manifestCacheLimit`, oldest dropped).
-    var manifestCache: String { trustDirectory + "/manifests" }
-    static let manifestCacheLimit = 64
+    /// Verified manifests kept for later verifications of this repository.
+    var manifestCache: ManifestCache { ManifestCache(directory: trustDirectory + "/manifests") }
 
     func keepManifest(_ bytes: [UInt8], digest: Digest) {
         guard isPinned else { return }   // nothing is kept for repositories this machine does not pin
-        let fm = FileManager.default
-        try? fm.createDirectory(atPath: manifestCache, withIntermediateDirectories: true)
-        try? AtomicFile.write(bytes, to: manifestCache + "/" + digest.hex, mode: 0o644, durable: false)
-        guard let names = try? fm.contentsOfDirectory(atPath: manifestCache), names.count > RegistryTrust.manifestCacheLimit else { return }
-        let dated = names.compactMap { n -> (String, Date)? in
-            guard let a = try? fm.attributesOfItem(atPath: manifestCache + "/" + n), let d = a[.modificationDate] as? Date else { return nil }
-            return (n, d)
-        }.sorted { $0.1 < $1.1 }
-        for (n, _) in dated.prefix(names.count - RegistryTrust.manifestCacheLimit) { try? fm.removeItem(atPath: manifestCache + "/" + n) }
+        manifestCache.keep(bytes, digest: digest)
     }
 
     /// What `verify` established about a tag.

@@ -127,6 +127,7 @@ func runDCTCommand(_ arguments: [String]) throws -> Int32 {
                                         maxBytes: Int(clamping: target.length), what: "manifest \(pinned)")
             let manifest = try VerifiedManifest.verify(fetched.bytes, expectedDigest: digest, expectedSize: target.length,
                                                        declaredMediaType: fetched.contentType, what: "manifest of \(reference.name):\(tag)")
+            if dct.isPinned { ManifestCache(directory: dct.pinDirectory + "/manifests").keep(fetched.bytes, digest: digest) }
             if json {
                 printJSON(["reference": pinned, "tag": tag, "digest": digest.ociString, "size": Int(target.length), "role": role, "mediaType": manifest.mediaType])
             } else {
