@@ -78,8 +78,13 @@ final class TUFCommandTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("unknown option --bogus"), r.stderr)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: work + "/repo/metadata").sorted(), after)
         XCTAssertNotEqual(before, after)
-        // A corrupted key file is named in the error.
-        let keyFile = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: work + "/home/keys").first)
+        // A corrupted key file is named in the error: the targets key, which add-target must unlock (the
+        // directory also holds the other roles' keys and the store salt, in no particular order).
+        let root = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: work + "/repo/metadata/1.root.json"))) as? [String: Any]
+        let roles = (root?["signed"] as? [String: Any])?["roles"] as? [String: Any]
+        let targetsKeyID = try XCTUnwrap(((roles?["targets"] as? [String: Any])?["keyids"] as? [String])?.first)
+        let keyFile = targetsKeyID + ".key"
+        XCTAssertTrue(FileManager.default.fileExists(atPath: work + "/home/keys/" + keyFile))
         try Data("garbage\n".utf8).write(to: URL(fileURLWithPath: work + "/home/keys/" + keyFile))
         r = try signet(["tuf", "add-target", "repo", "x", "--path", "w"], expect: 4)
         XCTAssertTrue(r.stderr.contains(keyFile), r.stderr)
