@@ -13,7 +13,7 @@ public final class TemporaryDirectory: @unchecked Sendable {
     /// Creates the directory.
     /// - Throws: `FileError.io`.
     public init(prefix: String = "signet") throws(FileError) {
-        var base = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
+        var base = Environment.value("TMPDIR") ?? "/tmp"
         if base.isEmpty { base = "/tmp" }
         while base.count > 1 && base.hasSuffix("/") { base.removeLast() }
         var template = Array((base + "/" + prefix + ".XXXXXXXX").utf8CString)

@@ -18,7 +18,7 @@ public enum TestHooks {
     /// The value of a test-only environment variable, or nil in builds without test hooks.
     public static func environment(_ name: String) -> String? {
         guard enabled else { return nil }
-        return ProcessInfo.processInfo.environment[name]
+        return Environment.value(name)
     }
 
     /// Test hook: when `SIGNET_FAULT_INJECT` is `POINT` or `POINT:FILENAME` for this point (and file),

@@ -157,7 +157,7 @@ struct Passphrases {
 /// `-DSIGNET_UNSAFE_TEST_HOOKS`); a release build ignores it and says so once.
 func testSwitch(_ name: String) -> String? {
     if let value = TestHooks.environment(name) { return value }
-    if ProcessInfo.processInfo.environment[name] != nil { warnIgnoredTestSwitch(name) }
+    if Environment.value(name) != nil { warnIgnoredTestSwitch(name) }
     return nil
 }
 
@@ -171,7 +171,7 @@ private func warnIgnoredTestSwitch(_ name: String) {
 /// first key a command needs. `SIGNET_NO_AGENT=1` ignores any agent.
 enum SigningAgent {
     static let held: (client: AgentClient, keyIDs: Set<String>)? = {
-        if ProcessInfo.processInfo.environment["SIGNET_NO_AGENT"] == "1" { return nil }
+        if Environment.value("SIGNET_NO_AGENT") == "1" { return nil }
         let client = AgentClient(socketPath: AgentClient.defaultSocketPath(home: Keyring.defaultHome))
         guard AtomicFile.exists(client.socketPath) else { return nil }
         do {

@@ -1,3 +1,4 @@
+import SignetFiles
 import Foundation
 import SignetCrypto
 import SignetHTTP
@@ -52,14 +53,13 @@ struct RegistryOptions {
         if username != nil && !passwordFromStdin {
             throw UsageError("--username needs --password-stdin (passwords are never taken from the command line)")
         }
-        let environment = ProcessInfo.processInfo.environment
-        if let t = arguments.value("timeout") ?? environment["SIGNET_TIMEOUT"].flatMap({ $0.isEmpty ? nil : $0 }) {
+        if let t = arguments.value("timeout") ?? Environment.nonEmpty("SIGNET_TIMEOUT") {
             guard let seconds = Double(t), seconds > 0, seconds.isFinite else {
                 throw UsageError("--timeout (or SIGNET_TIMEOUT) takes a number of seconds, got \"\(t)\"")
             }
             timeout = seconds
         }
-        if let r = environment["SIGNET_MIN_RATE"], !r.isEmpty {
+        if let r = Environment.nonEmpty("SIGNET_MIN_RATE") {
             guard let rate = Int64(r), rate > 0 else { throw UsageError("SIGNET_MIN_RATE takes bytes per second, got \"\(r)\"") }
             minimumRate = rate
         }
@@ -89,11 +89,10 @@ struct RegistryOptions {
             let password = try readPasswordFromStandardInput()
             return StaticCredentials(.basic(username: username, password: password), registry: reference.registry)
         }
-        let environment = ProcessInfo.processInfo.environment
-        guard let configFile = DockerConfigCredentials.defaultConfigFile(environment: environment) else {
+        guard let configFile = DockerConfigCredentials.defaultConfigFile(environment: Environment.values(["DOCKER_CONFIG", "HOME"])) else {
             return AnonymousCredentials()
         }
-        let searchPath = (environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":").map(String.init)
+        let searchPath = (Environment.value("PATH") ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":").map(String.init)
         return DockerConfigCredentials(configFile: configFile, searchPath: searchPath)
     }
 

@@ -132,7 +132,7 @@ let status = runSignet(Array(CommandLine.arguments.dropFirst()))
 // Everything this process wrote is already in place (atomic writes are fsynced and renamed before they
 // return) and output is flushed here, so the libraries' exit-time teardown (OpenSSL, curl's TLS
 // libraries), which nothing needs, is skipped.
-if ProcessInfo.processInfo.environment["SIGNET_KDF_STATS"] == "1" {
+if Environment.value("SIGNET_KDF_STATS") == "1" {
     note("signet: argon2id derivations: \(KeyDerivationCache.derivationCount)")
 }
 fflush(nil)
