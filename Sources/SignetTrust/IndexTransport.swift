@@ -2,6 +2,7 @@ import Foundation
 import SignetCrypto
 import SignetHTTP
 import SignetOCI
+import SignetTUF
 
 /// Serves TUF metadata file names (`<base>NAME`) from the blobs a trust index lists, so the ordinary
 /// TUF `Updater` runs unchanged against a registry. Blob bytes are checked against the index's digest
@@ -12,15 +13,22 @@ final class IndexTransport: Transport, @unchecked Sendable {
     let client: RegistryClient
     let repository: String
     let index: TrustIndex
-    /// Bytes already held locally (verified earlier), by digest: served without a request when the index
-    /// lists the same digest. Identical digests mean identical bytes.
-    let local: [Digest: [UInt8]]
+    /// Bytes already held locally for a listed file (its index name and descriptor), or nil: served
+    /// without a request only when they have the listed size and hash to the listed digest (identical
+    /// digests mean identical bytes).
+    let local: @Sendable (String, Descriptor) -> [UInt8]?
 
-    init(client: RegistryClient, repository: String, index: TrustIndex, local: [Digest: [UInt8]] = [:]) {
+    /// With local bytes by digest.
+    convenience init(client: RegistryClient, repository: String, index: TrustIndex, local: [Digest: [UInt8]] = [:]) {
+        self.init(client: client, repository: repository, index: index, lookup: { _, d in local[d.digest] })
+    }
+
+    /// With a lookup of local bytes by index name (read only for the files the client asks for).
+    init(client: RegistryClient, repository: String, index: TrustIndex, lookup: @escaping @Sendable (String, Descriptor) -> [UInt8]?) {
         self.client = client
         self.repository = repository
         self.index = index
-        self.local = local
+        self.local = lookup
     }
 
     func send(_ request: HTTPRequest, maxBodyBytes: Int) throws(HTTPError) -> HTTPResponse {
@@ -29,21 +37,81 @@ final class IndexTransport: Transport, @unchecked Sendable {
             return HTTPResponse(head: HTTPResponseHead(status: 404, finalURL: request.url), body: [])
         }
         guard d.size <= Int64(maxBodyBytes) else { throw HTTPError.tooLarge(url: name, limit: Int64(maxBodyBytes)) }
-        if let held = local[d.digest], Int64(held.count) == d.size {
+        if let held = local(name, d), Int64(held.count) == d.size, (try? SHA256.hash(held)) == d.digest {
             return HTTPResponse(head: HTTPResponseHead(status: 200, finalURL: request.url), body: held)
         }
-        var body: [UInt8] = []
-        body.reserveCapacity(Int(d.size))
+        // A blob fetched ahead (checked against the same descriptor by the registry client) is used once.
+        if let ahead = takePrefetched(name), case .success(let body) = ahead {
+            return HTTPResponse(head: HTTPResponseHead(status: 200, finalURL: request.url), body: body)
+        }
         do {
-            try client.fetchBlob(repository: repository, descriptor: d, what: "trust metadata \(name)", restart: { body.removeAll() }) { chunk in
-                body.append(contentsOf: chunk)
-            }
+            return HTTPResponse(head: HTTPResponseHead(status: 200, finalURL: request.url), body: try fetch(name, d))
         } catch {
             if case .notFound = error { return HTTPResponse(head: HTTPResponseHead(status: 404, finalURL: request.url), body: []) }
             // Keep the registry client's error: a digest or size mismatch is a verification failure.
             throw HTTPError.sinkFailed(url: name, underlying: error)
         }
-        return HTTPResponse(head: HTTPResponseHead(status: 200, finalURL: request.url), body: body)
+    }
+
+    /// The listed blob `name`, checked against its descriptor (digest and exact size) while it arrives.
+    private func fetch(_ name: String, _ d: Descriptor) throws(OCIError) -> [UInt8] {
+        var body: [UInt8] = []
+        body.reserveCapacity(Int(d.size))
+        try client.fetchBlob(repository: repository, descriptor: d, what: "trust metadata \(name)", restart: { body.removeAll() }) { chunk in
+            body.append(contentsOf: chunk)
+        }
+        return body
+    }
+
+    // MARK: Fetching ahead
+
+    private let lock = NSLock()
+    private var prefetched: [String: (group: DispatchGroup, result: Result<[UInt8], OCIError>?)] = [:]
+
+    /// Starts fetching, concurrently, the files a client starting from nothing will ask for next: the
+    /// timestamp and the newest listed snapshot, top-level targets and `releases`, each only when it is
+    /// not held locally and the index lists it at no more than the client's limit for the role. The TUF client asks for them one after another (each
+    /// decides whether the next is needed), so on a cold cache this turns four round trips into one. What
+    /// arrives is checked against the index's descriptor like any fetch and verified by the client as
+    /// usual; a file the client never asks for is never used. ``finish()`` waits for every fetch.
+    func prefetchTopLevel(limits config: UpdaterConfig) {
+        var newest: [String: (version: Int64, name: String)] = [:]
+        for name in index.files.keys {
+            guard name.hasSuffix(".json"), let dot = name.firstIndex(of: "."), let v = Int64(name[..<dot]) else { continue }
+            let role = String(name[name.index(after: dot)...].dropLast(5))
+            guard ["snapshot", "targets", "releases"].contains(role) else { continue }
+            if newest[role].map({ v > $0.version }) ?? true { newest[role] = (v, name) }
+        }
+        let names = [("timestamp.json", config.timestampMaxLength)]
+            + newest.map { ($0.value.name, $0.key == "snapshot" ? config.snapshotMaxLength : config.targetsMaxLength) }
+        for (name, limit) in names {
+            guard let d = index.files[name], d.size <= Int64(limit) else { continue }
+            if let held = local(name, d), Int64(held.count) == d.size, (try? SHA256.hash(held)) == d.digest { continue }
+            let group = DispatchGroup()
+            lock.withLock { prefetched[name] = (group, nil) }
+            group.enter()
+            DispatchQueue.global().async { [self] in
+                let result: Result<[UInt8], OCIError>
+                do throws(OCIError) { result = .success(try fetch(name, d)) } catch { result = .failure(error) }
+                lock.withLock { prefetched[name]?.result = result }
+                group.leave()
+            }
+        }
+    }
+
+    /// The result of a fetch started ahead for `name` (waiting for it to end), removed; nil when none.
+    private func takePrefetched(_ name: String) -> Result<[UInt8], OCIError>? {
+        guard let group = lock.withLock({ prefetched[name]?.group }) else { return nil }
+        group.wait()
+        return lock.withLock { prefetched.removeValue(forKey: name)?.result }
+    }
+
+    /// Waits for every fetch started ahead to end, so that none outlives the refresh that started it;
+    /// what arrived stays for the client's later requests (a delegated role is often asked for only when
+    /// a tag is looked up).
+    func finish() {
+        let groups = lock.withLock { prefetched.values.map(\.group) }
+        for g in groups { g.wait() }
     }
 
     func stream(_ request: HTTPRequest, maxBodyBytes: Int64, sink: (UnsafeRawBufferPointer) throws -> Void) throws(HTTPError) -> HTTPResponseHead {

@@ -101,6 +101,8 @@ public final class RegistryTrust {
     var trustTagManifest: [UInt8]?
     /// The bytes of the trust index read last under the trust tag (kept once it verified).
     var lastTrustIndexBytes: [UInt8]?
+    /// Whether the last read of the trust tag found the index this machine kept (a 304 answer).
+    var trustTagUnchanged = false
 
     /// Creates the trust view of `reference`'s repository.
     public init(reference: ImageReference, client: RegistryClient, options: TrustOptions, events: @escaping (TrustEvent) -> Void = { _ in }) {
@@ -172,10 +174,12 @@ public final class RegistryTrust {
     /// is conditional (`If-None-Match` with its digest) and an unchanged index costs no body.
     func fetchTrustTagManifest() throws(OCIError) -> (bytes: [UInt8], contentType: String?) {
         let what = "trust index \(repository):\(options.trustTag)"
+        trustTagUnchanged = false
         if let cached = try? AtomicFile.read(cachedIndexPath, limit: options.maxIndexBytes), let d = try? SHA256.hash(cached) {
             if let fresh = try client.fetchManifest(repository: repository, reference: options.trustTag, unlessStill: d, maxBytes: options.maxIndexBytes, what: what) {
                 return fresh
             }
+            trustTagUnchanged = true
             return (cached, MediaType.ociManifest)
         }
         return try client.fetchManifest(repository: repository, reference: options.trustTag, maxBytes: options.maxIndexBytes, what: what)
@@ -257,17 +261,25 @@ public final class RegistryTrust {
         } catch let e as TrustError { throw e } catch let e as TUFError { throw TrustError.tuf(e) } catch { throw TrustError.wrap(error) }
     }
 
-    /// The small metadata files stored for this repository, by digest (large ones are cheaper to fetch
-    /// only when they changed than to hash on every run).
-    func locallyHeldFiles() -> [Digest: [UInt8]] {
-        var out: [Digest: [UInt8]] = [:]
-        for dir in [trustDirectory, rootArchive] {
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where name.hasSuffix(".json") {
-                guard let bytes = try? AtomicFile.read(dir + "/" + name, limit: 1 << 20), let d = try? SHA256.hash(bytes) else { continue }
-                out[d] = bytes
+    /// The stored copy of a file the trust index lists (`timestamp.json`, `N.root.json`, `N.ROLE.json`),
+    /// bounded by its listed size, or nil. Only the files the client asks for are read, and the transport
+    /// serves them only when they hash to the listed digest: with 64 hash bins stored, a verify reads the
+    /// one bin it needs, not all of them.
+    static func heldFile(trustDirectory: String, rootArchive: String) -> @Sendable (String, Descriptor) -> [UInt8]? {
+        { name, descriptor in
+            guard descriptor.size >= 0, descriptor.size <= 64 << 20, name.hasSuffix(".json"), !name.contains("/") else { return nil }
+            let limit = Int(descriptor.size)
+            func read(_ path: String) -> [UInt8]? {
+                guard let bytes = try? AtomicFile.read(path, limit: limit), bytes.count == limit else { return nil }
+                return bytes
             }
+            if name == "timestamp.json" { return read(trustDirectory + "/timestamp.json") }
+            guard let dot = name.firstIndex(of: "."), Int64(name[..<dot]) != nil else { return nil }
+            let stored = String(name[name.index(after: dot)...])   // "ROLE.json", the role percent-encoded
+            guard stored.count > 5, !stored.hasPrefix(".") else { return nil }
+            if stored == "root.json" { return read(rootArchive + "/" + name) ?? read(trustDirectory + "/root.json") }
+            return read(trustDirectory + "/" + stored)
         }
-        return out
     }
 
     // MARK: Pinning
@@ -361,7 +373,7 @@ public final class RegistryTrust {
             if pinned != nil { throw TrustError.trustDataRemoved(reference.name) }
             throw TrustError.noTrustData(reference.name)
         }
-        let transport = IndexTransport(client: client, repository: repository, index: index, local: locallyHeldFiles())
+        let transport = IndexTransport(client: client, repository: repository, index: index, lookup: RegistryTrust.heldFile(trustDirectory: trustDirectory, rootArchive: rootArchive))
         var seed: [String: [UInt8]] = [:]
         var newPin: (root: [UInt8], tofu: Bool)?
         if pinned == nil {
@@ -386,6 +398,9 @@ public final class RegistryTrust {
         do { store = TransactionalMetadataStore(base: try DirectoryMetadataStore(directory: trustDirectory), seed: seed) } catch { throw TrustError.tuf(error) }
         var config = UpdaterConfig()
         config.expiredMetadata = expired
+        // An unchanged index (the conditional request said so) lists only files held here already.
+        if !trustTagUnchanged { transport.prefetchTopLevel(limits: config) }
+        defer { transport.finish() }
         let updater: Updater
         do {
             updater = try Updater(metadataBaseURL: IndexTransport.base, transport: transport, store: store, clock: options.clock, config: config,
@@ -554,7 +569,8 @@ public final class RegistryTrust {
     /// unless `checkRegistryTag` is off, requires the registry's tag to still name it (a tag moved
     /// without a signature is refused); `pinnedDigest` (from `REF:TAG@sha256:…`) must equal the signed digest.
     /// - Throws: `TrustError.manifestMismatch`, `.unsignedTag`, and the errors of refresh and fetch.
-    public func verifyTag(_ tag: String, state: TrustState, pinnedDigest: Digest? = nil, checkRegistryTag: Bool = true) throws(TrustError) -> VerifiedTag {
+    /// - Parameter tagRead: the registry's tag, read earlier with ``startTagRead(_:)`` (it is read here otherwise).
+    public func verifyTag(_ tag: String, state: TrustState, pinnedDigest: Digest? = nil, checkRegistryTag: Bool = true, tagRead: PendingTagRead? = nil) throws(TrustError) -> VerifiedTag {
         let target = try resolve(tag: tag, state: state)
         if let pinnedDigest, pinnedDigest != target.digest {
             throw TrustError.manifestMismatch("\(reference.name):\(tag)@\(pinnedDigest) asks for \(pinnedDigest) but the signed digest of tag \(tag) is \(target.digest)")
@@ -562,40 +578,79 @@ public final class RegistryTrust {
         guard checkRegistryTag else {
             return VerifiedTag(target: target, manifest: try fetchVerifiedManifest(target), registryDigest: nil)
         }
-        // The registry's tag is read alongside the fetch of the signed manifest: a HEAD, taking the
-        // digest the registry states for it (a registry that lies here could as well serve the signed
-        // manifest under the tag), else a GET whose bytes are hashed here.
-        final class TagRead: @unchecked Sendable { var result: Result<Digest, OCIError> = .failure(.invalidArgument("not read")) }
-        let tagRead = TagRead()
-        let group = DispatchGroup()
-        let client = self.client, repository = self.repository, what = "manifest \(reference.name):\(tag)"
-        group.enter()
-        DispatchQueue.global().async {
-            do throws(OCIError) {
-                if let head = try client.headManifest(repository: repository, reference: tag), let claimed = head.claimedDigest,
-                   let d = try? Digest(oci: claimed), d.algorithm == .sha256 {
-                    tagRead.result = .success(d)
-                } else {
-                    let bytes = try client.fetchManifest(repository: repository, reference: tag, what: what).bytes
-                    do { tagRead.result = .success(try SHA256.hash(bytes)) } catch { tagRead.result = .failure(.invalidArgument("\(error)")) }
-                }
-            } catch {
-                tagRead.result = .failure(error)
-            }
-            group.leave()
-        }
+        // The registry's tag is read alongside the fetch of the signed manifest (or earlier, when the
+        // caller started the read before refreshing the trust data).
+        let read = tagRead ?? startTagRead(tag)
         let manifest: VerifiedManifest
-        do { manifest = try fetchVerifiedManifest(target) } catch {
-            group.wait()
-            throw error
+        if read.readsBody, case .success = read.wait(), let bytes = read.body, bytes.count == target.length,
+           (try? SHA256.hash(bytes)) == target.digest,
+           let m = try? VerifiedManifest.verify(bytes, expectedDigest: target.digest, expectedSize: target.length,
+                                                declaredMediaType: target.mediaType, what: "signed manifest of \(reference.name):\(tag)") {
+            // The tag's manifest, read whole on a cold cache, is the signed one: no second request.
+            manifest = m
+            keepManifest(bytes, digest: target.digest)
+        } else {
+            do { manifest = try fetchVerifiedManifest(target) } catch {
+                _ = read.wait()
+                throw error
+            }
         }
-        group.wait()
         let current: Digest
-        do { current = try tagRead.result.get() } catch { throw TrustError.wrap(error) }
+        do { current = try read.wait().get() } catch { throw TrustError.wrap(error) }
         guard current == target.digest else {
             throw TrustError.manifestMismatch("tag \(tag) of \(reference.name) points to \(current) in the registry, but the trust data signs \(target.digest) for it: the tag was moved without a signature (the signed image is \(reference.name)@\(target.digest))")
         }
         return VerifiedTag(target: target, manifest: manifest, registryDigest: current)
+    }
+
+    /// The digest a registry tag names, being read on another thread.
+    public final class PendingTagRead: @unchecked Sendable {
+        fileprivate let group = DispatchGroup()
+        fileprivate var result: Result<Digest, OCIError> = .failure(.invalidArgument("not read"))
+        /// Whether the manifest is read whole (GET) rather than with a HEAD.
+        public let readsBody: Bool
+        /// The manifest's bytes, when read whole; valid after ``wait()``.
+        fileprivate var body: [UInt8]?
+
+        init(readsBody: Bool) { self.readsBody = readsBody }
+
+        /// Waits for the read to end and returns what it found.
+        public func wait() -> Result<Digest, OCIError> {
+            group.wait()
+            return result
+        }
+    }
+
+    /// Starts reading the digest the registry's `tag` names: a HEAD, taking the digest the registry
+    /// states for it (a registry that lies here could as well serve the signed manifest under the tag),
+    /// else a GET whose bytes are hashed here. Nothing it returns is trusted: ``verifyTag`` only compares
+    /// it with the signed digest. A verify starts it before refreshing the trust data, so that the two
+    /// round trips overlap. When nothing is pinned yet (no manifest kept from an earlier verification),
+    /// the manifest is read whole instead: ``verifyTag`` uses those bytes as the signed manifest when they
+    /// hash to the signed digest, which saves the request by digest.
+    public func startTagRead(_ tag: String) -> PendingTagRead {
+        let read = PendingTagRead(readsBody: !isPinned)
+        let client = self.client, repository = self.repository, what = "manifest \(reference.name):\(tag)"
+        read.group.enter()
+        DispatchQueue.global().async {
+            do throws(OCIError) {
+                if read.readsBody {
+                    let bytes = try client.fetchManifest(repository: repository, reference: tag, what: what).bytes
+                    read.body = bytes
+                    do { read.result = .success(try SHA256.hash(bytes)) } catch { read.result = .failure(.invalidArgument("\(error)")) }
+                } else if let head = try client.headManifest(repository: repository, reference: tag), let claimed = head.claimedDigest,
+                   let d = try? Digest(oci: claimed), d.algorithm == .sha256 {
+                    read.result = .success(d)
+                } else {
+                    let bytes = try client.fetchManifest(repository: repository, reference: tag, what: what).bytes
+                    do { read.result = .success(try SHA256.hash(bytes)) } catch { read.result = .failure(.invalidArgument("\(error)")) }
+                }
+            } catch {
+                read.result = .failure(error)
+            }
+            read.group.leave()
+        }
+        return read
     }
 
     /// Writes the trust metadata that verified `tag` into `layout/signet-trust/`: every root version and

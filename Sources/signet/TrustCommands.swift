@@ -39,7 +39,7 @@ func trustOptions(as identity: String? = nil) throws -> TrustOptions {
 /// Prints what trust operations report: pins and expired metadata always, every TUF step with
 /// `SIGNET_VERBOSE=1`.
 func trustEventPrinter() -> (TrustEvent) -> Void {
-    let verbose = ProcessInfo.processInfo.environment["SIGNET_VERBOSE"] == "1"
+    let verbose = Environment.value("SIGNET_VERBOSE") == "1"
     return { event in
         switch event {
         case .pinned(let repository, let root, let directory, let tofu):
@@ -363,7 +363,7 @@ SIGNET_EXPIRY_WARNING).
 /// `2d,14d`, the defaults): how close to expiry timestamp/snapshot and the other roles may be before a warning.
 func expiryWindows(_ args: Args) throws -> ExpiryWindows {
     var w = ExpiryWindows()
-    guard let text = args.value("expiry-warning") ?? ProcessInfo.processInfo.environment["SIGNET_EXPIRY_WARNING"], !text.isEmpty else { return w }
+    guard let text = args.value("expiry-warning") ?? Environment.value("SIGNET_EXPIRY_WARNING"), !text.isEmpty else { return w }
     let parts = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
     guard parts.count <= 2 else { throw UsageError("--expiry-warning takes ONLINE[,OTHER] durations (for example 2d,14d), got \"\(text)\"") }
     w.online = try parseDuration(parts[0], what: "the expiry warning window for timestamp and snapshot")
@@ -410,8 +410,12 @@ func runVerifyCommand(_ arguments: [String]) throws -> Int32 {
         return try verifyDigest(ctx, digest: digest, args: args)
     }
     guard let tag = ctx.reference.tag else { throw UsageError("\(ctx.reference) names no tag or digest to verify") }
+    let checkRegistryTag = !args.flag("ignore-registry-tag")
+    // The registry's tag is read while the trust data is refreshed: the two round trips overlap, and
+    // what the tag names is only compared with the signed digest once that is known.
+    let tagRead = checkRegistryTag ? ctx.trust.startTagRead(tag) : nil
     let state = try ctx.refresh()
-    let verified = try ctx.trust.verifyTag(tag, state: state, pinnedDigest: ctx.reference.digest, checkRegistryTag: !args.flag("ignore-registry-tag"))
+    let verified = try ctx.trust.verifyTag(tag, state: state, pinnedDigest: ctx.reference.digest, checkRegistryTag: checkRegistryTag, tagRead: tagRead)
     let target = verified.target
     try ctx.policyRule?.check(ctx.trust, state: state, target: target)
     if args.flag("deep") {

@@ -269,7 +269,8 @@ extension TrustEndToEndTests {
         var before = registry.requests().count
         XCTAssertTrue(try signet(["verify", repo + ":v1"], home: "client").stdout.hasSuffix("@\(digest)\n"))
         var warm = registry.requests().dropFirst(before)
-        XCTAssertEqual(warm.map { "\($0.method) \($0.path) \($0.status)" }, ["GET /v2/team/app/manifests/_tuf 304", "HEAD /v2/team/app/manifests/v1 200"],
+        // The two are asked concurrently, so in either order.
+        XCTAssertEqual(warm.map { "\($0.method) \($0.path) \($0.status)" }.sorted(), ["GET /v2/team/app/manifests/_tuf 304", "HEAD /v2/team/app/manifests/v1 200"],
                        "\(warm)")
         XCTAssertEqual(warm.filter { $0.method == "GET" }.reduce(0) { $0 + $1.bytes }, 0)
 
@@ -295,6 +296,46 @@ extension TrustEndToEndTests {
         // The moved-tag check still holds on the HEAD answer.
         try putManifest("v1", try manifestBytes("v2"))
         let moved = try signet(["verify", repo + ":v1"], home: "client", expect: 1)
+        XCTAssertTrue(moved.stderr.contains("moved without a signature"), moved.stderr)
+    }
+
+    /// A cold `verify` fetches the top-level metadata concurrently and reads the tag's manifest whole,
+    /// using those bytes as the signed manifest when they hash to the signed digest: one request fewer,
+    /// and the same checks. A stored metadata file that no longer hashes to the listed digest is fetched
+    /// again, never used.
+    func testAColdVerifyUsesTheTagsManifestAndHeldFilesOnlyWhenTheyMatch() throws {
+        let (rootFile, digest) = try setUpSignedRepository()
+        var before = registry.requests().count
+        XCTAssertTrue(try signet(["verify", repo + ":v1", "--root", rootFile], home: "cold").stdout.hasSuffix("@\(digest)\n"))
+        var cold = registry.requests().dropFirst(before)
+        XCTAssertTrue(cold.contains { $0.method == "GET" && $0.path == "/v2/team/app/manifests/v1" && $0.status == 200 }, "\(cold)")
+        XCTAssertFalse(cold.contains { $0.path.hasSuffix("/manifests/\(digest)") }, "\(cold)")
+        XCTAssertEqual(cold.filter { $0.path.contains("/blobs/") }.count, 4, "timestamp, snapshot, targets, releases: \(cold)")
+
+        // Held files are served when they match: with the kept index gone (no conditional request),
+        // the index is read whole and no metadata blob is fetched.
+        let pin = try XCTUnwrap(pinnedRoots(home: "cold").first)
+        let trustDir = work + "/home-cold/" + (pin as NSString).deletingLastPathComponent
+        try FileManager.default.removeItem(atPath: trustDir + "/index.manifest")
+        before = registry.requests().count
+        XCTAssertTrue(try signet(["verify", repo + ":v1"], home: "cold").stdout.hasSuffix("@\(digest)\n"))
+        cold = registry.requests().dropFirst(before)
+        XCTAssertEqual(cold.filter { $0.path.contains("/blobs/") }.count, 0, "\(cold)")
+
+        // A held timestamp edited on disk (it no longer hashes to what the index lists) is fetched again.
+        var text = try String(contentsOfFile: trustDir + "/timestamp.json", encoding: .utf8)
+        text = text.replacingOccurrences(of: "\"version\":", with: "\"version\": ")
+        try Data(text.utf8).write(to: URL(fileURLWithPath: trustDir + "/timestamp.json"))
+        try FileManager.default.removeItem(atPath: trustDir + "/index.manifest")
+        before = registry.requests().count
+        XCTAssertTrue(try signet(["verify", repo + ":v1"], home: "cold").stdout.hasSuffix("@\(digest)\n"))
+        cold = registry.requests().dropFirst(before)
+        XCTAssertEqual(cold.filter { $0.path.contains("/blobs/") }.count, 1, "only the edited timestamp: \(cold)")
+
+        // A moved tag on a cold cache: the tag's bytes are not the signed manifest; refused.
+        let other = try signet(["push", try image("img2", message: "two"), repo + ":v2"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try putManifest("v1", try manifestBytes(other))
+        let moved = try signet(["verify", repo + ":v1", "--root", rootFile], home: "cold2", expect: 1)
         XCTAssertTrue(moved.stderr.contains("moved without a signature"), moved.stderr)
     }
 }
