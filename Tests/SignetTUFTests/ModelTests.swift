@@ -88,6 +88,32 @@ final class ModelTests: XCTestCase {
         XCTAssertEqual(try m.canonicalSigned(), try CanonicalJSON.encode(m.signed.json))
     }
 
+    /// Past 1 MiB the lazy parse and the canonical encoding run concurrently: same canonical bytes,
+    /// same targets and same errors as the one-tree path.
+    func testLargeTargetsParseTheSameConcurrently() throws {
+        var entries: [String] = []
+        for i in 0..<8_000 {
+            entries.append(#""pkg/file-\#(i).tar.gz":{"hashes":{"sha256":"\#(String(repeating: "ab", count: 32))"},"length":\#(i),"custom":{"z":1,"a":[2,1]}}"#)
+        }
+        let text = #"{"signatures":[{"keyid":"k","sig":"00"}],"signed":{"_type":"targets","expires":"2030-01-01T00:00:00Z","spec_version":"1.0.34","version":3,"targets":{"# + entries.joined(separator: ",") + "}}}"
+        let bytes = Array(text.utf8)
+        XCTAssertGreaterThan(bytes.count, 1 << 20)
+        let concurrent = try Metadata<Targets>(bytes: bytes, file: "targets.json", lazy: true)
+        let tree = try Metadata<Targets>(bytes: bytes, file: "targets.json", lazy: false)
+        XCTAssertEqual(try concurrent.canonicalSigned(), try tree.canonicalSigned())
+        XCTAssertEqual(try concurrent.signed.target("pkg/file-7999.tar.gz")?.length, 7999)
+        XCTAssertEqual(concurrent.signed.targetPaths.count, 8_000)
+        // A damaged large file fails in the concurrent path as it does in the tree path.
+        var broken = bytes
+        broken[broken.count / 2] = UInt8(ascii: "}")
+        var errors: [String] = []
+        for lazy in [true, false] {
+            do { _ = try Metadata<Targets>(bytes: broken, file: "targets.json", lazy: lazy); XCTFail("damaged file accepted") } catch { errors.append("\(error)") }
+        }
+        XCTAssertEqual(errors.count, 2)
+        XCTAssertTrue(errors.allSatisfy { $0.contains("targets.json") }, "\(errors)")
+    }
+
     func testDelegationsValidation() throws {
         func parse(_ d: String) -> TUFError? {
             let s = #"{"signed":{"_type":"targets","spec_version":"1.0","version":1,"expires":"2030-01-01T00:00:00Z","targets":{},"delegations":"# + d + "}," + #""signatures":[]}"#
