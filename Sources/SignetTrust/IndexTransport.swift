@@ -40,13 +40,19 @@ final class IndexTransport: Transport, @unchecked Sendable {
         if let held = local(name, d), Int64(held.count) == d.size, (try? SHA256.hash(held)) == d.digest {
             return HTTPResponse(head: HTTPResponseHead(status: 200, finalURL: request.url), body: held)
         }
-        // A blob fetched ahead (checked against the same descriptor by the registry client) is used once.
-        if let ahead = takePrefetched(name), case .success(let body) = ahead {
-            return HTTPResponse(head: HTTPResponseHead(status: 200, finalURL: request.url), body: body)
+        // A blob fetched ahead (checked against the same descriptor by the registry client) is used once,
+        // and so is its failure: the registry client already retried what can be retried, and fetching
+        // again would double the time a slow registry can hold the command.
+        let fetched: Result<[UInt8], OCIError>
+        if let ahead = takePrefetched(name) {
+            fetched = ahead
+        } else {
+            do throws(OCIError) { fetched = .success(try fetch(name, d)) } catch { fetched = .failure(error) }
         }
-        do {
-            return HTTPResponse(head: HTTPResponseHead(status: 200, finalURL: request.url), body: try fetch(name, d))
-        } catch {
+        switch fetched {
+        case .success(let body):
+            return HTTPResponse(head: HTTPResponseHead(status: 200, finalURL: request.url), body: body)
+        case .failure(let error):
             if case .notFound = error { return HTTPResponse(head: HTTPResponseHead(status: 404, finalURL: request.url), body: []) }
             // Keep the registry client's error: a digest or size mismatch is a verification failure.
             throw HTTPError.sinkFailed(url: name, underlying: error)
