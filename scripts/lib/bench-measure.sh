@@ -29,4 +29,16 @@ measure() {
         MIN[$key]=$(printf '%s\n' "${times[@]}" | sort -n | awk 'NR==1 {print $1 / 1000}')
     fi
 }
+# measure_pair WARMUP KEY_A PREPARE_A COMMAND_A KEY_B PREPARE_B COMMAND_B: times the two commands
+# alternately (A, B, B, A, ...; scripts/lib/interleave.py) RUNS times each after WARMUP rounds, so that
+# the machine's speed drifting during the run weighs on both alike; stores MED and MIN like measure.
+measure_pair() {
+    local warmup=$1 key val min
+    say "measuring $2 and $5 alternately: $4 | $7"
+    while read -r key val min; do
+        MED[$key]=$val
+        MIN[$key]=$min
+    done < <(python3 "$(dirname "${BASH_SOURCE[0]}")/interleave.py" "$RUNS" "$warmup" "$2" "$3" "$4" "$5" "$6" "$7" || die "measuring $2 and $5 failed")
+    [[ -n ${MED[$2]:-} && -n ${MED[$5]:-} ]] || die "measuring $2 and $5 gave no figures"
+}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
