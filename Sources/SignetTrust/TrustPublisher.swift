@@ -338,35 +338,59 @@ public final class TrustPublisher {
             throw TrustError.usage("\"\(tag)\" is reserved for trust data")
         }
         let ref = given?.ociString ?? tag
-        let fetched: (bytes: [UInt8], contentType: String?)
-        do {
-            fetched = try trust.client.fetchManifest(repository: reference.repository, reference: ref, what: "manifest \(reference.name)\(given == nil ? ":" : "@")\(ref)")
-        } catch {
-            if case .notFound = error {
-                throw TrustError.usage("\(reference.name)\(given == nil ? ":" : "@")\(ref) is not in the registry; nothing was signed (push the image first)")
+        // The manifest is read while the trust data is checked out (the two are independent); its
+        // digest is computed from the bytes once both are done.
+        let pending = PendingManifestRead()
+        let client = trust.client, repository = reference.repository, what = "manifest \(reference.name)\(given == nil ? ":" : "@")\(ref)"
+        pending.group.enter()
+        DispatchQueue.global().async {
+            do throws(OCIError) { pending.result = .success(try client.fetchManifest(repository: repository, reference: ref, what: what)) } catch {
+                pending.result = .failure(error)
             }
-            throw TrustError.oci(error)
+            pending.group.leave()
         }
-        // The digest is computed from the bytes, never taken from headers; a given digest must match them.
-        let digest = try SHA256.hash(fetched.bytes)
-        if let given, given != digest {
-            throw TrustError.oci(.digestMismatch(what: "manifest \(reference.name)@\(given)", expected: given.ociString, received: digest.ociString))
+        defer { pending.group.wait() }
+        func manifestRead() throws -> (fetched: (bytes: [UInt8], contentType: String?), digest: Digest, manifest: VerifiedManifest) {
+            pending.group.wait()
+            let fetched: (bytes: [UInt8], contentType: String?)
+            do { fetched = try pending.result.get() } catch {
+                if case .notFound = error {
+                    throw TrustError.usage("\(reference.name)\(given == nil ? ":" : "@")\(ref) is not in the registry; nothing was signed (push the image first)")
+                }
+                throw TrustError.oci(error)
+            }
+            // The digest is computed from the bytes, never taken from headers; a given digest must match them.
+            let digest = try SHA256.hash(fetched.bytes)
+            if let given, given != digest {
+                throw TrustError.oci(.digestMismatch(what: "manifest \(reference.name)@\(given)", expected: given.ociString, received: digest.ociString))
+            }
+            let manifest = try VerifiedManifest.verify(fetched.bytes, expectedDigest: digest, declaredMediaType: fetched.contentType,
+                                                       what: "manifest \(reference.name)@\(digest)")
+            return (fetched, digest, manifest)
         }
-        let manifest = try VerifiedManifest.verify(fetched.bytes, expectedDigest: digest, declaredMediaType: fetched.contentType,
-                                                   what: "manifest \(reference.name)@\(digest)")
         var already = false
         var replaced: Digest?
-        let change = TrustPublisher.signChange(tag: tag, digest: digest, length: Int64(fetched.bytes.count), mediaType: manifest.mediaType,
-                                               replace: replace, repository: reference.name, onMove: { replaced = $0 })
-        let prepared = try prepare { editor in
-            for name in TrustPublisher.tagRoles(tag, editor) {
-                if let existing = try? editor.roles[ByteKey(name)]?.signed.target(tag), existing.sha256 == digest, existing.length == Int64(fetched.bytes.count) {
-                    already = true
-                    return
+        var signed: Digest?
+        let prepared: PreparedChange
+        do {
+            prepared = try prepare { editor in
+                let (fetched, digest, manifest) = try manifestRead()
+                signed = digest
+                for name in TrustPublisher.tagRoles(tag, editor) {
+                    if let existing = try? editor.roles[ByteKey(name)]?.signed.target(tag), existing.sha256 == digest, existing.length == Int64(fetched.bytes.count) {
+                        already = true
+                        return
+                    }
                 }
+                try TrustPublisher.signChange(tag: tag, digest: digest, length: Int64(fetched.bytes.count), mediaType: manifest.mediaType,
+                                              replace: replace, repository: reference.name, onMove: { replaced = $0 })(editor)
             }
-            try change(editor)
+        } catch {
+            // A manifest the registry does not have is the clearer error, whatever else failed.
+            _ = try manifestRead()
+            throw error
         }
+        guard let digest = signed else { throw TrustError.usage("nothing was signed for \(tag)") }
         if already { return .alreadySigned(digest) }
         try commit(prepared)
         return .changed(prepared.outcome, digest: digest, replaced: replaced)
@@ -735,4 +759,10 @@ public final class TrustPublisher {
         return try TrustIndex.upload(files, repository: reference.repository, client: trust.client, tag: tag, created: trust.options.clock(),
                                      storage: try trust.storage(), present: present, putByDigest: putByDigest)
     }
+}
+
+/// A manifest being read on another thread (written once by that thread, read after `group.wait()`).
+private final class PendingManifestRead: @unchecked Sendable {
+    let group = DispatchGroup()
+    var result: Result<(bytes: [UInt8], contentType: String?), OCIError> = .failure(.invalidArgument("not read"))
 }
