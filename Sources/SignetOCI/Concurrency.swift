@@ -27,6 +27,16 @@ public final class CancellationFlag: @unchecked Sendable {
     }
 }
 
+/// Runs `body` on a thread of its own, now. For blocking I/O started ahead of the work that needs it:
+/// Dispatch's global queue runs about one item per core at a time, so on a small machine the fourth of
+/// four requests meant to overlap would wait for the first. The caller waits for the result (a
+/// `DispatchGroup` or similar) before it returns, so that no transfer outlives the operation.
+public func startThread(_ body: @escaping @Sendable () -> Void) {
+    let thread = Thread { body() }
+    thread.stackSize = 1 << 20
+    thread.start()
+}
+
 /// Runs `count` jobs on at most `concurrency` threads (blocking I/O jobs: each thread runs one
 /// job at a time). The first job that throws sets the shared cancellation flag; jobs not yet
 /// started are skipped; the first error (other than `.cancelled`) is thrown after every thread

@@ -96,7 +96,7 @@ final class IndexTransport: Transport, @unchecked Sendable {
             let group = DispatchGroup()
             lock.withLock { prefetched[name] = (group, nil) }
             group.enter()
-            DispatchQueue.global().async { [self] in
+            startThread { [self] in
                 let result: Result<[UInt8], OCIError>
                 do throws(OCIError) { result = .success(try fetch(name, d)) } catch { result = .failure(error) }
                 lock.withLock { prefetched[name]?.result = result }

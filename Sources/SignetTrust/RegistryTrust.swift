@@ -632,7 +632,7 @@ public final class RegistryTrust {
         let read = PendingTagRead(readsBody: !isPinned)
         let client = self.client, repository = self.repository, what = "manifest \(reference.name):\(tag)"
         read.group.enter()
-        DispatchQueue.global().async {
+        startThread {
             do throws(OCIError) {
                 if read.readsBody {
                     let bytes = try client.fetchManifest(repository: repository, reference: tag, what: what).bytes

@@ -93,24 +93,11 @@ public struct TrustIndex: Sendable {
                 if seen.insert(d.digest).inserted { pending.append((d, bytes)) }
             }
             let checkExisting = present.isEmpty
-            final class Failure: @unchecked Sendable {
-                let lock = NSLock()
-                var error: OCIError?
-                func record(_ e: OCIError) { lock.lock(); if error == nil { error = e }; lock.unlock() }
-            }
-            let failure = Failure()
             let work = pending
-            let lanes = min(4, work.count)
-            DispatchQueue.concurrentPerform(iterations: lanes) { lane in
-                var i = lane
-                while i < work.count {
-                    do throws(OCIError) {
-                        _ = try client.uploadBlob(repository: repository, descriptor: work[i].0, source: .bytes(work[i].1), checkExisting: checkExisting)
-                    } catch { failure.record(error) }
-                    i += lanes
-                }
+            // Up to four uploads at once, each on its own thread (they wait on the network, not the CPU).
+            _ = try runConcurrently(work.count, concurrency: 4) { i, _ throws(OCIError) in
+                _ = try client.uploadBlob(repository: repository, descriptor: work[i].0, source: .bytes(work[i].1), checkExisting: checkExisting)
             }
-            if let e = failure.error { throw e }
             let manifest = try TrustIndex.manifest(for: files.map { ($0.name, $0.bytes) }, created: TUFDate.format(created), storage: storage)
             let digest = try SHA256.hash(manifest)
             let put: Result<Digest, OCIError>

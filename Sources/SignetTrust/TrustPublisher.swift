@@ -343,7 +343,7 @@ public final class TrustPublisher {
         let pending = PendingManifestRead()
         let client = trust.client, repository = reference.repository, what = "manifest \(reference.name)\(given == nil ? ":" : "@")\(ref)"
         pending.group.enter()
-        DispatchQueue.global().async {
+        startThread {
             do throws(OCIError) { pending.result = .success(try client.fetchManifest(repository: repository, reference: ref, what: what)) } catch {
                 pending.result = .failure(error)
             }
