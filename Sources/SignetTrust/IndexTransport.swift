@@ -37,7 +37,7 @@ final class IndexTransport: Transport, @unchecked Sendable {
             return HTTPResponse(head: HTTPResponseHead(status: 404, finalURL: request.url), body: [])
         }
         guard d.size <= Int64(maxBodyBytes) else { throw HTTPError.tooLarge(url: name, limit: Int64(maxBodyBytes)) }
-        if let held = local(name, d), Int64(held.count) == d.size, (try? SHA256.hash(held)) == d.digest {
+        if let held = heldBytes(name, d) {
             return HTTPResponse(head: HTTPResponseHead(status: 200, finalURL: request.url), body: held)
         }
         // A blob fetched ahead (checked against the same descriptor by the registry client) is used once,
@@ -73,11 +73,22 @@ final class IndexTransport: Transport, @unchecked Sendable {
 
     private let lock = NSLock()
     private var prefetched: [String: (group: DispatchGroup, result: Result<[UInt8], OCIError>?)] = [:]
+    /// Held files already read and checked against their descriptors, by index name.
+    private var held: [String: [UInt8]] = [:]
+
+    /// The locally held bytes for listed file `name` when they have its size and hash to its digest;
+    /// each file is read and hashed at most once per transport.
+    private func heldBytes(_ name: String, _ d: Descriptor) -> [UInt8]? {
+        if let known = lock.withLock({ held[name] }) { return known }
+        guard let bytes = local(name, d), Int64(bytes.count) == d.size, (try? SHA256.hash(bytes)) == d.digest else { return nil }
+        lock.withLock { held[name] = bytes }
+        return bytes
+    }
 
     /// Starts fetching, concurrently, the files a client starting from nothing will ask for next: the
     /// timestamp and the newest listed snapshot, top-level targets and `releases`, each only when it is
-    /// not held locally and the index lists it at no more than the client's limit for the role. The TUF client asks for them one after another (each
-    /// decides whether the next is needed), so on a cold cache this turns four round trips into one. What
+    /// not held locally and the index lists it at no more than the client's limit for the role. The TUF
+    /// client asks for them one after another (each decides whether the next is needed), so on a cold cache this turns four round trips into one. What
     /// arrives is checked against the index's descriptor like any fetch and verified by the client as
     /// usual; a file the client never asks for is never used. ``finish()`` waits for every fetch.
     func prefetchTopLevel(limits config: UpdaterConfig) {
@@ -92,7 +103,7 @@ final class IndexTransport: Transport, @unchecked Sendable {
             + newest.map { ($0.value.name, $0.key == "snapshot" ? config.snapshotMaxLength : config.targetsMaxLength) }
         for (name, limit) in names {
             guard let d = index.files[name], d.size <= Int64(limit) else { continue }
-            if let held = local(name, d), Int64(held.count) == d.size, (try? SHA256.hash(held)) == d.digest { continue }
+            if heldBytes(name, d) != nil { continue }
             let group = DispatchGroup()
             lock.withLock { prefetched[name] = (group, nil) }
             group.enter()

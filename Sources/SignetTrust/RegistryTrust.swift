@@ -164,6 +164,8 @@ public final class RegistryTrust {
         let digest: Digest
         do { digest = try SHA256.hash(bytes) } catch { throw TrustError.invalidIndex("\(error)") }
         if t == options.trustTag { lastTrustIndexBytes = bytes }
+        // A versioned state (`_tuf.N`) is read unconditionally: nothing says it is the one held here.
+        if (tag == nil || tag == options.trustTag) && t != options.trustTag { trustTagUnchanged = false }
         return (try TrustIndex(manifestBytes: bytes), digest)
     }
 
@@ -582,8 +584,8 @@ public final class RegistryTrust {
         // caller started the read before refreshing the trust data).
         let read = tagRead ?? startTagRead(tag)
         let manifest: VerifiedManifest
-        if read.readsBody, case .success = read.wait(), let bytes = read.body, bytes.count == target.length,
-           (try? SHA256.hash(bytes)) == target.digest,
+        // (The read hashed the bytes already; `verify` checks digest and length again as it always does.)
+        if read.readsBody, case .success(let tagDigest) = read.wait(), tagDigest == target.digest, let bytes = read.body,
            let m = try? VerifiedManifest.verify(bytes, expectedDigest: target.digest, expectedSize: target.length,
                                                 declaredMediaType: target.mediaType, what: "signed manifest of \(reference.name):\(tag)") {
             // The tag's manifest, read whole on a cold cache, is the signed one: no second request.
