@@ -37,6 +37,28 @@ public func startThread(_ body: @escaping @Sendable () -> Void) {
     thread.start()
 }
 
+/// A result computed on a thread of its own (`startThread`), started at creation and read with `wait()`.
+/// The creator waits for it before returning, as for `startThread`.
+public final class BackgroundResult<T: Sendable>: @unchecked Sendable {
+    private let group = DispatchGroup()
+    private var result: Result<T, OCIError> = .failure(.cancelled)
+
+    /// Starts `body` now.
+    public init(_ body: @escaping @Sendable () throws(OCIError) -> T) {
+        group.enter()
+        startThread { [self] in
+            do throws(OCIError) { result = .success(try body()) } catch { result = .failure(error) }
+            group.leave()
+        }
+    }
+
+    /// Waits for `body` to end and returns what it gave.
+    public func wait() -> Result<T, OCIError> {
+        group.wait()
+        return result
+    }
+}
+
 /// Runs `count` jobs on at most `concurrency` threads (blocking I/O jobs: each thread runs one
 /// job at a time). The first job that throws sets the shared cancellation flag; jobs not yet
 /// started are skipped; the first error (other than `.cancelled`) is thrown after every thread

@@ -143,6 +143,19 @@ public final class RegistryTrust {
             if current.version == 0 { return nil }
             t = current.tag
         case options.stagedTag?:
+            if let ahead = startStagedReadIfModeUnknown() {
+                // `_tuf-staged` was read while `storage()` read `_tuf`; it is the waiting change's tag
+                // only in normal storage.
+                let mode: TrustStorage
+                do { mode = try storage() } catch { _ = ahead.wait(); throw error }
+                let read = ahead.wait()
+                if mode == .normal {
+                    let bytes: [UInt8]?
+                    do { bytes = try read.get() } catch { throw TrustError.oci(error) }
+                    guard let bytes else { return nil }
+                    return try parseIndex(bytes)
+                }
+            }
             guard let current = try currentStagedTag() else { return nil }
             t = current.tag
         case let other?:
@@ -161,12 +174,33 @@ public final class RegistryTrust {
                 throw TrustError.oci(error)
             }
         }
-        let digest: Digest
-        do { digest = try SHA256.hash(bytes) } catch { throw TrustError.invalidIndex("\(error)") }
         if t == options.trustTag { lastTrustIndexBytes = bytes }
         // A versioned state (`_tuf.N`) is read unconditionally: nothing says it is the one held here.
         if (tag == nil || tag == options.trustTag) && t != options.trustTag { trustTagUnchanged = false }
+        return try parseIndex(bytes)
+    }
+
+    /// A trust index manifest's parsed form and digest (its bytes are untrusted like any index).
+    func parseIndex(_ bytes: [UInt8]) throws(TrustError) -> (TrustIndex, Digest) {
+        let digest: Digest
+        do { digest = try SHA256.hash(bytes) } catch { throw TrustError.invalidIndex("\(error)") }
         return (try TrustIndex(manifestBytes: bytes), digest)
+    }
+
+    /// When the storage mode is not known yet (nothing recorded, `_tuf` not read), starts reading
+    /// `_tuf-staged` on another thread, so that a publish learns the mode and whether a change waits in
+    /// one round trip. Nil when the mode is known (the waiting change's tag then follows from it).
+    func startStagedReadIfModeUnknown() -> BackgroundResult<[UInt8]?>? {
+        guard storageOverride == nil, readStorageRecord() == nil else { return nil }
+        let client = self.client, repository = self.repository, tag = options.stagedTag, limit = options.maxIndexBytes
+        return BackgroundResult { () throws(OCIError) -> [UInt8]? in
+            do throws(OCIError) {
+                return try client.fetchManifest(repository: repository, reference: tag, maxBytes: limit, what: "trust index \(repository):\(tag)").bytes
+            } catch {
+                if case .notFound = error { return nil }
+                throw error
+            }
+        }
     }
 
     /// Where the trust index this machine last verified is kept (its bytes, untrusted like any index).
