@@ -31,6 +31,50 @@ final class Ed25519Tests: XCTestCase {
         }
     }
 
+    /// Long messages are checked with OpenSSL's SHA-512 and libsodium's group operations; that path must
+    /// agree with libsodium's own verify on good signatures and on every kind of damage.
+    func testLongMessagePathAgreesWithLibsodium() throws {
+        // Messages below `ed25519LongMessage`: `isValidSignature` is libsodium's crypto_sign_verify_detached.
+        func both(_ key: Ed25519PublicKey, _ sig: [UInt8], _ msg: [UInt8]) -> (direct: Bool, long: Bool) {
+            precondition(msg.count < Sodium.ed25519LongMessage)
+            return (key.isValidSignature(sig, for: msg),
+                    msg.withUnsafeBytes { Sodium.ed25519VerifyLong(signature: sig, message: $0, publicKey: key.rawRepresentation) })
+        }
+        for (_, pk, msg, sig) in Self.rfc8032 {
+            let key = try Ed25519PublicKey(rawRepresentation: Fixtures.hex(pk))
+            let m = Fixtures.hex(msg)
+            XCTAssertTrue(m.withUnsafeBytes { Sodium.ed25519VerifyLong(signature: Fixtures.hex(sig), message: $0, publicKey: key.rawRepresentation) })
+        }
+        var accepted = 0, refused = 0
+        for round in 0..<300 {
+            let key = try Ed25519PrivateKey()
+            let msg = try Sodium.randomBytes(round % 3 == 0 ? Int.random(in: 0...64) : Int.random(in: 65...600))
+            var sig = try key.signature(for: msg)
+            var m = msg
+            switch round % 6 {
+            case 0: break
+            case 1: sig[Int.random(in: 0..<64)] ^= UInt8(1 << Int.random(in: 0..<8))
+            case 2: if m.isEmpty { m = [0] } else { m[Int.random(in: 0..<m.count)] ^= 0x80 }
+            case 3: sig.replaceSubrange(32..<64, with: Sodium.ed25519Order)                 // S = L: not reduced
+            case 4: sig.replaceSubrange(0..<32, with: [1] + [UInt8](repeating: 0, count: 31)) // R = identity (small order)
+            default: sig = try Ed25519PrivateKey().signature(for: msg)                       // another key's signature
+            }
+            let (direct, long) = both(key.publicKey, sig, m)
+            XCTAssertEqual(long, direct, "round \(round)")
+            XCTAssertEqual(long, round % 6 == 0, "round \(round)")
+            if long { accepted += 1 } else { refused += 1 }
+        }
+        XCTAssertEqual(accepted, 50)
+        XCTAssertEqual(refused, 250)
+        // Through the public API: a 1 MiB message takes the long path, and one changed byte is refused.
+        let key = try Ed25519PrivateKey()
+        var big = try Sodium.randomBytes(1 << 20)
+        let sig = try key.signature(for: big)
+        XCTAssertTrue(key.publicKey.isValidSignature(sig, for: big))
+        big[1 << 19] ^= 1
+        XCTAssertFalse(key.publicKey.isValidSignature(sig, for: big))
+    }
+
     func testGenerateSignVerifyAndSeedRoundTrip() throws {
         let key = try Ed25519PrivateKey()
         let other = try Ed25519PrivateKey(seed: key.seed)

@@ -17,7 +17,7 @@ final class WycheproofTests: XCTestCase {
     func testEd25519() throws {
         let file = "ed25519_test.json"
         let (n, groups) = try groups(file)
-        var tally = VectorTally()
+        var tally = VectorTally(), longTally = VectorTally()
         for g in groups {
             let pkHex = (g["publicKey"] as? [String: Any])?["pk"] as? String ?? ""
             let key = try Ed25519PublicKey(rawRepresentation: Fixtures.hex(pkHex))
@@ -26,11 +26,16 @@ final class WycheproofTests: XCTestCase {
                 XCTAssertEqual(k2, key)
             }
             for t in g["tests"] as? [[String: Any]] ?? [] {
-                let ok = key.isValidSignature(Fixtures.hex(t["sig"] as? String ?? ""), for: Fixtures.hex(t["msg"] as? String ?? ""))
+                let sig = Fixtures.hex(t["sig"] as? String ?? ""), msg = Fixtures.hex(t["msg"] as? String ?? "")
+                let ok = key.isValidSignature(sig, for: msg)
                 tally.record(tcId: t["tcId"] as? Int ?? -1, expected: t["result"] as? String ?? "", got: ok, comment: t["comment"] as? String ?? "")
+                // The long-message path (libsodium's group operations, OpenSSL's SHA-512) on every case too.
+                let long = msg.withUnsafeBytes { Sodium.ed25519VerifyLong(signature: sig, message: $0, publicKey: key.rawRepresentation) }
+                longTally.record(tcId: t["tcId"] as? Int ?? -1, expected: t["result"] as? String ?? "", got: long, comment: t["comment"] as? String ?? "")
             }
         }
         finish(tally, expected: n, file: file)
+        finish(longTally, expected: n, file: file + " (long-message path)")
     }
 
     private func runECDSA(_ file: String, raw: Bool, curve: ECDSACurve) throws {
