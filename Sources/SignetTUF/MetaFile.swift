@@ -43,10 +43,16 @@ public struct MetaFile: Sendable {
     /// Checks downloaded bytes against the listed length and every listed supported hash.
     /// - Throws: `TUFError.lengthMismatch`, `.hashMismatch`, `.noSupportedHash`.
     public func verify(_ bytes: [UInt8], file: String) throws(TUFError) {
+        try verify(bytes, file: file, computed: [])
+    }
+
+    /// As `verify`, taking the digest of an algorithm from `computed` when there (digests the caller
+    /// computed over exactly these bytes while they arrived).
+    func verify(_ bytes: [UInt8], file: String, computed: [Digest]) throws(TUFError) {
         if let length, Int64(bytes.count) != length {
             throw TUFError.lengthMismatch(file: file, expected: length, received: Int64(bytes.count))
         }
-        if let hashes { try verifyHashes(hashes, of: bytes, file: file) }
+        if let hashes { try verifyHashes(hashes, of: bytes, file: file, computed: computed) }
     }
 }
 
@@ -67,12 +73,13 @@ func hashesObject(_ hashes: [(String, String)]) -> JSONObject {
 }
 
 /// Checks every listed hash whose algorithm is supported; at least one must be supported.
-func verifyHashes(_ hashes: [(String, String)], of bytes: [UInt8], file: String) throws(TUFError) {
+func verifyHashes(_ hashes: [(String, String)], of bytes: [UInt8], file: String, computed: [Digest] = []) throws(TUFError) {
     var checked = 0
     for (name, expectedHex) in hashes {
         guard let algorithm = DigestAlgorithm(rawValue: name) else { continue }
         guard let expected = try? Digest(algorithm: algorithm, hex: expectedHex),
-              let actual = try? Digest.compute(algorithm, over: bytes), actual == expected else {
+              let actual = computed.first(where: { $0.algorithm == algorithm }) ?? (try? Digest.compute(algorithm, over: bytes)),
+              actual == expected else {
             throw TUFError.hashMismatch(file: file, algorithm: name)
         }
         checked += 1

@@ -9,6 +9,24 @@ public protocol MetadataStore: Sendable {
     func save(role: String, bytes: [UInt8]) throws(TUFError)
     /// Forgets `role`.
     func remove(role: String) throws(TUFError)
+    /// Starts writing a file for `role` whose bytes are still being received and checked: nothing is
+    /// visible under the role's name until `commit()`. Nil when the store does not write ahead (the
+    /// caller then calls `save` once the bytes verified).
+    func beginSave(role: String) throws(TUFError) -> (any PendingMetadataSave)?
+}
+
+extension MetadataStore {
+    public func beginSave(role: String) throws(TUFError) -> (any PendingMetadataSave)? { nil }
+}
+
+/// A role's file being written ahead of verification (`MetadataStore.beginSave`).
+public protocol PendingMetadataSave: AnyObject, Sendable {
+    /// Appends bytes (one thread at a time).
+    func write(_ bytes: UnsafeRawBufferPointer) throws(TUFError)
+    /// Makes what was written the stored file of the role (call only once the bytes verified).
+    func commit() throws(TUFError)
+    /// Deletes what was written; the stored file of the role stays as it was.
+    func discard()
 }
 
 /// Stores each role as `DIR/<percent-encoded role>.json` (so `root.json`, `timestamp.json`, …),
@@ -44,6 +62,35 @@ public struct DirectoryMetadataStore: MetadataStore {
     public func remove(role: String) throws(TUFError) {
         try TUFFiles.remove(try path(role: role))
     }
+
+    /// A temporary file beside the role's file (as `save` writes), renamed into place by `commit()`.
+    public func beginSave(role: String) throws(TUFError) -> (any PendingMetadataSave)? {
+        let path = try path(role: role)
+        do throws(FileError) {
+            return DirectoryPendingSave(writer: try AtomicFileWriter(directory: directory, name: "." + AtomicFile.name(of: path)), path: path)
+        } catch { throw .file(error) }
+    }
+}
+
+/// `DirectoryMetadataStore.beginSave`: an `AtomicFileWriter` and the path it commits to.
+final class DirectoryPendingSave: PendingMetadataSave, @unchecked Sendable {
+    private let writer: AtomicFileWriter
+    private let path: String
+
+    init(writer: AtomicFileWriter, path: String) {
+        self.writer = writer
+        self.path = path
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws(TUFError) {
+        do throws(FileError) { try writer.write(bytes) } catch { throw .file(error) }
+    }
+
+    func commit() throws(TUFError) {
+        do throws(FileError) { try writer.commit(to: path) } catch { throw .file(error) }
+    }
+
+    func discard() { writer.discard() }
 }
 
 /// A `MetadataStore` in memory (for verifying without touching disk, and for tests).

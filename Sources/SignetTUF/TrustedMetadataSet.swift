@@ -1,3 +1,4 @@
+import SignetCrypto
 import SignetJSON
 
 /// Identifies a targets role by the delegator it was reached through, so that a role delegated by two
@@ -210,6 +211,12 @@ public struct TrustedMetadataSet: Sendable {
     ///   does not delegate to the role.
     @discardableResult
     public mutating func updateTargets(_ bytes: [UInt8], ref: RoleRef, delegatorRef: RoleRef?) throws(TUFError) -> Metadata<Targets> {
+        try updateTargets(bytes, ref: ref, delegatorRef: delegatorRef, computedDigests: [])
+    }
+
+    /// As `updateTargets`, with digests the updater computed over exactly `bytes` while they arrived.
+    @discardableResult
+    mutating func updateTargets(_ bytes: [UInt8], ref: RoleRef, delegatorRef: RoleRef?, computedDigests: [Digest]) throws(TUFError) -> Metadata<Targets> {
         guard let snapshot else { throw TUFError.misuse("targets cannot be loaded before the snapshot") }
         try checkFinalSnapshot()
         let roleName = ref.name.string
@@ -232,7 +239,7 @@ public struct TrustedMetadataSet: Sendable {
         }
         guard let meta = snapshot.signed.meta(forRole: roleName) else { throw TUFError.missingFromSnapshot(role: roleName) }
         // §5.6.2: length and hashes named by the snapshot (mix-and-match).
-        try meta.verify(bytes, file: file)
+        try meta.verify(bytes, file: file, computed: computedDigests)
         let new = try Metadata<Targets>(bytes: bytes, file: file)
         // §5.6.3: signatures of the delegating role's keys.
         try verifyThreshold(message: try new.canonicalSigned(), signatures: new.signatures, role: role, roleName: roleName, keys: keys, file: file)

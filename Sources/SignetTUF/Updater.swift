@@ -235,12 +235,70 @@ public final class Updater {
         }
         let encoded = PercentEncoding.encode(role)
         let name = set.root.signed.consistentSnapshot ? "\(meta.version).\(encoded).json" : "\(encoded).json"
-        guard let bytes = try fetchMetadata(name, limit: limit, optional: false) else { throw TUFError.misuse("unreachable") }
-        let m = try set.updateTargets(bytes, ref: ref, delegatorRef: delegatorRef)
-        try store.save(role: role, bytes: bytes)
+        let bytes: [UInt8], digests: [Digest], pending: (any PendingMetadataSave)?
+        if let length = meta.length, length >= Updater.pipelinedLength {
+            (bytes, digests, pending) = try fetchPipelined(name, role: role, limit: limit, length: length, hashes: meta.hashes ?? [])
+        } else {
+            guard let b = try fetchMetadata(name, limit: limit, optional: false) else { throw TUFError.misuse("unreachable") }
+            (bytes, digests, pending) = (b, [], nil)
+        }
+        // A large file is written to the store's temporary file on another thread while it is checked
+        // (the checks keep both cores busy only part of the time); it is committed once it verified.
+        let writing = pending.map { PendingWrite(bytes, to: $0) }
+        let m: Metadata<Targets>
+        do { m = try set.updateTargets(bytes, ref: ref, delegatorRef: delegatorRef, computedDigests: digests) } catch {
+            writing?.discard()
+            throw error
+        }
+        if let writing { try writing.commit() } else { try store.save(role: role, bytes: bytes) }
         acceptedFiles[role] = bytes
         events(.accepted(file: "\(role).json", version: m.signed.header.version))
         return m
+    }
+
+    /// Targets roles the snapshot lists at this length or more are fetched with `fetchPipelined`.
+    static let pipelinedLength: Int64 = 1 << 20
+
+    /// Fetches a large targets role (`name`, at most `limit` bytes): while it arrives, a second thread
+    /// computes the supported digests the snapshot lists. Also starts the store's temporary file for
+    /// the role (`MetadataStore.beginSave`; nothing is visible until it is committed, once the bytes
+    /// verified).
+    private func fetchPipelined(_ name: String, role: String, limit: Int, length: Int64,
+                                hashes: [(String, String)]) throws(TUFError) -> ([UInt8], [Digest], (any PendingMetadataSave)?) {
+        let url = metadataBaseURL + name
+        events(.fetching(url: url))
+        // A store that cannot write ahead gets `save` after the checks, as for small files.
+        let pending = try? store.beginSave(role: role)
+        let algorithms = hashes.compactMap { DigestAlgorithm(rawValue: $0.0) }
+        let pipeline: PipelinedDigest
+        do {
+            pipeline = try PipelinedDigest(algorithms)
+        } catch {
+            pending?.discard()
+            throw TUFError.noSupportedHash(file: name)
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(Int(clamping: min(length, Int64(limit))))
+        do {
+            _ = try transport.stream(HTTPRequest(url: url), maxBodyBytes: Int64(limit)) { chunk in
+                bytes.append(contentsOf: chunk)
+                try pipeline.update(chunk)
+            }
+        } catch {
+            _ = try? pipeline.finalize()
+            pending?.discard()
+            switch error {
+            case .tooLarge(_, let l), .declaredTooLarge(_, _, let l): throw TUFError.tooLarge(file: name, limit: l)
+            case .sinkFailed(_, let underlying as TUFError): throw underlying
+            default: throw TUFError.fetch(file: name, error)
+            }
+        }
+        do {
+            return (bytes, try pipeline.finalize(), pending)
+        } catch {
+            pending?.discard()
+            throw (error as? TUFError) ?? TUFError.storage(path: name, detail: "\(error)")
+        }
     }
 
     /// Fetches `name` under the metadata URL, reading at most `limit` bytes. With `optional`, a 404/403
@@ -464,5 +522,41 @@ public final class Updater {
         do throws(FileError) { try writer.commit(to: path) } catch { throw .file(error) }
         events(.targetStored(path: target.path, file: path))
         return path
+    }
+}
+
+/// Bytes being written to a `PendingMetadataSave` on a thread of their own.
+private final class PendingWrite: @unchecked Sendable {
+    private let save: any PendingMetadataSave
+    private let done = DispatchSemaphore(value: 0)
+    private var failure: TUFError?
+
+    init(_ bytes: [UInt8], to save: any PendingMetadataSave) {
+        self.save = save
+        let thread = Thread { [self] in
+            let result: Result<Void, TUFError> = bytes.withUnsafeBytes { b in
+                do throws(TUFError) { try save.write(b); return .success(()) } catch { return .failure(error) }
+            }
+            if case .failure(let e) = result { failure = e }
+            done.signal()
+        }
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+
+    /// Waits for the write, then makes it the stored file.
+    func commit() throws(TUFError) {
+        done.wait()
+        if let failure {
+            save.discard()
+            throw failure
+        }
+        try save.commit()
+    }
+
+    /// Waits for the write, then deletes it.
+    func discard() {
+        done.wait()
+        save.discard()
     }
 }

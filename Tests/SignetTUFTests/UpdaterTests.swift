@@ -64,6 +64,75 @@ final class UpdaterTests: XCTestCase {
         XCTAssertEqual(u.trusted.targets?.signed.header.version, 3)
     }
 
+    /// Records what the updater asks of a directory store's write-ahead.
+    final class RecordingStore: MetadataStore, @unchecked Sendable {
+        let base: DirectoryMetadataStore
+        var events: [String] = []
+        init(_ base: DirectoryMetadataStore) { self.base = base }
+        func load(role: String, limit: Int) throws(TUFError) -> [UInt8]? { try base.load(role: role, limit: limit) }
+        func save(role: String, bytes: [UInt8]) throws(TUFError) { events.append("save \(role)"); try base.save(role: role, bytes: bytes) }
+        func remove(role: String) throws(TUFError) { try base.remove(role: role) }
+        func beginSave(role: String) throws(TUFError) -> (any PendingMetadataSave)? {
+            events.append("begin \(role)")
+            guard let inner = try base.beginSave(role: role) else { return nil }
+            return Pending(inner, self, role)
+        }
+        final class Pending: PendingMetadataSave, @unchecked Sendable {
+            let inner: any PendingMetadataSave
+            let owner: RecordingStore
+            let role: String
+            init(_ inner: any PendingMetadataSave, _ owner: RecordingStore, _ role: String) { (self.inner, self.owner, self.role) = (inner, owner, role) }
+            func write(_ bytes: UnsafeRawBufferPointer) throws(TUFError) { try inner.write(bytes) }
+            func commit() throws(TUFError) { owner.events.append("commit \(role)"); try inner.commit() }
+            func discard() { owner.events.append("discard \(role)"); inner.discard() }
+        }
+    }
+
+    /// Targets roles of 1 MiB or more are hashed and written ahead while they arrive; the file becomes
+    /// the stored one only after it verified, and a file that does not is never stored, nor left behind.
+    func testLargeTargetsAreWrittenAheadAndStoredOnlyOnceVerified() throws {
+        for i in 0..<8_000 { try sim.addTarget("pkg/component-\(i % 50)/file-\(i).tar.gz", Array("content \(i)".utf8)) }
+        try sim.publish()
+        let large = try XCTUnwrap(sim.files["3.targets.json"])
+        XCTAssertGreaterThan(Int64(large.count), Updater.pipelinedLength)
+        let dir = NSTemporaryDirectory() + "signet-upd-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let recording = RecordingStore(try DirectoryMetadataStore(directory: dir))
+        func partials() throws -> [String] { try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".partial") } }
+        let t = now
+        func update() throws -> Updater {
+            try Updater(metadataBaseURL: RepositorySimulator.metadataURL, transport: sim, store: recording,
+                        clock: { t }, config: UpdaterConfig())
+        }
+        try recording.base.save(role: "root", bytes: sim.signedRoots[0])
+        let u = try update()
+        XCTAssertEqual(try u.lookup("pkg/component-7/file-7957.tar.gz").length, Int64("content 7957".utf8.count))
+        XCTAssertEqual(try recording.load(role: "targets", limit: 1 << 24), large)
+        XCTAssertEqual(recording.events.filter { $0.hasSuffix("targets") }, ["begin targets", "commit targets"])
+        XCTAssertEqual(try partials(), [])
+
+        // A new version whose bytes do not match the snapshot's hash: refused, discarded, old file kept.
+        try sim.addTarget("pkg/extra.tar.gz", Array("extra".utf8))
+        try sim.publish()
+        var tampered = try XCTUnwrap(sim.files["4.targets.json"])
+        let at = try XCTUnwrap(tampered.lastIndex(of: UInt8(ascii: "9")))
+        tampered[at] = UInt8(ascii: "8")
+        sim.overrides[RepositorySimulator.metadataURL + "4.targets.json"] = tampered
+        recording.events.removeAll()
+        XCTAssertThrowsError(try update().refresh()) { error in
+            guard case .hashMismatch(file: "targets.json", algorithm: "sha256") = error as? TUFError else { return XCTFail("\(error)") }
+        }
+        XCTAssertEqual(recording.events.filter { $0.hasSuffix("targets") }, ["begin targets", "discard targets"])
+        XCTAssertEqual(try recording.load(role: "targets", limit: 1 << 24), large)
+        XCTAssertEqual(try partials(), [])
+
+        // The real bytes verify and replace it.
+        sim.overrides.removeAll()
+        try update().refresh()
+        XCTAssertEqual(try recording.load(role: "targets", limit: 1 << 24), sim.files["4.targets.json"])
+        XCTAssertEqual(try partials(), [])
+    }
+
     // MARK: Arbitrary software
 
     func testBadSignatureRejected() throws {
