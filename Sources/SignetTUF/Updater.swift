@@ -277,8 +277,10 @@ public final class Updater {
             pending?.discard()
             throw TUFError.noSupportedHash(file: name)
         }
+        // Room for the listed length up front (never more than 64 MiB on the snapshot's word alone:
+        // beyond that the buffer grows with the bytes that actually arrive).
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(Int(clamping: min(length, Int64(limit))))
+        bytes.reserveCapacity(Int(clamping: min(length, Int64(limit), 64 << 20)))
         do {
             _ = try transport.stream(HTTPRequest(url: url), maxBodyBytes: Int64(limit)) { chunk in
                 bytes.append(contentsOf: chunk)

@@ -131,6 +131,19 @@ final class UpdaterTests: XCTestCase {
         try update().refresh()
         XCTAssertEqual(try recording.load(role: "targets", limit: 1 << 24), sim.files["4.targets.json"])
         XCTAssertEqual(try partials(), [])
+
+        // A (signed) snapshot that claims a length far beyond anything sent reserves no such memory: the
+        // short file is refused for its length, nothing is stored.
+        try sim.addTarget("pkg/more.tar.gz", Array("more".utf8))
+        try sim.publish()
+        let real = try XCTUnwrap(sim.snapshot.signed.meta(forRole: "targets"))
+        sim.snapshot.signed.setMeta(MetaFile(version: real.version, length: 1 << 40, hashes: real.hashes), forRole: "targets")
+        try sim.publishSnapshotAndTimestamp()
+        XCTAssertThrowsError(try update().refresh()) { error in
+            guard case .lengthMismatch(file: "targets.json", expected: 1 << 40, received: _) = error as? TUFError else { return XCTFail("\(error)") }
+        }
+        XCTAssertEqual(try recording.load(role: "targets", limit: 1 << 24), sim.files["4.targets.json"])
+        XCTAssertEqual(try partials(), [])
     }
 
     // MARK: Arbitrary software
