@@ -1,3 +1,4 @@
+import CSodium
 import XCTest
 @testable import SignetCrypto
 
@@ -66,6 +67,24 @@ final class Ed25519Tests: XCTestCase {
         }
         XCTAssertEqual(accepted, 50)
         XCTAssertEqual(refused, 250)
+        // R = identity with S = k·a satisfies the equation ([S]B = [k]A); libsodium refuses it (R of small
+        // order), and so must the long path.
+        var a = [UInt8](repeating: 0, count: 32), wideA = try Sodium.randomBytes(64)
+        crypto_core_ed25519_scalar_reduce(&a, &wideA)
+        var pk = [UInt8](repeating: 0, count: 32)
+        XCTAssertEqual(crypto_scalarmult_ed25519_base_noclamp(&pk, a), 0)
+        let msg = Array("identity R".utf8)
+        let hasher = try StreamingDigest(.sha512)
+        hasher.update(Sodium.ed25519Identity)
+        hasher.update(pk)
+        hasher.update(msg)
+        var k = [UInt8](repeating: 0, count: 32), s = [UInt8](repeating: 0, count: 32)
+        crypto_core_ed25519_scalar_reduce(&k, hasher.finalize().bytes)
+        crypto_core_ed25519_scalar_mul(&s, k, a)
+        let forged = Sodium.ed25519Identity + s
+        let forgedKey = try Ed25519PublicKey(rawRepresentation: pk)
+        XCTAssertEqual(both(forgedKey, forged, msg).direct, false)
+        XCTAssertEqual(both(forgedKey, forged, msg).long, false)
         // Through the public API: a 1 MiB message takes the long path, and one changed byte is refused.
         let key = try Ed25519PrivateKey()
         var big = try Sodium.randomBytes(1 << 20)
