@@ -260,23 +260,19 @@ public final class Updater {
     static let pipelinedLength: Int64 = 1 << 20
 
     /// Fetches a large targets role (`name`, at most `limit` bytes): while it arrives, a second thread
-    /// computes the supported digests the snapshot lists. Also starts the store's temporary file for
-    /// the role (`MetadataStore.beginSave`; nothing is visible until it is committed, once the bytes
-    /// verified).
+    /// computes the supported digests the snapshot lists. Once it is in, the store's temporary file for
+    /// the role is started (`MetadataStore.beginSave`: nothing is visible until it is committed, once the
+    /// bytes verified; created only now, so that a process killed during the download leaves none).
     private func fetchPipelined(_ name: String, role: String, limit: Int, length: Int64,
                                 hashes: [(String, String)]) throws(TUFError) -> ([UInt8], [Digest], (any PendingMetadataSave)?) {
+        let algorithms = hashes.compactMap { DigestAlgorithm(rawValue: $0.0) }
+        // Without a hashing thread (OpenSSL gave no context), the plain fetch; the checks then hash.
+        guard let pipeline = try? PipelinedDigest(algorithms) else {
+            guard let b = try fetchMetadata(name, limit: limit, optional: false) else { throw TUFError.misuse("unreachable") }
+            return (b, [], nil)
+        }
         let url = metadataBaseURL + name
         events(.fetching(url: url))
-        // A store that cannot write ahead gets `save` after the checks, as for small files.
-        let pending = try? store.beginSave(role: role)
-        let algorithms = hashes.compactMap { DigestAlgorithm(rawValue: $0.0) }
-        let pipeline: PipelinedDigest
-        do {
-            pipeline = try PipelinedDigest(algorithms)
-        } catch {
-            pending?.discard()
-            throw TUFError.noSupportedHash(file: name)
-        }
         // Room for the listed length up front (never more than 64 MiB on the snapshot's word alone:
         // beyond that the buffer grows with the bytes that actually arrive).
         var bytes: [UInt8] = []
@@ -288,19 +284,15 @@ public final class Updater {
             }
         } catch {
             _ = try? pipeline.finalize()
-            pending?.discard()
             switch error {
             case .tooLarge(_, let l), .declaredTooLarge(_, _, let l): throw TUFError.tooLarge(file: name, limit: l)
-            case .sinkFailed(_, let underlying as TUFError): throw underlying
             default: throw TUFError.fetch(file: name, error)
             }
         }
-        do {
-            return (bytes, try pipeline.finalize(), pending)
-        } catch {
-            pending?.discard()
-            throw (error as? TUFError) ?? TUFError.storage(path: name, detail: "\(error)")
-        }
+        // (A pipeline without a consumer cannot fail; if it did, the checks would hash the bytes again.)
+        let digests = (try? pipeline.finalize()) ?? []
+        // A store that cannot write ahead gets `save` after the checks, as for small files.
+        return (bytes, digests, try? store.beginSave(role: role))
     }
 
     /// Fetches `name` under the metadata URL, reading at most `limit` bytes. With `optional`, a 404/403

@@ -85,6 +85,35 @@ final class Ed25519Tests: XCTestCase {
         let forgedKey = try Ed25519PublicKey(rawRepresentation: pk)
         XCTAssertEqual(both(forgedKey, forged, msg).direct, false)
         XCTAssertEqual(both(forgedKey, forged, msg).long, false)
+        // A key with a component of order 2 (A' = [a]B + T): libsodium accepts a signature whose k is even
+        // ([k]T vanishes); the long path refuses any key outside the prime-order subgroup. It accepts a
+        // strict subset, and this is the difference.
+        let t: [UInt8] = [0xec] + [UInt8](repeating: 0xff, count: 30) + [0x7f]   // (0, -1), of order 2
+        var mixed = [UInt8](repeating: 0, count: 32)
+        XCTAssertEqual(crypto_core_ed25519_add(&mixed, pk, t), 0)
+        var found = false
+        for attempt in 0..<64 where !found {
+            var r = [UInt8](repeating: 0, count: 32), wideR = try Sodium.randomBytes(64)
+            crypto_core_ed25519_scalar_reduce(&r, &wideR)
+            var bigR = [UInt8](repeating: 0, count: 32)
+            XCTAssertEqual(crypto_scalarmult_ed25519_base_noclamp(&bigR, r), 0)
+            let m = Array("mixed order \(attempt)".utf8)
+            let h = try StreamingDigest(.sha512)
+            h.update(bigR)
+            h.update(mixed)
+            h.update(m)
+            var k2 = [UInt8](repeating: 0, count: 32), ka = [UInt8](repeating: 0, count: 32), s2 = [UInt8](repeating: 0, count: 32)
+            crypto_core_ed25519_scalar_reduce(&k2, h.finalize().bytes)
+            guard k2[0] & 1 == 0 else { continue }
+            crypto_core_ed25519_scalar_mul(&ka, k2, a)
+            crypto_core_ed25519_scalar_add(&s2, r, ka)
+            let key = try Ed25519PublicKey(rawRepresentation: mixed)
+            let result = both(key, bigR + s2, m)
+            XCTAssertEqual(result.direct, true, "libsodium accepts a mixed-order key when k is even")
+            XCTAssertEqual(result.long, false)
+            found = true
+        }
+        XCTAssertTrue(found)
         // Through the public API: a 1 MiB message takes the long path, and one changed byte is refused.
         let key = try Ed25519PrivateKey()
         var big = try Sodium.randomBytes(1 << 20)

@@ -68,6 +68,7 @@ final class UpdaterTests: XCTestCase {
     final class RecordingStore: MetadataStore, @unchecked Sendable {
         let base: DirectoryMetadataStore
         var events: [String] = []
+        var failWrites = false
         init(_ base: DirectoryMetadataStore) { self.base = base }
         func load(role: String, limit: Int) throws(TUFError) -> [UInt8]? { try base.load(role: role, limit: limit) }
         func save(role: String, bytes: [UInt8]) throws(TUFError) { events.append("save \(role)"); try base.save(role: role, bytes: bytes) }
@@ -82,7 +83,10 @@ final class UpdaterTests: XCTestCase {
             let owner: RecordingStore
             let role: String
             init(_ inner: any PendingMetadataSave, _ owner: RecordingStore, _ role: String) { (self.inner, self.owner, self.role) = (inner, owner, role) }
-            func write(_ bytes: UnsafeRawBufferPointer) throws(TUFError) { try inner.write(bytes) }
+            func write(_ bytes: UnsafeRawBufferPointer) throws(TUFError) {
+                if owner.failWrites { throw TUFError.storage(path: role, detail: "disk full") }
+                try inner.write(bytes)
+            }
             func commit() throws(TUFError) { owner.events.append("commit \(role)"); try inner.commit() }
             func discard() { owner.events.append("discard \(role)"); inner.discard() }
         }
@@ -126,8 +130,19 @@ final class UpdaterTests: XCTestCase {
         XCTAssertEqual(try recording.load(role: "targets", limit: 1 << 24), large)
         XCTAssertEqual(try partials(), [])
 
-        // The real bytes verify and replace it.
+        // The real bytes, but the write ahead fails: the storage error, nothing stored, nothing left.
         sim.overrides.removeAll()
+        recording.failWrites = true
+        recording.events.removeAll()
+        XCTAssertThrowsError(try update().refresh()) { error in
+            guard case .storage(path: "targets", detail: "disk full") = error as? TUFError else { return XCTFail("\(error)") }
+        }
+        XCTAssertEqual(recording.events.filter { $0.hasSuffix("targets") }, ["begin targets", "discard targets"])
+        XCTAssertEqual(try recording.load(role: "targets", limit: 1 << 24), large)
+        XCTAssertEqual(try partials(), [])
+        recording.failWrites = false
+
+        // The real bytes verify and replace it.
         try update().refresh()
         XCTAssertEqual(try recording.load(role: "targets", limit: 1 << 24), sim.files["4.targets.json"])
         XCTAssertEqual(try partials(), [])

@@ -69,8 +69,9 @@ enum Sodium {
     }
 
     /// Messages from this length on are checked by `ed25519VerifyLong`. Below it libsodium's own verify
-    /// is faster: the other path's two variable-base operations cost about 0.1 ms more, and its faster
-    /// hash pays that back from about 64 KiB (measured over 256 B to 1 MiB with both in one C loop).
+    /// is faster: the other path's separate scalar multiplications (one fixed-base, one variable-base
+    /// with its subgroup check) cost about 0.1 ms more, which its faster hash pays back somewhere
+    /// between 64 and 128 KiB (measured over 256 B to 1 MiB with both in one C loop).
     static let ed25519LongMessage = 1 << 17
 
     /// L, the order of Ed25519's prime-order subgroup (RFC 8032 §5.1), little-endian.
@@ -92,7 +93,7 @@ enum Sodium {
 
     /// RFC 8032 §5.1.7 verification of a long message: libsodium's group operations, with the hash
     /// k = SHA-512(R ‖ A ‖ M) computed by OpenSSL. libsodium's one-call verify hashes with its portable
-    /// SHA-512, a third of OpenSSL's speed here: 68 against 29 ms over a 17 MB targets role.
+    /// SHA-512, about half of OpenSSL's speed here: 68 against 29 ms over a 17 MB message.
     ///
     /// Accepts exactly when S < L (and S ≠ 0), A is a canonical encoding of a point of the prime-order
     /// subgroup that is not of small order (`crypto_scalarmult_ed25519_noclamp` refuses any other), and
