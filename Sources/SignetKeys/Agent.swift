@@ -178,7 +178,7 @@ public struct AgentClient: Sendable {
 
     /// `$SIGNET_AGENT_SOCKET`, else `home/agent.sock`.
     public static func defaultSocketPath(home: String) -> String {
-        if let s = Environment.value("SIGNET_AGENT_SOCKET"), !s.isEmpty { return s }
+        if let s = Environment.nonEmpty("SIGNET_AGENT_SOCKET") { return s }
         return (home.hasSuffix("/") ? String(home.dropLast()) : home) + "/agent.sock"
     }
 

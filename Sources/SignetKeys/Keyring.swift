@@ -89,7 +89,7 @@ public struct Keyring: Sendable {
 
     /// The default home: `$SIGNET_HOME`, else `~/.signet`.
     public static var defaultHome: String {
-        if let h = Environment.value("SIGNET_HOME"), !h.isEmpty { return h }
+        if let h = Environment.nonEmpty("SIGNET_HOME") { return h }
         return NSHomeDirectory() + "/.signet"
     }
 

@@ -72,7 +72,7 @@ final class IndexTransport: Transport, @unchecked Sendable {
     // MARK: Fetching ahead
 
     private let lock = NSLock()
-    private var prefetched: [String: (group: DispatchGroup, result: Result<[UInt8], OCIError>?)] = [:]
+    private var prefetched: [String: BackgroundResult<[UInt8]>] = [:]
     /// Held files already read and checked against their descriptors, by index name.
     private var held: [String: [UInt8]] = [:]
 
@@ -104,31 +104,22 @@ final class IndexTransport: Transport, @unchecked Sendable {
         for (name, limit) in names {
             guard let d = index.files[name], d.size <= Int64(limit) else { continue }
             if heldBytes(name, d) != nil { continue }
-            let group = DispatchGroup()
-            lock.withLock { prefetched[name] = (group, nil) }
-            group.enter()
-            startThread { [self] in
-                let result: Result<[UInt8], OCIError>
-                do throws(OCIError) { result = .success(try fetch(name, d)) } catch { result = .failure(error) }
-                lock.withLock { prefetched[name]?.result = result }
-                group.leave()
-            }
+            let ahead = BackgroundResult { [self] () throws(OCIError) in try fetch(name, d) }
+            lock.withLock { prefetched[name] = ahead }
         }
     }
 
     /// The result of a fetch started ahead for `name` (waiting for it to end), removed; nil when none.
     private func takePrefetched(_ name: String) -> Result<[UInt8], OCIError>? {
-        guard let group = lock.withLock({ prefetched[name]?.group }) else { return nil }
-        group.wait()
-        return lock.withLock { prefetched.removeValue(forKey: name)?.result }
+        lock.withLock { prefetched.removeValue(forKey: name) }?.wait()
     }
 
     /// Waits for every fetch started ahead to end, so that none outlives the refresh that started it;
     /// what arrived stays for the client's later requests (a delegated role is often asked for only when
     /// a tag is looked up).
     func finish() {
-        let groups = lock.withLock { prefetched.values.map(\.group) }
-        for g in groups { g.wait() }
+        let pending = lock.withLock { Array(prefetched.values) }
+        for p in pending { _ = p.wait() }
     }
 
     func stream(_ request: HTTPRequest, maxBodyBytes: Int64, sink: (UnsafeRawBufferPointer) throws -> Void) throws(HTTPError) -> HTTPResponseHead {

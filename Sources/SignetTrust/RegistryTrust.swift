@@ -640,21 +640,22 @@ public final class RegistryTrust {
     }
 
     /// The digest a registry tag names, being read on another thread.
-    public final class PendingTagRead: @unchecked Sendable {
-        fileprivate let group = DispatchGroup()
-        fileprivate var result: Result<Digest, OCIError> = .failure(.invalidArgument("not read"))
+    public final class PendingTagRead: Sendable {
         /// Whether the manifest is read whole (GET) rather than with a HEAD.
         public let readsBody: Bool
-        /// The manifest's bytes, when read whole; valid after ``wait()``.
-        fileprivate var body: [UInt8]?
+        /// The digest, and the manifest's bytes when read whole.
+        fileprivate let read: BackgroundResult<(digest: Digest, body: [UInt8]?)>
 
-        init(readsBody: Bool) { self.readsBody = readsBody }
+        fileprivate init(readsBody: Bool, _ body: @escaping @Sendable () throws(OCIError) -> (digest: Digest, body: [UInt8]?)) {
+            self.readsBody = readsBody
+            read = BackgroundResult(body)
+        }
 
         /// Waits for the read to end and returns what it found.
-        public func wait() -> Result<Digest, OCIError> {
-            group.wait()
-            return result
-        }
+        public func wait() -> Result<Digest, OCIError> { read.wait().map(\.digest) }
+
+        /// The manifest's bytes, when read whole and read without error (waits like ``wait()``).
+        var body: [UInt8]? { try? read.wait().get().body }
     }
 
     /// Starts reading the digest the registry's `tag` names: a HEAD, taking the digest the registry
@@ -665,28 +666,20 @@ public final class RegistryTrust {
     /// the manifest is read whole instead: ``verifyTag`` uses those bytes as the signed manifest when they
     /// hash to the signed digest, which saves the request by digest.
     public func startTagRead(_ tag: String) -> PendingTagRead {
-        let read = PendingTagRead(readsBody: !isPinned)
         let client = self.client, repository = self.repository, what = "manifest \(reference.name):\(tag)"
-        read.group.enter()
-        startThread {
-            do throws(OCIError) {
-                if read.readsBody {
-                    let bytes = try client.fetchManifest(repository: repository, reference: tag, what: what).bytes
-                    read.body = bytes
-                    do { read.result = .success(try SHA256.hash(bytes)) } catch { read.result = .failure(.invalidArgument("\(error)")) }
-                } else if let head = try client.headManifest(repository: repository, reference: tag), let claimed = head.claimedDigest,
-                   let d = try? Digest(oci: claimed), d.algorithm == .sha256 {
-                    read.result = .success(d)
-                } else {
-                    let bytes = try client.fetchManifest(repository: repository, reference: tag, what: what).bytes
-                    do { read.result = .success(try SHA256.hash(bytes)) } catch { read.result = .failure(.invalidArgument("\(error)")) }
-                }
-            } catch {
-                read.result = .failure(error)
+        let readsBody = !isPinned
+        return PendingTagRead(readsBody: readsBody) { () throws(OCIError) -> (digest: Digest, body: [UInt8]?) in
+            func whole() throws(OCIError) -> (digest: Digest, body: [UInt8]?) {
+                let bytes = try client.fetchManifest(repository: repository, reference: tag, what: what).bytes
+                do { return (try SHA256.hash(bytes), bytes) } catch { throw OCIError.invalidArgument("\(error)") }
             }
-            read.group.leave()
+            if readsBody { return try whole() }
+            if let head = try client.headManifest(repository: repository, reference: tag), let claimed = head.claimedDigest,
+               let d = try? Digest(oci: claimed), d.algorithm == .sha256 {
+                return (d, nil)
+            }
+            return try whole()
         }
-        return read
     }
 
     /// Writes the trust metadata that verified `tag` into `layout/signet-trust/`: every root version and

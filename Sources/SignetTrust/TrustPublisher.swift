@@ -340,20 +340,12 @@ public final class TrustPublisher {
         let ref = given?.ociString ?? tag
         // The manifest is read while the trust data is checked out (the two are independent); its
         // digest is computed from the bytes once both are done.
-        let pending = PendingManifestRead()
         let client = trust.client, repository = reference.repository, what = "manifest \(reference.name)\(given == nil ? ":" : "@")\(ref)"
-        pending.group.enter()
-        startThread {
-            do throws(OCIError) { pending.result = .success(try client.fetchManifest(repository: repository, reference: ref, what: what)) } catch {
-                pending.result = .failure(error)
-            }
-            pending.group.leave()
-        }
-        defer { pending.group.wait() }
+        let pending = BackgroundResult { () throws(OCIError) in try client.fetchManifest(repository: repository, reference: ref, what: what) }
+        defer { _ = pending.wait() }
         func manifestRead() throws -> (fetched: (bytes: [UInt8], contentType: String?), digest: Digest, manifest: VerifiedManifest) {
-            pending.group.wait()
             let fetched: (bytes: [UInt8], contentType: String?)
-            do { fetched = try pending.result.get() } catch {
+            do { fetched = try pending.wait().get() } catch {
                 if case .notFound = error {
                     throw TrustError.usage("\(reference.name)\(given == nil ? ":" : "@")\(ref) is not in the registry; nothing was signed (push the image first)")
                 }
@@ -759,10 +751,4 @@ public final class TrustPublisher {
         return try TrustIndex.upload(files, repository: reference.repository, client: trust.client, tag: tag, created: trust.options.clock(),
                                      storage: try trust.storage(), present: present, putByDigest: putByDigest)
     }
-}
-
-/// A manifest being read on another thread (written once by that thread, read after `group.wait()`).
-private final class PendingManifestRead: @unchecked Sendable {
-    let group = DispatchGroup()
-    var result: Result<(bytes: [UInt8], contentType: String?), OCIError> = .failure(.invalidArgument("not read"))
 }

@@ -1,6 +1,6 @@
-import SignetFiles
 import Foundation
 import SignetCrypto
+import SignetFiles
 import SignetHTTP
 import SignetOCI
 

@@ -363,7 +363,7 @@ SIGNET_EXPIRY_WARNING).
 /// `2d,14d`, the defaults): how close to expiry timestamp/snapshot and the other roles may be before a warning.
 func expiryWindows(_ args: Args) throws -> ExpiryWindows {
     var w = ExpiryWindows()
-    guard let text = args.value("expiry-warning") ?? Environment.value("SIGNET_EXPIRY_WARNING"), !text.isEmpty else { return w }
+    guard let text = args.value("expiry-warning") ?? Environment.nonEmpty("SIGNET_EXPIRY_WARNING"), !text.isEmpty else { return w }
     let parts = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
     guard parts.count <= 2 else { throw UsageError("--expiry-warning takes ONLINE[,OTHER] durations (for example 2d,14d), got \"\(text)\"") }
     w.online = try parseDuration(parts[0], what: "the expiry warning window for timestamp and snapshot")
