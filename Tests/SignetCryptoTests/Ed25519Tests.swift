@@ -67,19 +67,29 @@ final class Ed25519Tests: XCTestCase {
         }
         XCTAssertEqual(accepted, 50)
         XCTAssertEqual(refused, 250)
+        // Signatures made by hand from a scalar: random scalars, and k = SHA-512(R ‖ A ‖ M) mod L.
+        func randomScalar() throws -> [UInt8] {
+            var out = [UInt8](repeating: 0, count: 32), wide = try Sodium.randomBytes(64)
+            crypto_core_ed25519_scalar_reduce(&out, &wide)
+            return out
+        }
+        func challenge(_ r: [UInt8], _ a: [UInt8], _ m: [UInt8]) throws -> [UInt8] {
+            let h = try StreamingDigest(.sha512)
+            h.update(r)
+            h.update(a)
+            h.update(m)
+            var k = [UInt8](repeating: 0, count: 32)
+            crypto_core_ed25519_scalar_reduce(&k, h.finalize().bytes)
+            return k
+        }
         // R = identity with S = k·a satisfies the equation ([S]B = [k]A); libsodium refuses it (R of small
         // order), and so must the long path.
-        var a = [UInt8](repeating: 0, count: 32), wideA = try Sodium.randomBytes(64)
-        crypto_core_ed25519_scalar_reduce(&a, &wideA)
+        let a = try randomScalar()
         var pk = [UInt8](repeating: 0, count: 32)
         XCTAssertEqual(crypto_scalarmult_ed25519_base_noclamp(&pk, a), 0)
         let msg = Array("identity R".utf8)
-        let hasher = try StreamingDigest(.sha512)
-        hasher.update(Sodium.ed25519Identity)
-        hasher.update(pk)
-        hasher.update(msg)
-        var k = [UInt8](repeating: 0, count: 32), s = [UInt8](repeating: 0, count: 32)
-        crypto_core_ed25519_scalar_reduce(&k, hasher.finalize().bytes)
+        let k = try challenge(Sodium.ed25519Identity, pk, msg)
+        var s = [UInt8](repeating: 0, count: 32)
         crypto_core_ed25519_scalar_mul(&s, k, a)
         let forged = Sodium.ed25519Identity + s
         let forgedKey = try Ed25519PublicKey(rawRepresentation: pk)
@@ -93,17 +103,12 @@ final class Ed25519Tests: XCTestCase {
         XCTAssertEqual(crypto_core_ed25519_add(&mixed, pk, t), 0)
         var found = false
         for attempt in 0..<64 where !found {
-            var r = [UInt8](repeating: 0, count: 32), wideR = try Sodium.randomBytes(64)
-            crypto_core_ed25519_scalar_reduce(&r, &wideR)
+            let r = try randomScalar()
             var bigR = [UInt8](repeating: 0, count: 32)
             XCTAssertEqual(crypto_scalarmult_ed25519_base_noclamp(&bigR, r), 0)
             let m = Array("mixed order \(attempt)".utf8)
-            let h = try StreamingDigest(.sha512)
-            h.update(bigR)
-            h.update(mixed)
-            h.update(m)
-            var k2 = [UInt8](repeating: 0, count: 32), ka = [UInt8](repeating: 0, count: 32), s2 = [UInt8](repeating: 0, count: 32)
-            crypto_core_ed25519_scalar_reduce(&k2, h.finalize().bytes)
+            let k2 = try challenge(bigR, mixed, m)
+            var ka = [UInt8](repeating: 0, count: 32), s2 = [UInt8](repeating: 0, count: 32)
             guard k2[0] & 1 == 0 else { continue }
             crypto_core_ed25519_scalar_mul(&ka, k2, a)
             crypto_core_ed25519_scalar_add(&s2, r, ka)
