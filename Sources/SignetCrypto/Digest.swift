@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Hash algorithms Signet computes (all through OpenSSL EVP).
 public enum DigestAlgorithm: String, Sendable, CaseIterable {

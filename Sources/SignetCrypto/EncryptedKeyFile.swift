@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import SignetPlatform
 
 /// Argon2id cost parameters for an encrypted key file.
 public struct KeyFileKDFParameters: Sendable, Equatable {
@@ -243,7 +245,7 @@ public final class KeyDerivationCache: @unchecked Sendable {
         let passphrase: SecretBytes
         let key: SecretBytes
     }
-    private let lock = NSLock()
+    private let lock = Lock()
     private var entries: [Entry] = []
 
     public init() {}
@@ -279,7 +281,7 @@ public final class KeyDerivationCache: @unchecked Sendable {
 
 /// An integer behind a lock.
 final class LockedCounter: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var value = 0
     func withLock<R>(_ body: (inout Int) -> R) -> R {
         lock.lock()

@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import SignetPlatform
 
 /// Hashing (and optionally writing) on a second thread while the caller keeps receiving.
 ///
@@ -10,7 +12,7 @@ public final class PipelinedDigest: @unchecked Sendable {
     private let hashers: [StreamingDigest]
     private let consumer: ((UnsafeRawBufferPointer) throws -> Void)?
     private let blockSize: Int
-    private let condition = NSCondition()
+    private let condition = Condition()
     private var free: [UnsafeMutableRawBufferPointer] = []
     private var full: [(UnsafeMutableRawBufferPointer, Int)] = []
     private var all: [UnsafeMutableRawBufferPointer] = []
@@ -36,9 +38,7 @@ public final class PipelinedDigest: @unchecked Sendable {
             all.append(b)
             free.append(b)
         }
-        let thread = Thread { [self] in self.work() }
-        thread.stackSize = 1 << 20
-        thread.start()
+        startThread(stackSize: 1 << 20) { [self] in self.work() }
     }
 
     deinit {

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import SignetPlatform
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -226,12 +227,29 @@ public enum AtomicFile {
             guard (info.st_mode & S_IFMT) == S_IFDIR else { throw .io(path: path, detail: "exists and is not a directory") }
             return
         }
-        do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: mode])
-        } catch {
-            throw .io(path: path, detail: "cannot create directory: \(error.localizedDescription)")
+        // Parents first ("a/b/" is "a/b"; "/" and "." always exist).
+        var trimmed = path
+        while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
+        let parent = directory(of: trimmed)
+        if parent != trimmed && parent != "." && parent != "/" { try makeDirectory(parent, mode: mode) }
+        if mkdir(trimmed, mode_t(mode)) != 0 {
+            let code = errno
+            if code == EEXIST, stat(trimmed, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR { return }
+            throw .io(path: path, detail: "cannot create directory: \(String(cString: strerror(code)))")
         }
+        // The mode exactly, whatever the umask.
+        if chmod(trimmed, mode_t(mode)) != 0 {
+            throw .io(path: path, detail: "cannot set the mode of the new directory: \(errnoText())")
+        }
+    }
+
+    /// The names in directory `path` (not "." and ".."), in no particular order.
+    /// - Throws: `FileError.io` when it cannot be read.
+    public static func list(_ path: String) throws(FileError) -> [String] {
+        var names: [String] = []
+        let code = forEachDirectoryEntry(path) { name, _ in names.append(name) }
+        guard code == 0 else { throw .io(path: path, detail: "cannot list: \(String(cString: strerror(code)))") }
+        return names
     }
 
     /// Whether `path` exists (any kind of file).

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// A `Transport` for `file://` URLs: reads local files with the same limits and error cases as
 /// the network transport, for local mirrors and offline repositories.

@@ -90,7 +90,7 @@ func redactedURL(_ url: String) -> String {
         text = text[..<question]
         query = "?***"
     }
-    guard let schemeEnd = text.range(of: "://") else {
+    guard let schemeEnd = text.firstRange(of: "://") else {
         return String(text) + query
     }
     let authorityStart = schemeEnd.upperBound
@@ -100,7 +100,9 @@ func redactedURL(_ url: String) -> String {
         return String(text) + query
     }
     let host = authority[authority.index(after: at)...]
-    return String(text[..<authorityStart]) + "***@" + host + String(text[authorityEnd...]) + query
+    let scheme = String(text[..<authorityStart])
+    let rest = String(text[authorityEnd...])
+    return scheme + "***@" + String(host) + rest + query
 }
 
 /// A printable prefix of an error body: at most `maxCharacters` characters, decoded as UTF-8

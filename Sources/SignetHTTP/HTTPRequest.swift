@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import SignetPlatform
 /// One HTTP request: method, absolute URL, ordered headers and an optional body.
 ///
 /// Values are plain data; building one never fails and never touches the network. A `Transport`
@@ -104,7 +106,7 @@ public enum TransferInterruption {
 }
 
 private final class InterruptionState: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var value = false
     private var held = 0
     func set() { lock.withLock { value = true } }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import SignetPlatform
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -283,7 +284,7 @@ public final class AgentServer: @unchecked Sendable {
     let home: String
     let idleTimeout: Int
     let log: @Sendable (String) -> Void
-    private let lock = NSLock()
+    private let lock = Lock()
     private var keys: [String: (PrivateKey, KeyringEntry)] = [:]
     private var lastUse = Date()
     private var stopping = false
@@ -339,7 +340,7 @@ public final class AgentServer: @unchecked Sendable {
 
     /// Serves until `stop`. Call `listen()` first.
     public func serve() {
-        let watcher = Thread { [self] in
+        startThread { [self] in
             while true {
                 sleep(1)
                 lock.lock()
@@ -354,7 +355,6 @@ public final class AgentServer: @unchecked Sendable {
                 lock.unlock()
             }
         }
-        watcher.start()
         while true {
             let client = accept(listener, nil, nil)
             if client < 0 {
@@ -369,8 +369,7 @@ public final class AgentServer: @unchecked Sendable {
                 break
             }
             _ = fcntl(client, F_SETFD, FD_CLOEXEC)
-            let thread = Thread { [self] in handle(client) }
-            thread.start()
+            startThread { [self] in handle(client) }
         }
         close(listener)
         forgetAll()

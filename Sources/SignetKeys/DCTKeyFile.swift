@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import SignetCrypto
 import SignetFiles
 
@@ -41,7 +42,7 @@ public struct DCTKeyFile: Sendable {
         if role == nil, name.hasSuffix(".key"), let underscore = name.lastIndex(of: "_") {
             role = String(name[name.index(after: underscore)...].dropLast(4))
         }
-        if gun == nil, let range = path.range(of: "/private/tuf_keys/") {
+        if gun == nil, let range = path.firstRange(of: "/private/tuf_keys/") {
             let rest = path[range.upperBound...]
             if let slash = rest.lastIndex(of: "/") { gun = String(rest[..<slash]) }
         }
@@ -93,16 +94,33 @@ public struct DCTKeyFile: Sendable {
     /// The key files of a trust directory (its `private/` folder, searched to two levels below for the
     /// legacy layout) or of a folder of key files; a file is returned as itself.
     public static func files(at path: String) -> [String] {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return [] }
-        guard isDirectory.boolValue else { return [path] }
-        let base = FileManager.default.fileExists(atPath: path + "/private") ? path + "/private" : path
+        guard let kind = fileKind(path) else { return [] }
+        guard kind == S_IFDIR else { return [path] }
+        let base = fileKind(path + "/private") == S_IFDIR ? path + "/private" : path
         var out: [String] = []
-        let enumerator = FileManager.default.enumerator(atPath: base)
-        while let relative = enumerator?.nextObject() as? String {
-            if relative.hasSuffix(".key") { out.append(base + "/" + relative) }
-        }
+        collectKeyFiles(in: base, depth: 0, into: &out)
         return out.sorted()
+    }
+
+    /// The file type bits of `path` (not following a final symbolic link), nil when it is missing.
+    private static func fileKind(_ path: String) -> mode_t? {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return nil }
+        return info.st_mode & S_IFMT
+    }
+
+    /// Adds the `.key` files below `directory`, descending into real directories (not symbolic links)
+    /// at most eight levels.
+    private static func collectKeyFiles(in directory: String, depth: Int, into out: inout [String]) {
+        guard depth < 8, let names = try? AtomicFile.list(directory) else { return }
+        for name in names.sorted() {
+            let full = directory + "/" + name
+            switch fileKind(full) {
+            case S_IFDIR: collectKeyFiles(in: full, depth: depth + 1, into: &out)
+            case .some where name.hasSuffix(".key"): out.append(full)
+            default: break
+            }
+        }
     }
 }
 

@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import SignetPlatform
 import SignetCrypto
 import SignetFiles
 import SignetJSON
@@ -90,7 +92,7 @@ public struct Keyring: Sendable {
     /// The default home: `$SIGNET_HOME`, else `~/.signet`.
     public static var defaultHome: String {
         if let h = Environment.nonEmpty("SIGNET_HOME") { return h }
-        return NSHomeDirectory() + "/.signet"
+        return FileManager.default.homeDirectoryForCurrentUser.path + "/.signet"
     }
 
     func path(for keyID: String) -> String { directory + "/" + keyID + ".key" }
@@ -141,7 +143,7 @@ public struct Keyring: Sendable {
             let bytes: [UInt8]?
             do throws(FileError) { bytes = try AtomicFile.read(path, limit: 256) } catch { throw KeyringError.storage(path: path, detail: error.detail) }
             guard let bytes else { return nil }
-            let text = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            let text = String(decoding: bytes, as: UTF8.self).trimmingWhitespace()
             guard let salt = Base64.decode(text), salt.count == 16 else {
                 throw KeyringError.storage(path: path, detail: "not a key store salt (one line of base64 holding 16 bytes); move it away to start a new one")
             }
@@ -170,8 +172,8 @@ public struct Keyring: Sendable {
     /// - Throws: `KeyringError`.
     public func list() throws(KeyringError) -> [KeyringEntry] {
         let names: [String]
-        do { names = try FileManager.default.contentsOfDirectory(atPath: directory) } catch {
-            throw KeyringError.storage(path: directory, detail: "\(error.localizedDescription)")
+        do throws(FileError) { names = try AtomicFile.list(directory) } catch {
+            throw KeyringError.storage(path: directory, detail: error.detail)
         }
         var out: [KeyringEntry] = []
         for name in names.sorted() where name.hasSuffix(".key") {

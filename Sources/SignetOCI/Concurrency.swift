@@ -1,8 +1,11 @@
-import Foundation
+import FoundationEssentials
+import Dispatch
+import Glibc
+import SignetPlatform
 
 /// Set once when an operation fails, so that its other transfers stop at their next chunk.
 public final class CancellationFlag: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var cancelled = false
     private let parent: CancellationFlag?
 
@@ -27,18 +30,10 @@ public final class CancellationFlag: @unchecked Sendable {
     }
 }
 
-/// Runs `body` on a thread of its own, now. For blocking I/O started ahead of the work that needs it:
-/// Dispatch's global queue runs about one item per core at a time, so on a small machine the fourth of
-/// four requests meant to overlap would wait for the first. The caller waits for the result (a
-/// `DispatchGroup` or similar) before it returns, so that no transfer outlives the operation.
-public func startThread(_ body: @escaping @Sendable () -> Void) {
-    let thread = Thread { body() }
-    thread.stackSize = 1 << 20
-    thread.start()
-}
-
-/// A result computed on a thread of its own (`startThread`), started at creation and read with `wait()`.
-/// The creator waits for it before returning, as for `startThread`.
+/// A result computed on a thread of its own, started at creation and read with `wait()`. For blocking
+/// I/O started ahead of the work that needs it: Dispatch's global queue runs about one item per core at
+/// a time, so on a small machine the fourth of four requests meant to overlap would wait for the first.
+/// The creator waits for the result before it returns, so that no transfer outlives the operation.
 public final class BackgroundResult<T: Sendable>: @unchecked Sendable {
     private let group = DispatchGroup()
     private var result: Result<T, OCIError> = .failure(.cancelled)
@@ -46,7 +41,7 @@ public final class BackgroundResult<T: Sendable>: @unchecked Sendable {
     /// Starts `body` now.
     public init(_ body: @escaping @Sendable () throws(OCIError) -> T) {
         group.enter()
-        startThread { [self] in
+        startThread(stackSize: 1 << 20) { [self] in
             do throws(OCIError) { result = .success(try body()) } catch { result = .failure(error) }
             group.leave()
         }
@@ -81,12 +76,10 @@ public func runConcurrently<T: Sendable>(_ count: Int, concurrency: Int, cancell
     }
     for _ in 1..<workers {
         done.enter()
-        let thread = Thread {
+        startThread(stackSize: 1 << 20) {
             work()
             done.leave()
         }
-        thread.stackSize = 1 << 20
-        thread.start()
     }
     work()
     done.wait()
@@ -95,7 +88,7 @@ public func runConcurrently<T: Sendable>(_ count: Int, concurrency: Int, cancell
 
 private final class JobState<T: Sendable>: @unchecked Sendable {
     let flag: CancellationFlag
-    private let lock = NSLock()
+    private let lock = Lock()
     private var nextIndex = 0
     private let count: Int
     private var results: [T?]

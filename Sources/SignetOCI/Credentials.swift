@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import SignetPlatform
 import SignetFiles
 import SignetCrypto
 import SignetJSON
@@ -226,33 +228,13 @@ func readFileBounded(_ path: String, limit: Int) throws(OCIError) -> [UInt8] {
 
 /// Runs a program, feeding `input` on standard input, and returns its standard output (at most
 /// `outputLimit` bytes) and exit status. Standard error is discarded.
-func runProcess(_ executable: String, arguments: [String], input: [UInt8], outputLimit: Int) throws -> ([UInt8], Int32) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let stdin = Pipe()
-    let stdout = Pipe()
-    process.standardInput = stdin
-    process.standardOutput = stdout
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    stdin.fileHandleForWriting.write(Data(input))
-    try stdin.fileHandleForWriting.close()
-    var output: [UInt8] = []
-    let handle = stdout.fileHandleForReading
-    while true {
-        let chunk = handle.availableData
-        if chunk.isEmpty { break }
-        if output.count + chunk.count > outputLimit {
-            process.terminate()
-            process.waitUntilExit()
-            throw OCIError.credentials(detail: "\(executable) printed more than \(outputLimit) bytes")
-        }
-        output.append(contentsOf: chunk)
-    }
-    process.waitUntilExit()
-    return (output, process.terminationStatus)
+func runProcess(_ executable: String, arguments: [String], input: [UInt8], outputLimit: Int) throws(ProgramError) -> ([UInt8], Int32) {
+    let result = try runProgram(executable, arguments: arguments, input: input, outputLimit: outputLimit, errorLimit: nil)
+    return (result.output, result.status)
 }
+
+/// The lower-case hexadecimal digit for `nibble` (0–15).
+private func hexDigit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? 0x30 + nibble : 0x61 + nibble - 10 }
 
 // MARK: - Storing credentials (`signet login` / `logout`), as `docker login` does
 
@@ -328,7 +310,7 @@ extension DockerConfigCredentials {
     }
 
     private func writeConfig(_ config: JSONObject) throws(OCIError) {
-        let directory = (configFile as NSString).deletingLastPathComponent
+        let directory = AtomicFile.directory(of: configFile)
         do throws(FileError) {
             try AtomicFile.makeDirectory(directory, mode: 0o700)
             try AtomicFile.write(JSONWriter.encode(.object(config), pretty: true), to: configFile, mode: 0o600)
@@ -357,7 +339,7 @@ extension DockerConfigCredentials {
             switch b {
             case 0x22: out += [0x5C, 0x22]
             case 0x5C: out += [0x5C, 0x5C]
-            case 0..<0x20: out += Array(String(format: "\\u%04x", b).utf8)
+            case 0..<0x20: out += Array("\\u00".utf8) + [hexDigit(b >> 4), hexDigit(b & 0x0F)]
             default: out.append(b)
             }
         }

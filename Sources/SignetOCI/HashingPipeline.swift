@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import SignetPlatform
 import SignetCrypto
 
 /// Moves hashing and storing of a large download off the network thread.
@@ -12,7 +14,7 @@ final class HashingPipeline: @unchecked Sendable {
     static let slotSize = 1 << 20
     static let slotCount = 8
 
-    private let condition = NSCondition()
+    private let condition = Condition()
     private let slots: [UnsafeMutableRawBufferPointer]
     private var fills: [Int]
     private var head = 0
@@ -36,9 +38,7 @@ final class HashingPipeline: @unchecked Sendable {
             UnsafeMutableRawBufferPointer.allocate(byteCount: HashingPipeline.slotSize, alignment: 64)
         }
         self.fills = Array(repeating: 0, count: HashingPipeline.slotCount)
-        let thread = Thread { [self] in self.consumerLoop() }
-        thread.stackSize = 256 * 1024
-        thread.start()
+        startThread(stackSize: 256 * 1024) { [self] in self.consumerLoop() }
     }
 
     deinit {

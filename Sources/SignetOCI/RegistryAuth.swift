@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import SignetPlatform
 import SignetFiles
 import SignetCrypto
 import SignetHTTP
@@ -30,8 +32,8 @@ final class RegistryAuthenticator: @unchecked Sendable {
     /// Largest token response read.
     static let maxTokenResponseBytes = 1 << 20
 
-    private let lock = NSLock()
-    private let slowPath = NSLock()
+    private let lock = Lock()
+    private let slowPath = Lock()
     private var mode: Mode = .unknown
     private var tokens: [String: CachedToken] = [:]
     private var credentialLoaded = false
@@ -290,7 +292,7 @@ final class RegistryAuthenticator: @unchecked Sendable {
 
     static func hostPart(_ url: String) -> String {
         var text = Substring(url)
-        if let scheme = text.range(of: "://") { text = text[scheme.upperBound...] }
+        if let scheme = text.firstRange(of: "://") { text = text[scheme.upperBound...] }
         if let end = text.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) { text = text[..<end] }
         if let at = text.lastIndex(of: "@") { text = text[text.index(after: at)...] }
         return String(text)

@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import SignetPlatform
 import SignetCrypto
 import SignetHTTP
 import SignetJSON
@@ -637,7 +639,7 @@ public final class RegistryClient: Sendable {
         for scalar in String(decoding: body.prefix(800), as: UTF8.self).unicodeScalars.prefix(200) {
             text.unicodeScalars.append(scalar.value < 0x20 || scalar.value == 0x7F ? " " : scalar)
         }
-        text = text.trimmingCharacters(in: .whitespaces)
+        text = text.trimmingWhitespace(keepingNewlines: true)
         return text.isEmpty ? nil : text
     }
 

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// How to choose between HTTPS and plain HTTP for a registry.
 public enum TransportSecurity: Sendable, Equatable {

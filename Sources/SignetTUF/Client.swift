@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import SignetHTTP
 
 /// The small client operations behind `signet-tuf-client`: initialise trust, refresh, download targets.

@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import SignetPlatform
 import SignetFiles
 
 /// Where an updater keeps the trusted metadata between runs: the exact bytes received, by role name.
@@ -95,7 +97,7 @@ final class DirectoryPendingSave: PendingMetadataSave, @unchecked Sendable {
 
 /// A `MetadataStore` in memory (for verifying without touching disk, and for tests).
 public final class InMemoryMetadataStore: MetadataStore, @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var files: [String: [UInt8]] = [:]
 
     /// A store holding `root` (when given) as the trusted root.
@@ -124,7 +126,7 @@ public final class InMemoryMetadataStore: MetadataStore, @unchecked Sendable {
 /// update that fails half-way leaves the underlying trusted state exactly as it was. After `commit()`,
 /// changes go straight to the underlying store.
 public final class TransactionalMetadataStore: MetadataStore, @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private let base: any MetadataStore
     private var written: [String: [UInt8]] = [:]
     private var order: [String] = []

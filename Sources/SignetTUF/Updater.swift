@@ -1,4 +1,7 @@
-import Foundation
+import FoundationEssentials
+import Dispatch
+import Glibc
+import SignetPlatform
 import SignetCrypto
 import SignetFiles
 import SignetHTTP
@@ -527,15 +530,13 @@ private final class PendingWrite: @unchecked Sendable {
 
     init(_ bytes: [UInt8], to save: any PendingMetadataSave) {
         self.save = save
-        let thread = Thread { [self] in
+        startThread(stackSize: 1 << 20) { [self] in
             let result: Result<Void, TUFError> = bytes.withUnsafeBytes { b in
                 do throws(TUFError) { try save.write(b); return .success(()) } catch { return .failure(error) }
             }
             if case .failure(let e) = result { failure = e }
             done.signal()
         }
-        thread.stackSize = 1 << 20
-        thread.start()
     }
 
     /// Waits for the write, then makes it the stored file.

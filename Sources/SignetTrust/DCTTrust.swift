@@ -1,4 +1,7 @@
-import Foundation
+import FoundationEssentials
+import Dispatch
+import Glibc
+import SignetPlatform
 import SignetCrypto
 import SignetFiles
 import SignetHTTP
@@ -200,7 +203,7 @@ extension DCTTrust {
 /// the verified data names now, and is then checked against them like any fetched manifest.
 public final class ManifestPrefetch: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
-    private let lock = NSLock()
+    private let lock = Lock()
     private var ended = false
     private var hint: (digest: Digest, length: Int64)?
     private var fetched: (bytes: [UInt8], contentType: String?)?
@@ -210,7 +213,7 @@ public final class ManifestPrefetch: @unchecked Sendable {
         let directory = trust.pinDirectory
         let repository = trust.reference.repository
         let limit = Int64(client.options.maxManifestBytes)
-        let thread = Thread { [self] in
+        startThread(stackSize: 1 << 20) { [self] in
             var result: (bytes: [UInt8], contentType: String?)?
             let h = DCTTrust.lastVerifiedTarget(tag, pinDirectory: directory)
             if let h, h.length > 0, h.length <= limit {
@@ -229,8 +232,6 @@ public final class ManifestPrefetch: @unchecked Sendable {
             }
             finished.signal()
         }
-        thread.stackSize = 1 << 20
-        thread.start()
     }
 
     /// Waits for the fetch to end.

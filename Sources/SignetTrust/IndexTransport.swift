@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import SignetPlatform
 import SignetCrypto
 import SignetHTTP
 import SignetOCI
@@ -71,7 +73,7 @@ final class IndexTransport: Transport, @unchecked Sendable {
 
     // MARK: Fetching ahead
 
-    private let lock = NSLock()
+    private let lock = Lock()
     private var prefetched: [String: BackgroundResult<[UInt8]>] = [:]
     /// Held files already read and checked against their descriptors, by index name.
     private var held: [String: [UInt8]] = [:]

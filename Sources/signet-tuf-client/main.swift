@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import SignetPlatform
 import SignetTUF
 
 // signet-tuf-client: the TUF client command-line protocol used by conformance test suites.
@@ -19,7 +21,7 @@ struct Invocation {
 }
 
 func log(_ message: String) {
-    FileHandle.standardError.write(Data("signet-tuf-client: \(message)\n".utf8))
+    writeStandardError("signet-tuf-client: \(message)\n".utf8)
 }
 
 struct UsageError: Error { let message: String }
@@ -63,7 +65,7 @@ func run() -> Int32 {
     case .success(let v): inv = v
     case .failure(let error):
         if error.message != "help" { log(error.message) }
-        FileHandle.standardError.write(Data((usage + "\n").utf8))
+        writeStandardError((usage + "\n").utf8)
         return 1
     }
     guard let dir = inv.metadataDir else { log("--metadata-dir is required"); return 1 }
@@ -94,7 +96,7 @@ func run() -> Int32 {
             return 1
         case .none:
             log("no command given")
-            FileHandle.standardError.write(Data((usage + "\n").utf8))
+            writeStandardError((usage + "\n").utf8)
             return 1
         }
         return 0

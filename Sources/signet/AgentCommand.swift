@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import SignetPlatform
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -76,22 +77,16 @@ func runAgentCommand(_ arguments: [String]) throws -> Int32 {
             return 0
         }
         _ = try openKeyring()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ownExecutable())
-        process.arguments = ["agent", "run", "--timeout", String(seconds), "--detached"]
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let agent = try BackgroundProgram(ownExecutable(), arguments: ["agent", "run", "--timeout", String(seconds), "--detached"])
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
             if let status = try? client.status() {
                 print("signet agent running (pid \(status.pid), socket \(client.socketPath)); keys are forgotten after \(seconds == 0 ? "`signet agent lock`" : "\(seconds) s without use"). Add keys with `signet agent add`.")
                 return 0
             }
-            if !process.isRunning {
+            if let status = agent.exitStatus() {
                 // Run it in the foreground once more to show why it stopped.
-                throw AgentError.socket(path: client.socketPath, detail: "the agent exited at start (status \(process.terminationStatus)); `signet agent run` shows why")
+                throw AgentError.socket(path: client.socketPath, detail: "the agent exited at start (status \(status)); `signet agent run` shows why")
             }
             usleep(20_000)
         }

@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import SignetPlatform
 import SignetCrypto
 import SignetFiles
 import SignetKeys
@@ -80,7 +82,7 @@ struct UsageError: Error, CustomStringConvertible {
 
 /// Writes to stderr.
 func note(_ message: String) {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
+    writeStandardError((message + "\n").utf8)
 }
 
 
@@ -135,7 +137,7 @@ struct Passphrases {
 
     /// Reads one line from the terminal with echo off.
     static func prompt(_ text: String) throws -> SecretBytes {
-        FileHandle.standardError.write(Data(text.utf8))
+        writeStandardError(text.utf8)
         var old = termios()
         tcgetattr(STDIN_FILENO, &old)
         var silent = old
@@ -143,7 +145,7 @@ struct Passphrases {
         tcsetattr(STDIN_FILENO, TCSAFLUSH, &silent)
         defer {
             tcsetattr(STDIN_FILENO, TCSAFLUSH, &old)
-            FileHandle.standardError.write(Data("\n".utf8))
+            writeStandardError("\n".utf8)
         }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(1024)

@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import SignetPlatform
 import SignetCrypto
 import SignetEditor
 import SignetFiles
@@ -186,9 +188,9 @@ func printDCTInspection(_ i: DCTInspection, json: Bool) {
         return
     }
     print("Signatures for \(i.gun)\n")
-    print("SIGNED TAG".padding(toLength: 24, withPad: " ", startingAt: 0) + "DIGEST".padding(toLength: 72, withPad: " ", startingAt: 0) + "SIGNERS")
+    print("SIGNED TAG".padded(to: 24) + "DIGEST".padded(to: 72) + "SIGNERS")
     for t in i.tags {
-        print(t.name.padding(toLength: 24, withPad: " ", startingAt: 0) + t.digest.ociString.padding(toLength: 72, withPad: " ", startingAt: 0)
+        print(t.name.padded(to: 24) + t.digest.ociString.padded(to: 72)
               + (t.signers.isEmpty ? (t.role == "targets" ? "(Repo Admin)" : "(releases)") : t.signers.joined(separator: ", ")))
     }
     if i.tags.isEmpty { print("(no signed tags)") }
@@ -197,8 +199,8 @@ func printDCTInspection(_ i: DCTInspection, json: Bool) {
     let signers = i.roles.filter { NotaryTargets.parent(of: $0.name) == "targets" && $0.name != "targets/releases" }
     if !signers.isEmpty {
         print("\nList of signers and their keys for \(i.gun)\n")
-        print("SIGNER".padding(toLength: 24, withPad: " ", startingAt: 0) + "KEYS")
-        for s in signers { print(String(s.name.dropFirst("targets/".count)).padding(toLength: 24, withPad: " ", startingAt: 0) + s.keyIDs.map { String($0.prefix(12)) }.joined(separator: ", ")) }
+        print("SIGNER".padded(to: 24) + "KEYS")
+        for s in signers { print(String(s.name.dropFirst("targets/".count)).padded(to: 24) + s.keyIDs.map { String($0.prefix(12)) }.joined(separator: ", ")) }
     }
     print("\nAdministrative keys for \(i.gun)\n")
     for r in i.roles where ["root", "targets"].contains(r.name) {
@@ -206,7 +208,7 @@ func printDCTInspection(_ i: DCTInspection, json: Bool) {
     }
     print("\nRoles:")
     for r in i.roles {
-        print("  " + r.name.padding(toLength: 20, withPad: " ", startingAt: 0) + "version \(r.version.map(String.init) ?? "-")".padding(toLength: 12, withPad: " ", startingAt: 0)
+        print("  " + r.name.padded(to: 20) + "version \(r.version.map(String.init) ?? "-")".padded(to: 12)
               + "expires \(r.expires ?? "-")  \(r.threshold) of \(r.keyIDs.count) keys")
     }
     for s in i.skipped { print("warning: \(s.role) was skipped: \(s.reason)") }

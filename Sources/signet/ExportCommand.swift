@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import SignetPlatform
 import SignetCrypto
 import SignetFiles
 import SignetKeys
@@ -102,16 +104,12 @@ private func runImport(_ args: Args) throws -> Int32 {
 
 /// Runs `tar` (GNU tar refuses member names that leave the directory).
 func runTar(_ arguments: [String]) throws {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/bin/tar")
-    p.arguments = arguments
-    p.standardOutput = FileHandle.nullDevice
-    let errors = Pipe()
-    p.standardError = errors
-    do { try p.run() } catch { throw FileError.io(path: "/bin/tar", detail: "cannot run tar: \(error)") }
-    let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile().prefix(2000), as: UTF8.self)
-    p.waitUntilExit()
-    guard p.terminationStatus == 0 else {
-        throw FileError.io(path: arguments.dropFirst().first ?? "tar", detail: "tar \(arguments.first ?? "") failed: \(message.trimmingCharacters(in: .whitespacesAndNewlines))")
+    let result: ProgramResult
+    do { result = try runProgram("/bin/tar", arguments: arguments, outputLimit: nil, errorLimit: 2000) } catch {
+        throw FileError.io(path: "/bin/tar", detail: "cannot run tar: \(error)")
+    }
+    let message = String(decoding: result.errorOutput, as: UTF8.self)
+    guard result.status == 0 else {
+        throw FileError.io(path: arguments.dropFirst().first ?? "tar", detail: "tar \(arguments.first ?? "") failed: \(message.trimmingWhitespace())")
     }
 }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import SignetEditor
 import SignetFiles
 import SignetJSON
@@ -11,10 +12,13 @@ import SignetTrust
 // `keyID`/`keyIDs`, references as `REGISTRY/NAME@sha256:…` under `reference`.
 
 /// Prints a JSON document built from plain values (strings, integers, booleans, arrays, dictionaries,
-/// `JSONValue`s; `NSNull` for null), pretty-printed with sorted keys.
+/// `JSONValue`s; `JSONValue.null` for null), pretty-printed with sorted keys.
 func printJSON(_ value: Any) {
     printJSONValue(jsonValue(value))
 }
+
+/// `value`, or JSON null when it is nil (for `printJSON` dictionaries).
+func orNull(_ value: Any?) -> Any { value ?? JSONValue.null }
 
 /// `value` as a `JSONValue`.
 func jsonValue(_ value: Any) -> JSONValue {

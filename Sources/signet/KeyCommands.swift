@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import SignetPlatform
 import SignetCrypto
 import SignetFiles
 import SignetJSON
@@ -86,7 +88,7 @@ func runKeyCommand(_ arguments: [String]) throws -> Int32 {
                 let labels = e.labels.map { "\($0.0)=\($0.1)" }.joined(separator: " ")
                 let used = (usage.uses[e.keyID] ?? []).map { "\($0.role) of \($0.repository)" }
                 let status = isRetired ? "  [retired]" : used.isEmpty ? "" : "  [current: " + used.joined(separator: ", ") + "]"
-                print("\(e.keyID)  \(e.algorithm.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0))  \(labels)\(status)")
+                print("\(e.keyID)  \(e.algorithm.rawValue.padded(to: 10))  \(labels)\(status)")
             }
         }
     case "delete", "retire":

@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import SignetPlatform
 import SignetCrypto
 import SignetHTTP
 import SignetOCI
@@ -40,8 +42,8 @@ func runLoginCommand(_ arguments: [String], logout: Bool) throws -> Int32 {
     if let u = args.value("username") {
         username = u
     } else if interactive && !args.flag("password-stdin") {
-        FileHandle.standardError.write(Data("Username: ".utf8))
-        username = (readLine() ?? "").trimmingCharacters(in: .whitespaces)
+        writeStandardError("Username: ".utf8)
+        username = (readLine() ?? "").trimmingWhitespace(keepingNewlines: true)
     } else {
         throw UsageError("login needs --username USER when standard input is not a terminal")
     }

@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import SignetPlatform
 
 /// Every command's usage text, for the manual page and completions.
 let helpSections: [(command: String, usage: String)] = [
@@ -41,7 +43,7 @@ func options(in usage: String) -> [String] {
 /// A manual page (roff) made from the help texts.
 func manualPage() -> String {
     func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "\\", with: "\\e").split(separator: "\n", omittingEmptySubsequences: false)
+        s.replacing("\\", with: "\\e").split(separator: "\n", omittingEmptySubsequences: false)
             .map { $0.hasPrefix(".") || $0.hasPrefix("'") ? "\\&" + $0 : String($0) }.joined(separator: "\n")
     }
     var out = """
@@ -61,7 +63,7 @@ func manualPage() -> String {
     for (command, usage) in helpSections {
         out += ".SH \(command.uppercased())\n.nf\n\(escape(usage))\n.fi\n"
     }
-    out += ".SH COMMON OPTIONS\n.nf\n\(escape(commonHelp.trimmingCharacters(in: .newlines)))\n.fi\n"
+    out += ".SH COMMON OPTIONS\n.nf\n\(escape(commonHelp.trimmingNewlines()))\n.fi\n"
     out += ".SH SEE ALSO\nREADME.md, SECURITY.md and docs/ in the Signet sources.\n"
     return out
 }
@@ -105,7 +107,7 @@ func completionScript(_ shell: String) throws -> String {
                 return
             fi
             case ${words[2]} in
-        \(cases.replacingOccurrences(of: "words=", with: "words_for="))        *) words_for="" ;;
+        \(cases.replacing("words=", with: "words_for="))        *) words_for="" ;;
             esac
             compadd -- ${=words_for}
             _files

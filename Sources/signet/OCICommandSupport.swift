@@ -1,4 +1,7 @@
-import Foundation
+import FoundationEssentials
+import Dispatch
+import Glibc
+import SignetPlatform
 import SignetJSON
 import SignetHTTP
 import SignetOCI
@@ -10,7 +13,7 @@ func ociExitCode(for error: OCIError) -> Int32 { error.exitCode }
 
 /// Writes a JSON document (encoded by `JSONWriter`) to standard output.
 func printJSONValue(_ value: JSONValue) {
-    FileHandle.standardOutput.write(Data(JSONWriter.encode(value, pretty: true)))
+    writeAll(1, JSONWriter.encode(value, pretty: true))
 }
 
 /// Whether standard error is a terminal (progress is drawn only then).
@@ -25,7 +28,7 @@ func formatBytes(_ bytes: Int64) -> String {
         value /= 1024
         unit += 1
     }
-    return unit == 0 ? "\(bytes) B" : String(format: "%.1f", value) + " " + units[unit]
+    return unit == 0 ? "\(bytes) B" : formatOneDecimal(value) + " " + units[unit]
 }
 
 /// JSON for a descriptor in command results.

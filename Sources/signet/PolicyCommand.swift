@@ -1,4 +1,7 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import SignetJSON
+import SignetPlatform
 import SignetKeys
 import SignetOCI
 import SignetTrust
@@ -23,7 +26,7 @@ func runPolicyCommand(_ arguments: [String]) throws -> Int32 {
     let reference = try ImageReference(parsing: try args.positional(0, "REF"))
     try args.expectPositionals(1)
     guard let policy = try TrustPolicy.load(file: args.value("policy"), home: Keyring.defaultHome) else {
-        if args.flag("json") { printJSON(["reference": reference.name, "policy": NSNull(), "decision": "none"]) }
+        if args.flag("json") { printJSON(["reference": reference.name, "policy": JSONValue.null, "decision": "none"]) }
         else { print("no trust policy ($SIGNET_HOME/policy.json, /etc/signet/policy.json): \(reference.name) is verified through its trust data as usual") }
         return 0
     }
@@ -31,14 +34,14 @@ func runPolicyCommand(_ arguments: [String]) throws -> Int32 {
     let decision = rule?.decision ?? policy.defaultDecision
     if args.flag("json") {
         var o: [String: Any] = ["reference": reference.name, "policy": policy.source, "decision": decision.rawValue,
-                                "rule": rule?.pattern ?? NSNull()]
+                                "rule": orNull(rule?.pattern)]
         if let rule {
             o["roots"] = rule.roots
             o["rootKeyIDs"] = rule.rootKeyIDs
             o["signers"] = rule.signers
             o["threshold"] = rule.threshold
-            o["sameAs"] = rule.sameAs ?? NSNull()
-            o["exportValidityDays"] = rule.exportValidityDays ?? NSNull()
+            o["sameAs"] = orNull(rule.sameAs)
+            o["exportValidityDays"] = orNull(rule.exportValidityDays)
         }
         printJSON(o)
         return 0

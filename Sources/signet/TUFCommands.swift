@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import SignetPlatform
 import SignetCrypto
 import SignetJSON
 import SignetEditor
@@ -218,11 +220,11 @@ func runTUFCommand(_ arguments: [String]) throws -> Int32 {
                                     "threshold": $0.threshold, "validSignatures": $0.validSignatures, "thresholdMet": $0.thresholdMet,
                                     "expiresWithinWeek": $0.expiresAt <= soon] as [String: Any] })
         } else {
-            print("ROLE".padding(toLength: 22, withPad: " ", startingAt: 0) + "VERSION  EXPIRES               SIGNED  KEYS")
+            print("ROLE".padded(to: 22) + "VERSION  EXPIRES               SIGNED  KEYS")
             for s in status {
                 let signed = "\(s.validSignatures)/\(s.threshold)" + (s.thresholdMet ? "" : " !")
-                print(s.name.padding(toLength: 22, withPad: " ", startingAt: 0) + String(s.version).padding(toLength: 9, withPad: " ", startingAt: 0)
-                      + s.expires + "  " + signed.padding(toLength: 8, withPad: " ", startingAt: 0)
+                print(s.name.padded(to: 22) + String(s.version).padded(to: 9)
+                      + s.expires + "  " + signed.padded(to: 8)
                       + s.keyIDs.map { String($0.prefix(12)) }.joined(separator: ","))
             }
             for s in status where s.expiresAt <= soon {

@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import SignetPlatform
 import SignetCrypto
 import SignetOCI
 
@@ -14,7 +16,7 @@ final class TransferProgress: @unchecked Sendable {
         var finished: String?
     }
 
-    private let lock = NSLock()
+    private let lock = Lock()
     private let enabled: Bool
     private let verb: String
     private var items: [Digest: Item] = [:]
@@ -80,7 +82,7 @@ final class TransferProgress: @unchecked Sendable {
         for digest in active.prefix(8) {
             guard let item = items[digest] else { continue }
             let rate = Double(item.done) / max(now - item.started, 0.001)
-            lines.append("  " + item.role.padding(toLength: 7, withPad: " ", startingAt: 0) + "\(digest.hex.prefix(12)) "
+            lines.append("  " + item.role.padded(to: 7) + "\(digest.hex.prefix(12)) "
                 + bar(item.done, item.size) + " \(formatBytes(item.done)) / \(formatBytes(item.size))  \(formatBytes(Int64(rate)))/s")
         }
         let done = items.values.reduce(Int64(0)) { $0 + $1.done }
@@ -97,7 +99,7 @@ final class TransferProgress: @unchecked Sendable {
             text += "\u{1B}[\(linesDrawn - lines.count)A"
         }
         linesDrawn = lines.count
-        FileHandle.standardError.write(Data(text.utf8))
+        writeStandardError(text.utf8)
     }
 
     private func bar(_ done: Int64, _ total: Int64) -> String {

@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import SignetPlatform
 import SignetCrypto
 import SignetEditor
 import SignetFiles
@@ -170,11 +172,11 @@ timestamp 7d) are recorded in each role, so every machine that re-signs it keeps
 /// Asks on the terminal; false when not interactive.
 func confirm(_ question: String) -> Bool {
     guard isatty(STDIN_FILENO) == 1 else { return false }
-    FileHandle.standardError.write(Data((question + " [y/N] ").utf8))
+    writeStandardError((question + " [y/N] ").utf8)
     var line: [UInt8] = []
     var c: UInt8 = 0
     while read(STDIN_FILENO, &c, 1) == 1, c != 0x0a, line.count < 64 { line.append(c) }
-    let answer = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespaces).lowercased()
+    let answer = String(decoding: line, as: UTF8.self).trimmingWhitespace(keepingNewlines: true).lowercased()
     return answer == "y" || answer == "yes"
 }
 
@@ -280,7 +282,7 @@ func runTrustCommand(_ arguments: [String]) throws -> Int32 {
         let restored = try ctx.publisher().restore()
         if args.flag("json") {
             printJSON(["repository": ctx.reference.name, "restored": true, "timestampVersion": Int(restored.timestampVersion),
-                       "snapshotVersion": Int(restored.snapshotVersion), "replaced": restored.replaced?.ociString ?? NSNull(),
+                       "snapshotVersion": Int(restored.snapshotVersion), "replaced": orNull(restored.replaced?.ociString),
                        "renewed": restored.renewal != nil])
         } else {
             print("restored the trust data of \(ctx.reference.name) this machine verified last (snapshot version \(restored.snapshotVersion), timestamp version \(restored.timestampVersion))"
@@ -588,16 +590,16 @@ func printInspection(_ ctx: TrustContext, json: Bool, windows: ExpiryWindows = E
     print("Signed tags of \(ctx.reference.name):")
     if tags.isEmpty { print("  (none)") }
     for t in tags.sorted(by: { $0.0 < $1.0 }) {
-        print("  " + t.0.padding(toLength: 24, withPad: " ", startingAt: 0) + t.1 + "  (\(t.2) bytes, role \(t.3))")
+        print("  " + t.0.padded(to: 24) + t.1 + "  (\(t.2) bytes, role \(t.3))")
     }
     print("\nRoles:")
     print("  ROLE        VERSION  EXPIRES               LEFT              LIFETIME   THRESHOLD  KEYS")
     for r in rows {
         let left = r.expiresAt <= now ? "EXPIRED" : String(ExpiryNotice.relative(r.expiresAt - now).dropFirst(3))
-        print("  " + r.role.padding(toLength: 12, withPad: " ", startingAt: 0) + String(r.version).padding(toLength: 9, withPad: " ", startingAt: 0)
-              + r.expires.padding(toLength: 22, withPad: " ", startingAt: 0) + left.padding(toLength: 18, withPad: " ", startingAt: 0)
-              + (ExpiryNotice.duration(r.lifetime) + (r.lifetimeRecorded ? "" : "*")).padding(toLength: 11, withPad: " ", startingAt: 0)
-              + "\(r.threshold) of \(r.keyIDs.count)".padding(toLength: 11, withPad: " ", startingAt: 0)
+        print("  " + r.role.padded(to: 12) + String(r.version).padded(to: 9)
+              + r.expires.padded(to: 22) + left.padded(to: 18)
+              + (ExpiryNotice.duration(r.lifetime) + (r.lifetimeRecorded ? "" : "*")).padded(to: 11)
+              + "\(r.threshold) of \(r.keyIDs.count)".padded(to: 11)
               + r.keyIDs.map { String($0.prefix(12)) }.joined(separator: ", "))
     }
     print("  (* default lifetime; `signet trust expiry \(ctx.reference.name) ROLE=DURATION` records another)")

@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import SignetPlatform
 import SignetCrypto
 import SignetFiles
 import SignetHTTP
@@ -118,7 +120,7 @@ func runSignet(_ arguments: [String]) -> Int32 {
             e["message"] = .string("\(error)")
             var o = JSONObject()
             o["error"] = .object(e)
-            FileHandle.standardError.write(Data(JSONWriter.encode(.object(o), pretty: true)))
+            writeStandardError(JSONWriter.encode(.object(o), pretty: true))
         } else {
             note("signet: \(error)")
         }

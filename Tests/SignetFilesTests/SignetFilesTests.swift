@@ -70,4 +70,29 @@ final class SignetFilesTests: XCTestCase {
         for good in ["1.root.json", "timestamp.json", "x"] { XCTAssertTrue(SafeName.isFileName(good), good) }
         for bad in ["", ".", "..", "a/b", String(repeating: "x", count: 256)] { XCTAssertFalse(SafeName.isFileName(bad), bad) }
     }
+
+    func testMakeDirectoryCreatesParentsWithTheExactModeAndListReadsThem() throws {
+        let base = try TemporaryDirectory(prefix: "signet-test")
+        let old = umask(0o077)
+        defer { umask(old) }
+        try AtomicFile.makeDirectory(base.path + "/a/b/c/", mode: 0o755)
+        for dir in ["/a", "/a/b", "/a/b/c"] {
+            var info = stat()
+            XCTAssertEqual(stat(base.path + dir, &info), 0, dir)
+            XCTAssertEqual(info.st_mode & 0o7777, 0o755, "\(dir): the mode asked for, whatever the umask")
+        }
+        // Existing: nothing changes, no error.
+        try AtomicFile.makeDirectory(base.path + "/a/b", mode: 0o700)
+        try AtomicFile.write(Array("x".utf8), to: base.path + "/a/file")
+        XCTAssertEqual(try AtomicFile.list(base.path + "/a").sorted(), ["b", "file"])
+        XCTAssertThrowsError(try AtomicFile.makeDirectory(base.path + "/a/file/d")) { error in
+            XCTAssertTrue("\(error)".contains("Not a directory") || "\(error)".contains("not a directory"), "\(error)")
+        }
+        XCTAssertThrowsError(try AtomicFile.makeDirectory(base.path + "/a/file")) { error in
+            XCTAssertTrue("\(error)".contains("exists and is not a directory"), "\(error)")
+        }
+        XCTAssertThrowsError(try AtomicFile.list(base.path + "/missing")) { error in
+            XCTAssertTrue("\(error)".contains("No such file or directory"), "\(error)")
+        }
+    }
 }

@@ -1,5 +1,6 @@
 import CCurl
-import Foundation
+import FoundationEssentials
+import Glibc
 
 // Owners of libcurl resources: the one-time global initialisation, the share object (DNS and
 // TLS session caches shared between easy handles, guarded by mutexes) and the easy handles.

@@ -1,5 +1,6 @@
 import CCurl
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The body to upload, read by libcurl through `curlRead` and rewound through `curlSeek`.
 final class CurlUpload {

@@ -1,5 +1,7 @@
 import CCurl
-import Foundation
+import FoundationEssentials
+import Glibc
+import SignetPlatform
 
 /// The HTTP(S) `Transport`, built on libcurl.
 ///
@@ -22,7 +24,7 @@ import Foundation
 public final class CurlTransport: Transport, @unchecked Sendable {
     private let options: CurlTransportOptions
     private let share: CurlShare?
-    private let lock = NSLock()
+    private let lock = Lock()
     private var idle: [CurlEasy] = []
     private static let maxIdleHandles = 8
 

@@ -1,4 +1,8 @@
-import Foundation
+import FoundationEssentials
+import Dispatch
+import Glibc
+import SignetPlatform
+import SignetCrypto
 import SignetJSON
 
 /// A file a Notary client asks for.
@@ -13,7 +17,7 @@ public enum NotaryFile: Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .current(let r): return "\(r).json"
-        case .byHash(let r, let h): return "\(r).\(h.map { String(format: "%02x", $0) }.joined()).json"
+        case .byHash(let r, let h): return "\(r).\(Hex.encode(h)).json"
         case .rootVersion(let v): return "\(v).root.json"
         }
     }
@@ -218,18 +222,16 @@ public final class NotaryUpdater {
 /// A fetch run on its own thread, so that it overlaps what the caller does meanwhile.
 final class BackgroundFetch: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
-    private let lock = NSLock()
+    private let lock = Lock()
     private var result: Result<[UInt8]?, TUFError>?
 
     init(_ work: @escaping @Sendable () throws(TUFError) -> [UInt8]?) {
-        let thread = Thread { [self] in
+        startThread(stackSize: 1 << 20) { [self] in
             let r: Result<[UInt8]?, TUFError>
             do throws(TUFError) { r = .success(try work()) } catch { r = .failure(error) }
             lock.withLock { result = r }
             finished.signal()
         }
-        thread.stackSize = 1 << 20
-        thread.start()
     }
 
     /// Waits for the fetch to end.
