@@ -85,3 +85,33 @@ struct SplitMix: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+/// Short inputs are hashed by libsodium, longer ones by OpenSSL: both must give the same digests.
+final class ShortDigestTests: XCTestCase {
+    func testKnownAnswersOnBothSidesOfTheLimit() throws {
+        // FIPS 180-2 examples ("abc" and the empty string).
+        XCTAssertEqual(try SHA256.hash(Array("abc".utf8)).hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        XCTAssertEqual(try SHA256.hash([]).hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        XCTAssertEqual(try SHA512.hash(Array("abc".utf8)).hex,
+                       "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f")
+        XCTAssertNotNil(Sodium.shortDigest(.sha256, UnsafeRawBufferPointer(start: nil, count: 0)), "short inputs must take the libsodium path")
+        XCTAssertNil(Sodium.shortDigest(.sha384, UnsafeRawBufferPointer(start: nil, count: 0)))
+    }
+
+    func testEverySizeAroundTheLimitMatchesOpenSSL() throws {
+        var rng = SplitMix(seed: 0x5eed)
+        let limit = Sodium.shortDigestLimit
+        let sizes = [0, 1, 55, 56, 63, 64, 111, 112, 127, 128, 1000, limit - 1, limit, limit + 1] + (0..<40).map { _ in Int.random(in: 0..<(2 * limit), using: &rng) }
+        for size in sizes {
+            let bytes = (0..<size).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            for algorithm in [DigestAlgorithm.sha256, .sha384, .sha512] {
+                let viaAPI = try Digest.compute(algorithm, over: bytes)
+                let viaOpenSSL = try bytes.withUnsafeBytes { (b) throws(CryptoError) in try DigestContext.openSSLOneShot(algorithm, b) }
+                XCTAssertEqual(viaAPI.bytes, viaOpenSSL, "\(algorithm) of \(size) bytes")
+                let streamed = try StreamingDigest(algorithm)
+                streamed.update(bytes)
+                XCTAssertEqual(streamed.finalize().bytes, viaOpenSSL, "streamed \(algorithm) of \(size) bytes")
+            }
+        }
+    }
+}

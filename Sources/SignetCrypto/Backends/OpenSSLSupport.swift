@@ -246,7 +246,14 @@ final class DigestContext: @unchecked Sendable {
         return other
     }
 
+    /// The digest of `bytes`; short inputs go to libsodium (`Sodium.shortDigest`), the rest to OpenSSL.
     static func oneShot(_ algorithm: DigestAlgorithm, _ bytes: UnsafeRawBufferPointer) throws(CryptoError) -> [UInt8] {
+        if let short = Sodium.shortDigest(algorithm, bytes) { return short }
+        return try openSSLOneShot(algorithm, bytes)
+    }
+
+    /// The digest of `bytes` computed by OpenSSL whatever its length.
+    static func openSSLOneShot(_ algorithm: DigestAlgorithm, _ bytes: UnsafeRawBufferPointer) throws(CryptoError) -> [UInt8] {
         let md = try FetchedDigest.get(algorithm)
         var out = [UInt8](repeating: 0, count: Int(signet_evp_max_md_size()))
         var len: UInt32 = 0
