@@ -243,6 +243,24 @@ public enum AtomicFile {
         }
     }
 
+    /// Removes `path` and everything below it.
+    /// - Throws: `FileError.io` naming the system's reason when it cannot.
+    public static func removeTree(_ path: String) throws(FileError) {
+        do { try FileManager.default.removeItem(atPath: path) } catch {
+            throw .io(path: path, detail: "cannot remove: \(systemReason(error))")
+        }
+    }
+
+    /// The system's reason inside a file-system error thrown by FileManager (its underlying POSIX error,
+    /// as `strerror` words it), else the error itself.
+    static func systemReason(_ error: any Error) -> String {
+        if let cocoa = error as? CocoaError, let posix = cocoa.userInfo["NSUnderlyingError"] as? POSIXError {
+            return String(cString: strerror(posix.code.rawValue))
+        }
+        if let posix = error as? POSIXError { return String(cString: strerror(posix.code.rawValue)) }
+        return "\(error)"
+    }
+
     /// The names in directory `path` (not "." and ".."), in no particular order.
     /// - Throws: `FileError.io` when it cannot be read.
     public static func list(_ path: String) throws(FileError) -> [String] {

@@ -27,4 +27,15 @@ public enum Environment {
         for n in names { if let v = value(n) { out[n] = v } }
         return out
     }
+
+    /// The user's home directory: `$HOME` when set (as shells, Docker and Foundation's
+    /// `NSHomeDirectory` use it), else the password database's entry for this user, else "/".
+    public static var homeDirectory: String {
+        if let home = nonEmpty("HOME") { return home }
+        if let entry = getpwuid(getuid()), let dir = entry.pointee.pw_dir {
+            let path = String(cString: dir)
+            if !path.isEmpty { return path }
+        }
+        return "/"
+    }
 }

@@ -94,18 +94,20 @@ public struct DCTKeyFile: Sendable {
     /// The key files of a trust directory (its `private/` folder, searched to two levels below for the
     /// legacy layout) or of a folder of key files; a file is returned as itself.
     public static func files(at path: String) -> [String] {
-        guard let kind = fileKind(path) else { return [] }
+        // The given path and its `private/` may be symbolic links (a trust directory kept elsewhere).
+        guard let kind = fileKind(path, following: true) else { return [] }
         guard kind == S_IFDIR else { return [path] }
-        let base = fileKind(path + "/private") == S_IFDIR ? path + "/private" : path
+        let base = fileKind(path + "/private", following: true) == S_IFDIR ? path + "/private" : path
         var out: [String] = []
         collectKeyFiles(in: base, depth: 0, into: &out)
         return out.sorted()
     }
 
-    /// The file type bits of `path` (not following a final symbolic link), nil when it is missing.
-    private static func fileKind(_ path: String) -> mode_t? {
+    /// The file type bits of `path` (of a final symbolic link itself unless `following`), nil when it is
+    /// missing.
+    private static func fileKind(_ path: String, following: Bool = false) -> mode_t? {
         var info = stat()
-        guard lstat(path, &info) == 0 else { return nil }
+        guard (following ? stat(path, &info) : lstat(path, &info)) == 0 else { return nil }
         return info.st_mode & S_IFMT
     }
 

@@ -92,7 +92,7 @@ public struct Keyring: Sendable {
     /// The default home: `$SIGNET_HOME`, else `~/.signet`.
     public static var defaultHome: String {
         if let h = Environment.nonEmpty("SIGNET_HOME") { return h }
-        return FileManager.default.homeDirectoryForCurrentUser.path + "/.signet"
+        return Environment.homeDirectory + "/.signet"
     }
 
     func path(for keyID: String) -> String { directory + "/" + keyID + ".key" }

@@ -335,7 +335,7 @@ public final class RegistryTrust {
     /// Forgets this machine's pin and trusted state for the repository (starting over after its trust
     /// data was lost).
     func forgetPin() throws(TrustError) {
-        do { try FileManager.default.removeItem(atPath: trustDirectory) } catch { throw TrustError.usage("cannot remove \(trustDirectory): \(error)") }
+        do throws(FileError) { try AtomicFile.removeTree(trustDirectory) } catch { throw TrustError.usage("cannot remove \(trustDirectory): \(error.detail)") }
     }
 
     /// Keeps verified root versions for later (re-publishing the chain, and checking root files given later).

@@ -85,7 +85,7 @@ public enum TrustExport {
         // The metadata files.
         var files: [(name: String, bytes: [UInt8])] = []
         do {
-            let names = try FileManager.default.contentsOfDirectory(atPath: directory + "/" + metadataDirectory).sorted()
+            let names = try AtomicFile.list(directory + "/" + metadataDirectory).sorted()
             guard names.count <= TrustIndex.maxFiles else { throw TrustError.invalidIndex("the export holds more than \(TrustIndex.maxFiles) metadata files") }
             for name in names where name.hasSuffix(".json") && SafeName.isFileName(name) {
                 guard let bytes = try AtomicFile.read(directory + "/" + metadataDirectory + "/" + name, limit: 64 << 20) else { continue }

@@ -94,5 +94,22 @@ final class SignetFilesTests: XCTestCase {
         XCTAssertThrowsError(try AtomicFile.list(base.path + "/missing")) { error in
             XCTAssertTrue("\(error)".contains("No such file or directory"), "\(error)")
         }
+        XCTAssertThrowsError(try AtomicFile.removeTree(base.path + "/missing")) { error in
+            XCTAssertEqual((error as? FileError)?.detail, "cannot remove: No such file or directory")
+        }
+        try AtomicFile.removeTree(base.path + "/a")
+        XCTAssertFalse(AtomicFile.exists(base.path + "/a"))
+    }
+
+    func testHomeDirectoryFollowsHOMEThenThePasswordDatabase() {
+        let saved = getenv("HOME").map { String(cString: $0) }
+        defer { if let saved { setenv("HOME", saved, 1) } else { unsetenv("HOME") } }
+        setenv("HOME", "/srv/somewhere else", 1)
+        XCTAssertEqual(Environment.homeDirectory, "/srv/somewhere else")
+        setenv("HOME", "", 1)
+        let fromDatabase = getpwuid(getuid()).flatMap { $0.pointee.pw_dir.map { String(cString: $0) } } ?? "/"
+        XCTAssertEqual(Environment.homeDirectory, fromDatabase.isEmpty ? "/" : fromDatabase)
+        unsetenv("HOME")
+        XCTAssertEqual(Environment.homeDirectory, fromDatabase.isEmpty ? "/" : fromDatabase)
     }
 }
