@@ -64,11 +64,23 @@ private func spawn(_ executable: String, _ arguments: [String],
     defer { posix_spawn_file_actions_destroy(&actions) }
     setup(&actions)
     for fd in inheritableDescriptors() { posix_spawn_file_actions_addclose(&actions, fd) }
+    // The child starts with every signal at its default action and none blocked: dispositions this
+    // process set (SIGINT and SIGTERM ignored while its own handlers run, SIGPIPE ignored while it
+    // feeds a program) would otherwise carry over, and a helper could not be interrupted.
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var all = sigset_t(), none = sigset_t()
+    sigfillset(&all)
+    sigemptyset(&none)
+    posix_spawnattr_setsigdefault(&attributes, &all)
+    posix_spawnattr_setsigmask(&attributes, &none)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
     var pid: pid_t = 0
     let status = withCStrings([executable] + arguments) { argv in
         argv.withUnsafeBufferPointer { buffer in
             guard let base = buffer.baseAddress else { return EINVAL }
-            return posix_spawn(&pid, executable, &actions, nil, base, environ)
+            return posix_spawn(&pid, executable, &actions, &attributes, base, environ)
         }
     }
     guard status == 0 else { throw .cannotStart(program: executable, detail: errnoText(status)) }

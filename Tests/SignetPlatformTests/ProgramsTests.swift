@@ -63,6 +63,34 @@ final class ProgramsTests: XCTestCase {
         XCTAssertEqual(String(decoding: r.output, as: UTF8.self), "closed\n")
     }
 
+    func testChildStartsWithDefaultSignalsWhateverThisProcessIgnoresOrBlocks() throws {
+        // As signet does while a command runs: SIGTERM ignored (its own handler takes over), SIGPIPE
+        // ignored, SIGUSR1 blocked.
+        let oldTerm = signal(SIGTERM, SIG_IGN), oldPipe = signal(SIGPIPE, SIG_IGN)
+        var block = sigset_t(), previous = sigset_t()
+        sigemptyset(&block)
+        sigaddset(&block, SIGUSR1)
+        pthread_sigmask(SIG_BLOCK, &block, &previous)
+        defer {
+            signal(SIGTERM, oldTerm)
+            signal(SIGPIPE, oldPipe)
+            pthread_sigmask(SIG_SETMASK, &previous, nil)
+        }
+        let r = try runProgram("/bin/grep", arguments: ["-E", "^Sig(Ign|Blk)", "/proc/self/status"], outputLimit: 1000, errorLimit: nil)
+        var masks: [String: UInt64] = [:]
+        for line in String(decoding: r.output, as: UTF8.self).split(separator: "\n") {
+            let parts = line.split(separator: "\t")
+            if parts.count == 2 { masks[String(parts[0])] = UInt64(parts[1], radix: 16) }
+        }
+        // Signals 1–31 (glibc keeps its two internal real-time signals, 32 and 33, ignored).
+        XCTAssertEqual(masks["SigBlk:"].map { $0 & 0x7FFF_FFFF }, 0, "\(masks)")
+        XCTAssertEqual(masks["SigIgn:"].map { $0 & 0x7FFF_FFFF }, 0, "\(masks)")
+        // And a helper can be stopped with SIGTERM.
+        let t = try runProgram("/bin/sh", arguments: ["-c", "kill -TERM $$; echo survived"], outputLimit: 100, errorLimit: nil)
+        XCTAssertEqual(t.status, 128 + SIGTERM)
+        XCTAssertEqual(t.output, [])
+    }
+
     func testArgumentsArePassedUnchanged() throws {
         let args = ["a b", "", "ünï", "$HOME", "--x=\"y\""]
         let r = try runProgram("/usr/bin/printf", arguments: ["%s|"] + args, outputLimit: 1000, errorLimit: nil)
