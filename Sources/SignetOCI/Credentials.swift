@@ -226,10 +226,15 @@ func readFileBounded(_ path: String, limit: Int) throws(OCIError) -> [UInt8] {
     }
 }
 
+/// How long a credential helper may take (it may wait for a keyring to be unlocked).
+let credentialHelperTimeout = 120
+
 /// Runs a program, feeding `input` on standard input, and returns its standard output (at most
-/// `outputLimit` bytes) and exit status. Standard error is discarded.
+/// `outputLimit` bytes) and exit status, killing it after `credentialHelperTimeout` seconds. Standard
+/// error is discarded.
 func runProcess(_ executable: String, arguments: [String], input: [UInt8], outputLimit: Int) throws(ProgramError) -> ([UInt8], Int32) {
-    let result = try runProgram(executable, arguments: arguments, input: input, outputLimit: outputLimit, errorLimit: nil)
+    let result = try runProgram(executable, arguments: arguments, input: input, outputLimit: outputLimit, errorLimit: nil,
+                                timeoutSeconds: credentialHelperTimeout)
     return (result.output, result.status)
 }
 

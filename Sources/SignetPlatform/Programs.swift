@@ -8,12 +8,15 @@ public enum ProgramError: Error, Sendable, Equatable, CustomStringConvertible {
     case outputTooLarge(program: String, limit: Int)
     /// Talking to it failed (a pipe could not be created or read).
     case io(program: String, detail: String)
+    /// It had not ended within the time allowed; it was killed.
+    case timedOut(program: String, seconds: Int)
 
     public var description: String {
         switch self {
         case .cannotStart(let program, let detail): return "cannot run \(program): \(detail)"
         case .outputTooLarge(let program, let limit): return "\(program) printed more than \(limit) bytes"
         case .io(let program, let detail): return "\(program): \(detail)"
+        case .timedOut(let program, let seconds): return "\(program) did not finish within \(seconds) s"
         }
     }
 }
@@ -99,9 +102,16 @@ private func waitForExit(_ pid: pid_t) -> Int32 {
 /// standard output is captured up to `outputLimit` bytes (more kills the program and throws
 /// `outputTooLarge`; nil discards it); the first `errorLimit` bytes of standard error are kept (nil
 /// discards it). The three streams are served together, so a program that answers before it has read
-/// all its input cannot block on a full pipe; one that stops reading early only ends the input.
+/// all its input cannot block on a full pipe; one that stops reading early only ends the input. With
+/// `timeoutSeconds`, a program still running after that long is killed and `timedOut` thrown.
 public func runProgram(_ executable: String, arguments: [String], input: [UInt8] = [],
-                       outputLimit: Int?, errorLimit: Int?) throws(ProgramError) -> ProgramResult {
+                       outputLimit: Int?, errorLimit: Int?, timeoutSeconds: Int? = nil) throws(ProgramError) -> ProgramResult {
+    let deadline = timeoutSeconds.map { monotonicMilliseconds() + Int64($0) * 1000 }
+    /// Milliseconds left before the deadline (-1: none, for poll).
+    func remaining() -> Int32 {
+        guard let deadline else { return -1 }
+        return Int32(clamping: max(0, deadline - monotonicMilliseconds()))
+    }
     func makePipe() throws(ProgramError) -> (read: Int32, write: Int32) {
         var fds: [Int32] = [-1, -1]
         guard pipe(&fds) == 0 else { throw .io(program: executable, detail: "pipe: \(errnoText())") }
@@ -146,6 +156,8 @@ public func runProgram(_ executable: String, arguments: [String], input: [UInt8]
     var output: [UInt8] = []
     var errorOutput: [UInt8] = []
     var buffer = [UInt8](repeating: 0, count: 16384)
+    // The read buffer may have held a credential helper's answer; it is cleared before it is freed.
+    defer { buffer.withUnsafeMutableBytes { if let base = $0.baseAddress { explicit_bzero(base, $0.count) } } }
     var failure: ProgramError?
 
     while failure == nil && (inputFD >= 0 || outFD >= 0 || errFD >= 0) {
@@ -153,7 +165,11 @@ public func runProgram(_ executable: String, arguments: [String], input: [UInt8]
         if inputFD >= 0 { fds.append(pollfd(fd: inputFD, events: Int16(POLLOUT), revents: 0)) }
         if outFD >= 0 { fds.append(pollfd(fd: outFD, events: Int16(POLLIN), revents: 0)) }
         if errFD >= 0 { fds.append(pollfd(fd: errFD, events: Int16(POLLIN), revents: 0)) }
-        let ready = poll(&fds, nfds_t(fds.count), -1)
+        let ready = poll(&fds, nfds_t(fds.count), remaining())
+        if ready == 0, let timeoutSeconds {
+            failure = .timedOut(program: executable, seconds: timeoutSeconds)
+            break
+        }
         if ready < 0 {
             if errno == EINTR { continue }
             failure = .io(program: executable, detail: "poll: \(errnoText())")
@@ -189,12 +205,27 @@ public func runProgram(_ executable: String, arguments: [String], input: [UInt8]
             }
         }
     }
+    // Its streams are closed; it may still run (with them handed to a child of its own, say).
+    var status: Int32?
+    while failure == nil && status == nil {
+        var raw: Int32 = 0
+        let result = waitpid(pid, &raw, deadline == nil ? 0 : WNOHANG)
+        if result == pid { status = exitCode(raw) } else if result < 0 && errno != EINTR { status = 127 } else if result == 0 {
+            if remaining() == 0, let timeoutSeconds { failure = .timedOut(program: executable, seconds: timeoutSeconds) } else { usleep(2_000) }
+        }
+    }
     if let failure {
         kill(pid, SIGKILL)
         _ = waitForExit(pid)
         throw failure
     }
-    return ProgramResult(status: waitForExit(pid), output: output, errorOutput: errorOutput)
+    return ProgramResult(status: status ?? 127, output: output, errorOutput: errorOutput)
+}
+
+private func monotonicMilliseconds() -> Int64 {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
 }
 
 /// A program started in the background with its standard streams on /dev/null.

@@ -41,6 +41,19 @@ final class ProgramsTests: XCTestCase {
         XCTAssertEqual(r.errorOutput, Array("eeeeeeeeee".utf8))
     }
 
+    func testProgramThatDoesNotEndInTimeIsKilled() throws {
+        let start = Date()
+        // Silent and still running; then one that closes its output but keeps running.
+        for script in ["sleep 30", "exec >&- 2>&-; sleep 30"] {
+            XCTAssertThrowsError(try runProgram("/bin/sh", arguments: ["-c", script], outputLimit: 100, errorLimit: 100, timeoutSeconds: 1)) { error in
+                XCTAssertEqual(error as? ProgramError, .timedOut(program: "/bin/sh", seconds: 1), script)
+            }
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(start), 10)
+        // Within the time: the normal result.
+        XCTAssertEqual(try runProgram("/bin/sh", arguments: ["-c", "sleep 0.1; exit 4"], outputLimit: 10, errorLimit: nil, timeoutSeconds: 5).status, 4)
+    }
+
     func testSignalIsReportedAs128PlusItsNumber() throws {
         let r = try runProgram("/bin/sh", arguments: ["-c", "kill -TERM $$"], outputLimit: nil, errorLimit: nil)
         XCTAssertEqual(r.status, 128 + SIGTERM)
