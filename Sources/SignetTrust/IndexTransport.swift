@@ -88,27 +88,59 @@ final class IndexTransport: Transport, @unchecked Sendable {
     }
 
     /// Starts fetching, concurrently, the files a client starting from nothing will ask for next: the
-    /// timestamp and the newest listed snapshot, top-level targets and `releases`, each only when it is
-    /// not held locally and the index lists it at no more than the client's limit for the role. The TUF
-    /// client asks for them one after another (each decides whether the next is needed), so on a cold cache this turns four round trips into one. What
+    /// timestamp and the newest listed snapshot, top-level targets and `releases`, and, for each of
+    /// `targets` (the tags the caller will look up), the hash bin that holds it when the index lists
+    /// hash bins. Each is fetched only when it is not held locally and the index lists it at no more than
+    /// the client's limit for the role. The TUF client asks for them one after another (each decides
+    /// whether the next is needed), so on a cold cache this turns four or five round trips into one. What
     /// arrives is checked against the index's descriptor like any fetch and verified by the client as
     /// usual; a file the client never asks for is never used. ``finish()`` waits for every fetch.
-    func prefetchTopLevel(limits config: UpdaterConfig) {
+    /// - Returns: the names of the files being fetched.
+    @discardableResult
+    func prefetchTopLevel(limits config: UpdaterConfig, targets: [String] = []) -> [String] {
         var newest: [String: (version: Int64, name: String)] = [:]
         for name in index.files.keys {
             guard name.hasSuffix(".json"), let dot = name.firstIndex(of: "."), let v = Int64(name[..<dot]) else { continue }
             let role = String(name[name.index(after: dot)...].dropLast(5))
-            guard ["snapshot", "targets", "releases"].contains(role) else { continue }
             if newest[role].map({ v > $0.version }) ?? true { newest[role] = (v, name) }
         }
-        let names = [("timestamp.json", config.timestampMaxLength)]
-            + newest.map { ($0.value.name, $0.key == "snapshot" ? config.snapshotMaxLength : config.targetsMaxLength) }
+        var names = [("timestamp.json", config.timestampMaxLength)]
+        for role in ["snapshot", "targets", "releases"] {
+            if let n = newest[role] { names.append((n.name, role == "snapshot" ? config.snapshotMaxLength : config.targetsMaxLength)) }
+        }
+        if let bins = IndexTransport.hashBins(roles: Set(newest.keys)) {
+            for target in Set(targets) {
+                if let n = newest[bins.roleName(for: target)] { names.append((n.name, config.targetsMaxLength)) }
+            }
+        }
+        var started: [String] = []
         for (name, limit) in names {
-            guard let d = index.files[name], d.size <= Int64(limit) else { continue }
+            guard let d = index.files[name], d.size <= Int64(limit), !started.contains(name) else { continue }
             if heldBytes(name, d) != nil { continue }
             let ahead = BackgroundResult { [self] () throws(OCIError) in try fetch(name, d) }
             lock.withLock { prefetched[name] = ahead }
+            started.append(name)
         }
+        return started
+    }
+
+    /// The succinct hash bins (TAP 15) among `roles`, as Signet names them: a listed role `R` and roles
+    /// `R-HEX` for every bin number, 2, 4, 8 … of them with suffixes of one length. Only a guess at what
+    /// the client will be told (the delegating role, once verified, decides); nil when the roles do
+    /// not look like that.
+    static func hashBins(roles: Set<String>) -> SuccinctRoles? {
+        var suffixes: [String: Set<String>] = [:]
+        for role in roles {
+            guard let dash = role.lastIndex(of: "-") else { continue }
+            let prefix = String(role[..<dash]), suffix = String(role[role.index(after: dash)...])
+            guard roles.contains(prefix), !suffix.isEmpty, suffix.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else { continue }
+            suffixes[prefix, default: []].insert(suffix)
+        }
+        guard suffixes.count == 1, let (prefix, found) = suffixes.first, found.count >= 2, found.count & (found.count - 1) == 0 else { return nil }
+        let bitLength = found.count.trailingZeroBitCount
+        let bins = SuccinctRoles(keyIDs: [], threshold: 1, bitLength: bitLength, namePrefix: prefix)
+        guard (0..<bins.binCount).allSatisfy({ found.contains(String(bins.binName($0).dropFirst(prefix.count + 1))) }) else { return nil }
+        return bins
     }
 
     /// The result of a fetch started ahead for `name` (waiting for it to end), removed; nil when none.

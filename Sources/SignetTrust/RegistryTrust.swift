@@ -104,6 +104,9 @@ public final class RegistryTrust {
     var lastTrustIndexBytes: [UInt8]?
     /// Whether the last read of the trust tag found the index this machine kept (a 304 answer).
     var trustTagUnchanged = false
+    /// Tags the caller will look up after the next refresh (`verify` sets its tag): on a cold refresh the
+    /// hash bins holding them are fetched together with the top-level files.
+    public var tagsToResolve: [String] = []
 
     /// Creates the trust view of `reference`'s repository.
     public init(reference: ImageReference, client: RegistryClient, options: TrustOptions, events: @escaping (TrustEvent) -> Void = { _ in }) {
@@ -436,7 +439,10 @@ public final class RegistryTrust {
         var config = UpdaterConfig()
         config.expiredMetadata = expired
         // An unchanged index (the conditional request said so) lists only files held here already.
-        if !trustTagUnchanged { transport.prefetchTopLevel(limits: config) }
+        if !trustTagUnchanged {
+            let ahead = transport.prefetchTopLevel(limits: config, targets: tagsToResolve)
+            if !ahead.isEmpty { events(.fetchingAhead(repository: reference.name, files: ahead)) }
+        }
         defer { transport.finish() }
         let updater: Updater
         do {

@@ -147,4 +147,6 @@ public enum TrustEvent: Sendable {
     case tagMoved(tag: String, from: Digest, to: Digest)
     /// A step of the Notary v1 client (root rotations followed, delegations skipped as notary skips them).
     case notary(NotaryEvent)
+    /// Trust metadata files fetched before the TUF client asks for them (for verbose output).
+    case fetchingAhead(repository: String, files: [String])
 }

@@ -60,6 +60,8 @@ func trustEventPrinter() -> (TrustEvent) -> Void {
             case .delegationSkipped: note("signet: warning: \(e.description)")
             default: if verbose { note("signet: \(e.description)") }
             }
+        case .fetchingAhead(let repository, let files):
+            if verbose { note("signet: fetching ahead from \(repository): \(files.sorted().joined(separator: ", "))") }
         }
     }
 }
@@ -416,6 +418,7 @@ func runVerifyCommand(_ arguments: [String]) throws -> Int32 {
     // The registry's tag is read while the trust data is refreshed: the two round trips overlap, and
     // what the tag names is only compared with the signed digest once that is known.
     let tagRead = checkRegistryTag ? ctx.trust.startTagRead(tag) : nil
+    ctx.trust.tagsToResolve = [tag]
     let state = try ctx.refresh()
     let verified = try ctx.trust.verifyTag(tag, state: state, pinnedDigest: ctx.reference.digest, checkRegistryTag: checkRegistryTag, tagRead: tagRead)
     let target = verified.target

@@ -67,6 +67,15 @@ final class HashBinTests: TrustTestCase {
             XCTAssertTrue(try signet(["verify", repo + ":" + tag, "--root", rootFile], home: "fresh").stdout.hasSuffix("@\(digest)\n"), tag)
         }
         try signet(["verify", repo + ":t1025"], home: "fresh", expect: 1)
+        // A cold verify fetches the bin holding its tag together with the top-level files, not after
+        // `releases` is verified: the verbose report lists it among the files fetched ahead.
+        var holder: String?
+        for name in bins where try JSONParser.parse(try blob(try XCTUnwrap(files[name])))["signed"]?["targets"]?["t1024"] != nil { holder = name }
+        let binFile = try XCTUnwrap(holder, "no bin lists t1024")
+        let cold = try signet(["verify", repo + ":t1024", "--root", rootFile], home: "fresh-ahead", env: ["SIGNET_VERBOSE": "1"])
+        let ahead = try XCTUnwrap(cold.stderr.split(separator: "\n").first { $0.contains("fetching ahead") }, cold.stderr)
+        XCTAssertTrue(ahead.contains(binFile), "\(ahead) should name \(binFile)")
+        XCTAssertTrue(ahead.contains("timestamp.json") && ahead.contains(".releases.json"), String(ahead))
         try pythonTUF(rootFile, ["v1": digest, "t1": digest, "t777": digest, "t1024": digest])
 
         // After the split a publish re-signs one bin (plus snapshot and timestamp), not the whole list.
