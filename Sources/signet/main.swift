@@ -129,7 +129,9 @@ func runSignet(_ arguments: [String]) -> Int32 {
 }
 
 _ = RegistryOptions.commandStart
-Interrupts.install()
+// The agent handles SIGINT/SIGTERM itself (it removes its socket and exits at once); Dispatch's signal
+// sources would take those signals over from it.
+if CommandLine.arguments.dropFirst().first != "agent" { Interrupts.install() }
 let status = runSignet(Array(CommandLine.arguments.dropFirst()))
 // Everything this process wrote is already in place (atomic writes are fsynced and renamed before they
 // return) and output is flushed here, so the libraries' exit-time teardown (OpenSSL, curl's TLS

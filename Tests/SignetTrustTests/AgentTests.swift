@@ -111,6 +111,29 @@ final class AgentTests: TrustTestCase {
         try signet(["agent", "list"], expect: 4)
     }
 
+    /// SIGTERM (from `kill` or a service manager) ends the agent at once, and it removes its socket.
+    /// Six times over: when the agent's own handler lost a start-up race with another one, ending took
+    /// 1.5 s about every other time.
+    func testSIGTERMEndsTheAgentAtOnceAndRemovesItsSocket() throws {
+        for round in 1...6 {
+            let pid = try startAgent()
+            // Ended: gone, or a zombie waiting for init to collect it.
+            func ended() -> Bool {
+                guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                      let close = stat.lastIndex(of: ")") else { return true }
+                return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
+            }
+            let start = Date()
+            kill(pid, SIGTERM)
+            while !ended() && Date().timeIntervalSince(start) < 5 { usleep(5_000) }
+            let took = Date().timeIntervalSince(start)
+            XCTAssertTrue(ended(), "round \(round): the agent is still running 5 s after SIGTERM")
+            XCTAssertLessThan(took, 0.5, "round \(round): the agent took \(took) s to end")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: work + "/home-owner/agent.sock"), "round \(round)")
+        }
+        try signet(["agent", "list"], expect: 4)
+    }
+
     /// A killed agent leaves its socket behind: commands work from the key files, and a new agent takes
     /// the socket over.
     func testAKilledAgentLeavesCommandsWorkingFromKeyFiles() throws {
