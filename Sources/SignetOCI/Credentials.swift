@@ -238,9 +238,6 @@ func runProcess(_ executable: String, arguments: [String], input: [UInt8], outpu
     return (result.output, result.status)
 }
 
-/// The lower-case hexadecimal digit for `nibble` (0–15).
-private func hexDigit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? 0x30 + nibble : 0x61 + nibble - 10 }
-
 // MARK: - Storing credentials (`signet login` / `logout`), as `docker login` does
 
 extension DockerConfigCredentials {
@@ -344,7 +341,7 @@ extension DockerConfigCredentials {
             switch b {
             case 0x22: out += [0x5C, 0x22]
             case 0x5C: out += [0x5C, 0x5C]
-            case 0..<0x20: out += Array("\\u00".utf8) + [hexDigit(b >> 4), hexDigit(b & 0x0F)]
+            case 0..<0x20: out += Array(("\\u00" + Hex.encode([b])).utf8)
             default: out.append(b)
             }
         }

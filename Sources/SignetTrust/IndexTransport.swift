@@ -129,17 +129,14 @@ final class IndexTransport: Transport, @unchecked Sendable {
     /// the client will be told (the delegating role, once verified, decides); nil when the roles do
     /// not look like that.
     static func hashBins(roles: Set<String>) -> SuccinctRoles? {
-        var suffixes: [String: Set<String>] = [:]
+        var children: [String: Int] = [:]
         for role in roles {
-            guard let dash = role.lastIndex(of: "-") else { continue }
-            let prefix = String(role[..<dash]), suffix = String(role[role.index(after: dash)...])
-            guard roles.contains(prefix), !suffix.isEmpty, suffix.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else { continue }
-            suffixes[prefix, default: []].insert(suffix)
+            if let dash = role.lastIndex(of: "-"), roles.contains(String(role[..<dash])) { children[String(role[..<dash]), default: 0] += 1 }
         }
-        guard suffixes.count == 1, let (prefix, found) = suffixes.first, found.count >= 2, found.count & (found.count - 1) == 0 else { return nil }
-        let bitLength = found.count.trailingZeroBitCount
-        let bins = SuccinctRoles(keyIDs: [], threshold: 1, bitLength: bitLength, namePrefix: prefix)
-        guard (0..<bins.binCount).allSatisfy({ found.contains(String(bins.binName($0).dropFirst(prefix.count + 1))) }) else { return nil }
+        guard children.count == 1, let (prefix, count) = children.first, count >= 2, count & (count - 1) == 0 else { return nil }
+        let bins = SuccinctRoles(keyIDs: [], threshold: 1, bitLength: count.trailingZeroBitCount, namePrefix: prefix)
+        // As many children as bins, and every bin name among them: the children are exactly the bins.
+        guard (0..<bins.binCount).allSatisfy({ roles.contains(bins.binName($0)) }) else { return nil }
         return bins
     }
 
