@@ -35,7 +35,7 @@ let package = Package(
                     // not export every symbol must still export this one.
                     .unsafeFlags(["-Xlinker", "--export-dynamic-symbol=_gnutls_global_init_skip"], .when(platforms: [.linux])),
                 ]),
-        .target(name: "SignetJSON"),
+        .target(name: "SignetJSON", dependencies: ["SignetPlatform"]),
         .target(name: "SignetTUF", dependencies: ["SignetPlatform", "SignetJSON", "SignetCrypto", "SignetHTTP", "SignetFiles"]),
         .target(name: "SignetKeys", dependencies: ["SignetPlatform", "SignetTUF", "SignetCrypto", "SignetJSON", "SignetFiles"]),
         .target(name: "SignetEditor", dependencies: ["SignetPlatform", "SignetTUF", "SignetCrypto", "SignetJSON", "SignetHTTP", "SignetFiles"]),

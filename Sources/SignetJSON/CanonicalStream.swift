@@ -1,3 +1,5 @@
+import SignetPlatform
+
 extension CanonicalJSON {
     /// Validates `bytes` exactly as `JSONParser.parse` does and returns the canonical encoding of the value
     /// that `path` leads to, without building a `JSONValue` tree.
@@ -23,6 +25,7 @@ extension CanonicalJSON {
         // Canonical output is never longer than its input (whitespace goes, escapes shrink or stay, `-0`
         // becomes `0`), so the result is written straight into an array of the input's size.
         let result = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            if let start = buffer.baseAddress { adviseHugePages(start, count: buffer.count) }
             let out = ByteSink(borrowing: buffer)
             var scanner = StreamScanner(
                 base: base, count: count, maxDepth: limits.maxDepth, path: path, goal: .canonical, out: out)

@@ -280,6 +280,10 @@ public final class Updater {
         // beyond that the buffer grows with the bytes that actually arrive).
         var bytes: [UInt8] = []
         bytes.reserveCapacity(Int(clamping: min(length, Int64(limit), 64 << 20)))
+        let capacity = bytes.capacity
+        bytes.withUnsafeMutableBufferPointer { buffer in
+            if let start = buffer.baseAddress { adviseHugePages(start, count: capacity) }
+        }
         do {
             _ = try transport.stream(HTTPRequest(url: url), maxBodyBytes: Int64(limit)) { chunk in
                 bytes.append(contentsOf: chunk)
