@@ -29,6 +29,46 @@ public struct Ed25519PublicKey: Sendable, Hashable {
     }
 }
 
+/// One Ed25519 signature checked over a message that arrives in pieces: the SHA-512 the check needs
+/// runs as the pieces are fed, the group equation when `finish` is called. It accepts exactly what
+/// `Ed25519PublicKey.isValidSignature` accepts for a message of 128 KiB or more (a subset of what
+/// libsodium's one-call verify accepts; see `Sodium.ed25519VerifyLong`).
+///
+/// Not for concurrent use: one thread at a time feeds it.
+public final class Ed25519StreamingCheck {
+    private let signature: [UInt8]
+    private let publicKey: Ed25519PublicKey
+    private let hasher: StreamingDigest
+    private var verdict: Bool?
+
+    /// Starts checking `signature` by `publicKey`. Nil when the signature is refused before any
+    /// message byte matters (wrong length, S not below the group order) or no SHA-512 is available;
+    /// `isValidSignature` refuses such a signature for any message.
+    public init?(signature: [UInt8], publicKey: Ed25519PublicKey) {
+        guard let hasher = Sodium.ed25519StartHash(signature: signature, publicKey: publicKey.rawRepresentation) else { return nil }
+        self.signature = signature
+        self.publicKey = publicKey
+        self.hasher = hasher
+    }
+
+    /// Feeds the next piece of the message. Ignored after `finish`.
+    public func update(_ piece: UnsafeRawBufferPointer) {
+        guard verdict == nil else { return }
+        hasher.update(piece)
+    }
+
+    /// The number of message bytes fed so far.
+    public var messageLength: Int64 { hasher.byteCount - 64 }
+
+    /// Whether the signature is valid over everything fed. The answer is kept: later calls repeat it.
+    public func finish() -> Bool {
+        if let verdict { return verdict }
+        let valid = Sodium.ed25519CheckEquation(signature: signature, publicKey: publicKey.rawRepresentation, hash: hasher.finalize())
+        verdict = valid
+        return valid
+    }
+}
+
 /// An Ed25519 private key. The 64-byte libsodium secret key lives in `SecretBytes`.
 public struct Ed25519PrivateKey: Sendable {
     private let secretKey: SecretBytes

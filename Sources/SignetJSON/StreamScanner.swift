@@ -151,6 +151,13 @@ struct StreamScanner {
     /// True when the selected value was an object and has been indexed (goal `.index`).
     var indexedObject = false
 
+    /// Told about canonical output while it is written (goal `.canonical`), if anyone follows it.
+    var observer: (any CanonicalOutputObserver)?
+    /// How much output `observer` was last told about.
+    var announced = 0
+    /// Output is announced to `observer` in steps of at least this many bytes.
+    static let announceStep = 256 << 10
+
     init(
         base: UnsafePointer<UInt8>, count: Int, maxDepth: Int, path: [String], goal: Goal, out: ByteSink
     ) {
@@ -341,6 +348,10 @@ struct StreamScanner {
                 try scanValue(emit: false)
             }
             members.push(ScannedMember(key: key, start: memberStart))
+            if emit, let observer, out.count &- announced >= StreamScanner.announceStep, !out.ownsMemory {
+                announced = out.count
+                observer.written(UnsafePointer(out.base), count: announced)
+            }
         } while try lexer.continuesContainer(closedBy: Byte.closeBrace)
         let count = members.count - memberBase
         if !inOrder && (count > JSONObject.indexThreshold || emit) {
@@ -429,6 +440,10 @@ struct StreamScanner {
         let length = out.count - regionStart
         spare.truncate(to: 0)
         spare.append(UnsafePointer(out.base) + regionStart, count: length)
+        if let observer, regionStart < announced {
+            observer.willRewrite(from: regionStart)
+            announced = regionStart
+        }
         out.truncate(to: regionStart)
         let copy = UnsafePointer(spare.base)
         let regionEnd = regionStart + length

@@ -65,6 +65,12 @@ public struct Metadata<R: RoleMetadata>: Sendable {
     /// - Throws: `TUFError.json` for malformed JSON, `.invalidMetadata` / `.wrongType` /
     ///   `.unsupportedSpecVersion` for bad structure, `.duplicateSignature` for a repeated key ID.
     public init(bytes: [UInt8], file: String, lazy: Bool = true) throws(TUFError) {
+        try self.init(bytes: bytes, file: file, lazy: lazy, observer: nil)
+    }
+
+    /// As `init(bytes:file:lazy:)`; `observer` follows the canonical form while it is written, when it is
+    /// written by streaming (a lazy role of at least `concurrentScanThreshold` bytes).
+    init(bytes: [UInt8], file: String, lazy: Bool, observer: (any CanonicalOutputObserver)?) throws(TUFError) {
         let limits = JSONLimits(maxBytes: max(bytes.count, 1), maxDepth: 64)
         let value: JSONValue
         var lazyObject: LazyJSONObject? = nil
@@ -79,7 +85,7 @@ public struct Metadata<R: RoleMetadata>: Sendable {
                         if i == 0 {
                             do throws(JSONError) { results.parsed = .success(try JSONParser.parse(bytes, lazyPath: path, limits: limits)) } catch { results.parsed = .failure(error) }
                         } else {
-                            do throws(JSONError) { results.canonical = .success(try CanonicalJSON.canonicalize(bytes, path: ["signed"], limits: limits)) } catch { results.canonical = .failure(error) }
+                            do throws(JSONError) { results.canonical = .success(try CanonicalJSON.canonicalize(bytes, path: ["signed"], limits: limits, observer: observer)) } catch { results.canonical = .failure(error) }
                         }
                     }
                     // The parser's error comes first, as when the scans ran one after the other.
@@ -159,6 +165,14 @@ public func countValidSignatures(message: [UInt8], signatures: [Signature], role
 /// ID listed by the role for each key material): the single threshold count used for root, for every
 /// delegation and by the repository editor.
 public func validSigners(message: [UInt8], signatures: [Signature], role: RoleKeys, keys: [ByteKey: Key]) -> [String] {
+    validSigners(message: message, signatures: signatures, role: role, keys: keys, streamed: [:])
+}
+
+/// As `validSigners(message:signatures:role:keys:)`, taking the verdict of a check that hashed `message`
+/// while it was written (`StreamedSignatureChecks`) where it was made for the same key ID, signature text
+/// and key material, over a message of this length; every other signature is checked here.
+func validSigners(message: [UInt8], signatures: [Signature], role: RoleKeys, keys: [ByteKey: Key],
+                  streamed: [ByteKey: StreamedSignatureChecks.Verdict]) -> [String] {
     var bySigner: [ByteKey: Signature] = [:]
     for s in signatures { bySigner[ByteKey(s.keyID)] = s }
     var counted: Set<[UInt8]> = []
@@ -169,7 +183,14 @@ public func validSigners(message: [UInt8], signatures: [Signature], role: RoleKe
             guard let key = keys[keyID], let sig = bySigner[keyID] else { continue }
             let identity = key.identity
             guard !counted.contains(identity) else { continue }
-            if key.verify(sig, message: m) {
+            let valid: Bool
+            if let verdict = streamed[keyID], verdict.sig == sig.sig, verdict.identity == identity,
+               verdict.messageLength == m.count, m.count >= StreamedSignatureChecks.minimumMessage {
+                valid = verdict.valid
+            } else {
+                valid = key.verify(sig, message: m)
+            }
+            if valid {
                 counted.insert(identity)
                 out.append(id)
             }

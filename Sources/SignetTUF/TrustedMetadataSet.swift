@@ -240,9 +240,22 @@ public struct TrustedMetadataSet: Sendable {
         guard let meta = snapshot.signed.meta(forRole: roleName) else { throw TUFError.missingFromSnapshot(role: roleName) }
         // §5.6.2: length and hashes named by the snapshot (mix-and-match).
         try meta.verify(bytes, file: file, computed: computedDigests)
-        let new = try Metadata<Targets>(bytes: bytes, file: file)
+        // A large file's Ed25519 signatures are hashed while its canonical form is written.
+        let streamed = bytes.count >= Metadata<Targets>.concurrentScanThreshold
+            ? StreamedSignatureChecks.start(bytes: bytes, role: role, keys: keys) : nil
+        let new: Metadata<Targets>
+        do { new = try Metadata<Targets>(bytes: bytes, file: file, lazy: true, observer: streamed) } catch {
+            streamed?.cancel()
+            throw error
+        }
+        streamed?.cancel()
         // §5.6.3: signatures of the delegating role's keys.
-        try verifyThreshold(message: try new.canonicalSigned(), signatures: new.signatures, role: role, roleName: roleName, keys: keys, file: file)
+        let message = try new.canonicalSigned()
+        let valid = validSigners(message: message, signatures: new.signatures, role: role, keys: keys,
+                                 streamed: streamed?.verdicts ?? [:]).count
+        guard valid >= role.threshold else {
+            throw TUFError.thresholdNotMet(file: file, role: roleName, threshold: role.threshold, valid: valid)
+        }
         // §5.6.4: the version the snapshot names.
         guard new.signed.header.version == meta.version else {
             throw TUFError.versionMismatch(file: file, expected: meta.version, received: new.signed.header.version)

@@ -128,6 +128,46 @@ final class Ed25519Tests: XCTestCase {
         XCTAssertFalse(key.publicKey.isValidSignature(sig, for: big))
     }
 
+    /// `Ed25519StreamingCheck` over long messages fed in pieces gives `isValidSignature`'s answer, on good
+    /// signatures and on every kind of damage; a signature refused up front gives no check at all.
+    func testStreamingCheckAgreesWithOneCallVerify() throws {
+        let key = try Ed25519PrivateKey()
+        let message = try Sodium.randomBytes(300_000)
+        let good = try key.signature(for: message)
+        func streamed(_ sig: [UInt8], _ msg: [UInt8], pieces: Int) -> Bool? {
+            guard let check = Ed25519StreamingCheck(signature: sig, publicKey: key.publicKey) else { return nil }
+            msg.withUnsafeBytes { m in
+                var at = 0
+                for i in 0..<pieces {
+                    let end = i == pieces - 1 ? m.count : min(m.count, at + Int.random(in: 0...(m.count / pieces * 2)))
+                    check.update(UnsafeRawBufferPointer(rebasing: m[at..<end]))
+                    at = end
+                }
+            }
+            XCTAssertEqual(check.messageLength, Int64(msg.count))
+            let first = check.finish()
+            XCTAssertEqual(check.finish(), first, "a second finish gives the same answer")
+            return first
+        }
+        for pieces in [1, 2, 7, 64] {
+            XCTAssertEqual(streamed(good, message, pieces: pieces), true)
+            var changed = message
+            changed[Int.random(in: 0..<changed.count)] ^= 1
+            XCTAssertEqual(streamed(good, changed, pieces: pieces), false)
+            XCTAssertFalse(key.publicKey.isValidSignature(good, for: changed))
+            XCTAssertEqual(streamed(good, Array(message.dropLast()), pieces: pieces), false)
+            var flipped = good
+            flipped[Int.random(in: 0..<32)] ^= 4
+            XCTAssertEqual(streamed(flipped, message, pieces: pieces), false)
+            let other = try Ed25519PrivateKey().signature(for: message)
+            XCTAssertEqual(streamed(other, message, pieces: pieces), false)
+        }
+        // S = L and short signatures are refused before any message byte: no check is made.
+        XCTAssertNil(streamed(Array(good[0..<32]) + Sodium.ed25519Order, message, pieces: 1))
+        XCTAssertNil(streamed(Array(good.prefix(63)), message, pieces: 1))
+        XCTAssertFalse(key.publicKey.isValidSignature(Array(good[0..<32]) + Sodium.ed25519Order, for: message))
+    }
+
     func testGenerateSignVerifyAndSeedRoundTrip() throws {
         let key = try Ed25519PrivateKey()
         let other = try Ed25519PrivateKey(seed: key.seed)

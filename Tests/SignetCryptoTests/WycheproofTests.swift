@@ -17,7 +17,7 @@ final class WycheproofTests: XCTestCase {
     func testEd25519() throws {
         let file = "ed25519_test.json"
         let (n, groups) = try groups(file)
-        var tally = VectorTally(), longTally = VectorTally()
+        var tally = VectorTally(), longTally = VectorTally(), streamedTally = VectorTally()
         for g in groups {
             let pkHex = (g["publicKey"] as? [String: Any])?["pk"] as? String ?? ""
             let key = try Ed25519PublicKey(rawRepresentation: Fixtures.hex(pkHex))
@@ -32,10 +32,24 @@ final class WycheproofTests: XCTestCase {
                 // The long-message path (libsodium's group operations, OpenSSL's SHA-512) on every case too.
                 let long = msg.withUnsafeBytes { Sodium.ed25519VerifyLong(signature: sig, message: $0, publicKey: key.rawRepresentation) }
                 longTally.record(tcId: t["tcId"] as? Int ?? -1, expected: t["result"] as? String ?? "", got: long, comment: t["comment"] as? String ?? "")
+                // And the streamed check, the message fed in two pieces split at a different place each time.
+                var streamed = false
+                if let check = Ed25519StreamingCheck(signature: sig, publicKey: key) {
+                    let cut = msg.isEmpty ? 0 : (t["tcId"] as? Int ?? 0) % (msg.count + 1)
+                    msg.withUnsafeBytes { m in
+                        check.update(UnsafeRawBufferPointer(rebasing: m[0..<cut]))
+                        check.update(UnsafeRawBufferPointer(rebasing: m[cut...]))
+                    }
+                    XCTAssertEqual(check.messageLength, Int64(msg.count))
+                    streamed = check.finish()
+                }
+                streamedTally.record(tcId: t["tcId"] as? Int ?? -1, expected: t["result"] as? String ?? "", got: streamed, comment: t["comment"] as? String ?? "")
+                XCTAssertEqual(streamed, long, "tcId \(t["tcId"] ?? "?"): the streamed check and the long-message path differ")
             }
         }
         finish(tally, expected: n, file: file)
         finish(longTally, expected: n, file: file + " (long-message path)")
+        finish(streamedTally, expected: n, file: file + " (streamed check)")
     }
 
     private func runECDSA(_ file: String, raw: Bool, curve: ECDSACurve) throws {

@@ -104,16 +104,29 @@ enum Sodium {
     /// signatures libsodium takes, none of which an honest signer makes: keys or R with a small-order
     /// component, S = 0. Tests run every Wycheproof case and random signatures through both.
     static func ed25519VerifyLong(signature: [UInt8], message: UnsafeRawBufferPointer, publicKey: [UInt8]) -> Bool {
-        guard ready, signature.count == ed25519SignatureBytes, publicKey.count == ed25519PublicKeyBytes else { return false }
-        let r = Array(signature[0..<32]), s = Array(signature[32..<64])
-        guard isReducedScalar(s[...]), let hasher = try? StreamingDigest(.sha512) else { return false }
-        hasher.update(r)
-        hasher.update(publicKey)
+        guard let hasher = ed25519StartHash(signature: signature, publicKey: publicKey) else { return false }
         hasher.update(message)
-        let wide = hasher.finalize().bytes
+        return ed25519CheckEquation(signature: signature, publicKey: publicKey, hash: hasher.finalize())
+    }
+
+    /// The first half of `ed25519VerifyLong`: checks the lengths and that S < L, and returns an OpenSSL
+    /// SHA-512 hasher already fed R ‖ A, to be fed the message. Nil when the signature is refused early.
+    static func ed25519StartHash(signature: [UInt8], publicKey: [UInt8]) -> StreamingDigest? {
+        guard ready, signature.count == ed25519SignatureBytes, publicKey.count == ed25519PublicKeyBytes,
+              isReducedScalar(signature[32..<64]), let hasher = try? StreamingDigest(.sha512) else { return nil }
+        hasher.update(Array(signature[0..<32]))
+        hasher.update(publicKey)
+        return hasher
+    }
+
+    /// The second half of `ed25519VerifyLong`: the group equation, given k's SHA-512 over R ‖ A ‖ M.
+    static func ed25519CheckEquation(signature: [UInt8], publicKey: [UInt8], hash: Digest) -> Bool {
+        guard ready, signature.count == ed25519SignatureBytes, publicKey.count == ed25519PublicKeyBytes,
+              hash.algorithm == .sha512, isReducedScalar(signature[32..<64]) else { return false }
+        let r = Array(signature[0..<32]), s = Array(signature[32..<64])
         var k = [UInt8](repeating: 0, count: 32), sB = [UInt8](repeating: 0, count: 32)
         var kA = [UInt8](repeating: 0, count: 32), check = [UInt8](repeating: 0, count: 32)
-        crypto_core_ed25519_scalar_reduce(&k, wide)
+        crypto_core_ed25519_scalar_reduce(&k, hash.bytes)
         // Each call refuses a zero scalar or an identity result; the second also any A that is not a
         // canonical point of the prime-order subgroup other than the identity.
         guard crypto_scalarmult_ed25519_base_noclamp(&sB, s) == 0,
