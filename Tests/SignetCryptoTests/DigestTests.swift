@@ -88,12 +88,29 @@ struct SplitMix: RandomNumberGenerator {
 
 /// Short inputs are hashed by libsodium, longer ones by OpenSSL: both must give the same digests.
 final class ShortDigestTests: XCTestCase {
+    /// libsodium hashes up to its budget, and nothing once OpenSSL's digests are set up.
+    func testLibsodiumHashesWithinItsBudgetThenOpenSSLTakesOver() throws {
+        let chunk = [UInt8](repeating: 7, count: 60 * 1024)
+        func viaSodium() -> Bool { chunk.withUnsafeBytes { Sodium.shortDigest(.sha256, $0) } != nil }
+        Sodium.resetShortDigestBudget()
+        let taken = (0..<6).filter { _ in viaSodium() }.count
+        XCTAssertEqual(taken, Sodium.shortDigestBudget / chunk.count, "libsodium stops at its budget")
+        // The answer is the same either way.
+        XCTAssertEqual(try SHA256.hash(chunk).bytes, try chunk.withUnsafeBytes { (b) throws(CryptoError) in try DigestContext.openSSLOneShot(.sha256, b) })
+        Sodium.resetShortDigestBudget()
+        XCTAssertTrue(viaSodium())
+        _ = try StreamingDigest(.sha512)   // sets OpenSSL's digests up
+        XCTAssertFalse(viaSodium(), "once OpenSSL is set up it hashes everything")
+        Sodium.resetShortDigestBudget()
+    }
+
     func testKnownAnswersOnBothSidesOfTheLimit() throws {
         // FIPS 180-2 examples ("abc" and the empty string).
         XCTAssertEqual(try SHA256.hash(Array("abc".utf8)).hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         XCTAssertEqual(try SHA256.hash([]).hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         XCTAssertEqual(try SHA512.hash(Array("abc".utf8)).hex,
                        "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f")
+        Sodium.resetShortDigestBudget()
         XCTAssertNotNil(Sodium.shortDigest(.sha256, UnsafeRawBufferPointer(start: nil, count: 0)), "short inputs must take the libsodium path")
         XCTAssertNil(Sodium.shortDigest(.sha384, UnsafeRawBufferPointer(start: nil, count: 0)))
     }
@@ -105,9 +122,15 @@ final class ShortDigestTests: XCTestCase {
         for size in sizes {
             let bytes = (0..<size).map { _ in UInt8.random(in: 0...255, using: &rng) }
             for algorithm in [DigestAlgorithm.sha256, .sha384, .sha512] {
+                // With the budget restored, inputs under the limit take libsodium's path.
+                Sodium.resetShortDigestBudget()
+                let viaSodium = bytes.withUnsafeBytes { Sodium.shortDigest(algorithm, $0) }
+                XCTAssertEqual(viaSodium == nil, algorithm == .sha384 || size >= limit, "\(algorithm) of \(size) bytes")
+                Sodium.resetShortDigestBudget()
                 let viaAPI = try Digest.compute(algorithm, over: bytes)
                 let viaOpenSSL = try bytes.withUnsafeBytes { (b) throws(CryptoError) in try DigestContext.openSSLOneShot(algorithm, b) }
                 XCTAssertEqual(viaAPI.bytes, viaOpenSSL, "\(algorithm) of \(size) bytes")
+                if let viaSodium { XCTAssertEqual(viaSodium, viaOpenSSL, "\(algorithm) of \(size) bytes") }
                 let streamed = try StreamingDigest(algorithm)
                 streamed.update(bytes)
                 XCTAssertEqual(streamed.finalize().bytes, viaOpenSSL, "streamed \(algorithm) of \(size) bytes")

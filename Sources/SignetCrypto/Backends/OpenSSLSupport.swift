@@ -200,6 +200,7 @@ final class FetchedDigest: @unchecked Sendable {
     static let sha512 = FetchedDigest(name: "SHA512")
 
     static func get(_ algorithm: DigestAlgorithm) throws(CryptoError) -> OpaquePointer {
+        Sodium.openSSLDigestsReady()
         let md: FetchedDigest?
         switch algorithm {
         case .sha256: md = sha256

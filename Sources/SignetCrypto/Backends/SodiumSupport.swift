@@ -1,4 +1,5 @@
 import CSodium
+import SignetPlatform
 
 /// libsodium must be initialised once before use; `sodium_init` is itself thread-safe and idempotent.
 enum Sodium {
@@ -149,17 +150,47 @@ enum Sodium {
 
     // MARK: SHA-2 for short inputs
 
-    /// Inputs shorter than this are hashed with libsodium's SHA-256/SHA-512 rather than OpenSSL's. The
+    /// Inputs shorter than this may be hashed with libsodium's SHA-256/SHA-512 rather than OpenSSL's. The
     /// first OpenSSL digest in a process costs about 1.3 ms (the default provider's algorithm tables are
-    /// built then), while libsodium's portable code hashes 16 KiB in about 70 µs with nothing to set up:
-    /// for a command that hashes only a few metadata files and a manifest (a warm `verify`), that is
-    /// most of the hashing cost. Past this size OpenSSL's faster code (about 6× here) is used.
-    static let shortDigestLimit = 16 * 1024
+    /// built then), while libsodium's portable code hashes 64 KiB in about 0.28 ms with nothing to set
+    /// up: for a command that hashes only a few metadata files and a manifest (a warm `verify`, whose
+    /// largest file at 10 000 tags is a 28 KB hash bin), that is most of the hashing cost. Longer inputs
+    /// go to OpenSSL's faster code (about 6× here).
+    static let shortDigestLimit = 64 * 1024
+
+    /// libsodium hashes at most this many bytes in all in one process; from then on, and as soon as
+    /// OpenSSL's digests are set up anyway, OpenSSL hashes everything. 256 KiB in libsodium costs about
+    /// what OpenSSL's set-up does, so a process that hashes a lot pays at most about twice the better
+    /// choice, and one that hashes little never pays the set-up.
+    static let shortDigestBudget = 256 * 1024
+
+    private static let shortDigestLock = Lock()
+    nonisolated(unsafe) private static var shortDigestSpent = 0
+
+    /// Takes `count` bytes from the budget; false when they do not fit (then OpenSSL hashes them).
+    private static func takeShortDigestBudget(_ count: Int) -> Bool {
+        shortDigestLock.withLock {
+            guard shortDigestSpent + count <= shortDigestBudget else { return false }
+            shortDigestSpent += count
+            return true
+        }
+    }
+
+    /// Called when OpenSSL's digests are set up: libsodium's budget is spent, OpenSSL is now the cheaper.
+    static func openSSLDigestsReady() {
+        shortDigestLock.withLock { shortDigestSpent = shortDigestBudget }
+    }
+
+    /// Restores the whole budget (tests).
+    static func resetShortDigestBudget() {
+        shortDigestLock.withLock { shortDigestSpent = 0 }
+    }
 
     /// SHA-256 (32 bytes) or SHA-512 (64 bytes) of `bytes` with libsodium; nil for another algorithm,
-    /// a longer input, or when libsodium could not be initialised.
+    /// a longer input, once the budget is spent or OpenSSL's digests are set up, or when libsodium
+    /// could not be initialised.
     static func shortDigest(_ algorithm: DigestAlgorithm, _ bytes: UnsafeRawBufferPointer) -> [UInt8]? {
-        guard ready, bytes.count < shortDigestLimit else { return nil }
+        guard ready, algorithm != .sha384, bytes.count < shortDigestLimit, takeShortDigestBudget(bytes.count) else { return nil }
         var dummy: UInt8 = 0
         return withUnsafePointer(to: &dummy) { fallback in
             let m = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? fallback
