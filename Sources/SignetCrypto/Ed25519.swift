@@ -51,6 +51,10 @@ public final class Ed25519StreamingCheck {
         self.hasher = hasher
     }
 
+    /// From this message length on, `Ed25519PublicKey.isValidSignature` makes exactly this check (below
+    /// it, libsodium's one-call verify, which accepts a few more signatures; see `Sodium.ed25519VerifyLong`).
+    public static let sameAsOneCallFrom = Sodium.ed25519LongMessage
+
     /// Feeds the next piece of the message. Ignored after `finish`.
     public func update(_ piece: UnsafeRawBufferPointer) {
         guard verdict == nil else { return }

@@ -9,6 +9,19 @@ private final class ThreadBody {
 /// A thread that cannot be created (the process is out of threads or memory) stops the process with
 /// a message: every caller relies on `body` running concurrently with it.
 public func startThread(stackSize: Int? = nil, _ body: @escaping @Sendable () -> Void) {
+    let status = createThread(stackSize: stackSize, body)
+    if status != 0 { fatalError("cannot start a thread: \(String(cString: strerror(status)))") }
+}
+
+/// Runs `body` on a new detached POSIX thread, now, if one can be created.
+/// - Returns: false when no thread could be created (the process is out of threads or memory);
+///   `body` is then never run. For work that has a slower way without a thread of its own.
+public func tryStartThread(stackSize: Int? = nil, _ body: @escaping @Sendable () -> Void) -> Bool {
+    createThread(stackSize: stackSize, body) == 0
+}
+
+/// Creates the thread; the `pthread_create` status (0 when `body` will run).
+private func createThread(stackSize: Int?, _ body: @escaping @Sendable () -> Void) -> Int32 {
     var attributes = pthread_attr_t()
     pthread_attr_init(&attributes)
     defer { pthread_attr_destroy(&attributes) }
@@ -22,8 +35,6 @@ public func startThread(stackSize: Int? = nil, _ body: @escaping @Sendable () ->
         box.body()
         return nil
     }, context)
-    if status != 0 {
-        Unmanaged<ThreadBody>.fromOpaque(context).release()
-        fatalError("cannot start a thread: \(String(cString: strerror(status)))")
-    }
+    if status != 0 { Unmanaged<ThreadBody>.fromOpaque(context).release() }
+    return status
 }

@@ -35,8 +35,8 @@ final class StreamedSignatureChecks: CanonicalOutputObserver, @unchecked Sendabl
     }
 
     /// Verdicts count only for messages this long or longer: from there on `Ed25519PublicKey` checks
-    /// exactly as `Ed25519StreamingCheck` does (`Sodium.ed25519LongMessage`), so the answer is the same.
-    static let minimumMessage = 1 << 17
+    /// exactly as `Ed25519StreamingCheck` does, so the answer is the same.
+    static let minimumMessage = Ed25519StreamingCheck.sameAsOneCallFrom
 
     /// At most this many signatures are followed; more (a role with many signers) are checked as usual.
     static let maximumChecks = 8
@@ -74,7 +74,8 @@ final class StreamedSignatureChecks: CanonicalOutputObserver, @unchecked Sendabl
         }
         guard !entries.isEmpty else { return nil }
         let checks = StreamedSignatureChecks(entries: entries)
-        startThread { checks.hashLoop() }
+        // Without a thread of its own (the process is out of threads), the usual check does the work.
+        guard tryStartThread({ checks.hashLoop() }) else { return nil }
         return checks
     }
 
@@ -125,6 +126,11 @@ final class StreamedSignatureChecks: CanonicalOutputObserver, @unchecked Sendabl
         while true {
             while !invalid && !ended && announced <= hashed { condition.wait() }
             if invalid { break }
+            if announced > hashed && start == nil {
+                // Not reachable through `written`/`ended`, which set both together; never spin on it.
+                invalid = true
+                break
+            }
             if announced > hashed, let start {
                 let from = hashed, to = announced
                 reading = true

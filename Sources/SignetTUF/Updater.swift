@@ -280,6 +280,7 @@ public final class Updater {
         // beyond that the buffer grows with the bytes that actually arrive).
         var bytes: [UInt8] = []
         bytes.reserveCapacity(Int(clamping: min(length, Int64(limit), 64 << 20)))
+        // The advice covers the reserved capacity (the allocation), not only the elements so far.
         let capacity = bytes.capacity
         bytes.withUnsafeMutableBufferPointer { buffer in
             if let start = buffer.baseAddress { adviseHugePages(start, count: capacity) }

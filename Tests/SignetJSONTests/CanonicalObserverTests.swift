@@ -18,13 +18,18 @@ final class CanonicalObserverTests: XCTestCase {
         }
 
         func written(_ start: UnsafePointer<UInt8>, count: Int) {
+            self.start = start
             writtenCalls += 1
             if count < copy.count { problems.append("announced \(count) after \(copy.count)") }
             if !stillHolds(start, upTo: copy.count) { problems.append("announced bytes changed without a rewrite") }
             copy += UnsafeBufferPointer(start: start + copy.count, count: max(0, count - copy.count))
         }
 
+        private var start: UnsafePointer<UInt8>?
+
         func willRewrite(from offset: Int) {
+            // Announced only before the bytes change: they must still be what was announced.
+            if let start, !stillHolds(start, upTo: copy.count) { problems.append("announced bytes changed before the rewrite was announced") }
             rewrites.append(offset)
             if offset < copy.count { copy.removeLast(copy.count - offset) }
         }

@@ -30,6 +30,13 @@ final class MemoryTests: XCTestCase {
         return nil
     }
 
+    /// Skips on kernels without transparent huge pages (`madvise` then refuses the advice).
+    override func setUpWithError() throws {
+        guard access("/sys/kernel/mm/transparent_hugepage/enabled", R_OK) == 0 else {
+            throw XCTSkip("this kernel has no transparent huge pages")
+        }
+    }
+
     private func withMapping(_ size: Int, _ body: (UnsafeMutableRawPointer) throws -> Void) throws {
         let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
         guard let p, p != MAP_FAILED else { return XCTFail("mmap failed") }

@@ -142,6 +142,20 @@ final class LocksAndThreadsTests: XCTestCase {
         XCTAssertEqual(counter.value, 40_000)
     }
 
+    func testTryStartThreadRunsTheBodyOnAnotherThread() {
+        let done = Condition()
+        nonisolated(unsafe) var ran = false
+        nonisolated(unsafe) var sameThread = true
+        let caller = pthread_self()
+        XCTAssertTrue(tryStartThread(stackSize: 64 * 1024) {
+            done.lock(); ran = true; sameThread = pthread_equal(pthread_self(), caller) != 0; done.broadcast(); done.unlock()
+        })
+        done.lock()
+        while !ran { done.wait() }
+        done.unlock()
+        XCTAssertFalse(sameThread)
+    }
+
     func testWithLockRethrowsTypedErrors() {
         struct Failure: Error, Equatable {}
         let lock = Lock()
