@@ -69,7 +69,8 @@ public struct Metadata<R: RoleMetadata>: Sendable {
     }
 
     /// As `init(bytes:file:lazy:)`; `observer` follows the canonical form while it is written, when it is
-    /// written by streaming (a lazy role of at least `concurrentScanThreshold` bytes).
+    /// written by streaming (a lazy role of at least `concurrentScanThreshold` bytes). Otherwise it is
+    /// never called, and ending it is the caller's business (`StreamedSignatureChecks.cancel`).
     init(bytes: [UInt8], file: String, lazy: Bool, observer: (any CanonicalOutputObserver)?) throws(TUFError) {
         let limits = JSONLimits(maxBytes: max(bytes.count, 1), maxDepth: 64)
         let value: JSONValue
