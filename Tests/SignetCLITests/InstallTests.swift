@@ -2,7 +2,7 @@ import Foundation
 import SignetTestSupport
 import XCTest
 
-/// README's install path (`scripts/install`): release binaries with the Swift runtime linked in, a
+/// README's install path (`scripts/install`): release binaries with the Swift and C++ runtimes linked in, a
 /// manual page and completions; the installed `signet` runs with the Swift toolchain's libraries hidden.
 final class InstallTests: XCTestCase {
     func testTheInstalledSignetRunsWithoutTheToolchain() throws {
@@ -23,6 +23,15 @@ final class InstallTests: XCTestCase {
         let completed = try TestProcesses.run("/bin/bash", ["-c", "source \(prefix)/share/bash-completion/completions/signet; COMP_WORDS=(signet veri); COMP_CWORD=1; _signet; echo ${COMPREPLY[@]}; COMP_WORDS=(signet trust res); COMP_CWORD=2; _signet; echo ${COMPREPLY[@]}"])
         XCTAssertEqual(completed.stdout, "verify\nrestore\n", completed.stderr)
         XCTAssertTrue(try String(contentsOfFile: prefix + "/share/zsh/site-functions/_signet", encoding: .utf8).hasPrefix("#compdef signet"))
+
+        // The C++ runtime is linked in too (scripts/lib/deps.sh, signet_release_build): no libstdc++ or
+        // libgcc_s to map and relocate at every start.
+        for binary in ["bin/signet", "bin/signet-tuf-client"] {
+            let needed = try TestProcesses.run("/usr/bin/ldd", [prefix + "/" + binary])
+            XCTAssertEqual(needed.status, 0, needed.stderr)
+            XCTAssertTrue(needed.stdout.contains("libcurl"), needed.stdout)
+            XCTAssertFalse(needed.stdout.contains("libstdc++") || needed.stdout.contains("libgcc_s"), "\(binary) links the C++ runtime dynamically:\n\(needed.stdout)")
+        }
 
         // Hide the toolchain's library directory (where libswiftCore.so and Foundation live) and run.
         let swift = try TestProcesses.run("/bin/sh", ["-c", "readlink -f \"$(command -v swift)\""]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
