@@ -6,6 +6,7 @@ import SignetFiles
 import SignetHTTP
 import SignetJSON
 import SignetOCI
+import SignetPlatform
 import SignetTUF
 
 /// A tag's trusted description: what the repository's TUF metadata says the tag must point to.
@@ -409,6 +410,12 @@ public final class RegistryTrust {
             do { _ = try Metadata<Root>(bytes: pinned, file: path); reason = "" } catch { reason = error.description }
             throw TrustError.file(.io(path: path, detail: "the pinned root is damaged (\(reason)); put back a copy, or pin the repository again with `signet trust pin \(reference.name) --root ROOT_FILE --replace`"))
         }
+        // Warm: the client's half of the refresh runs while the registry is asked whether the index is
+        // still the one kept here, and is used only when it is.
+        if let pinned, root.given == nil, let ahead = try warmRefreshAhead(expired: expired) {
+            return try finishRefresh(ahead.updater, transport: ahead.transport, store: ahead.store, index: ahead.index, indexDigest: ahead.indexDigest,
+                                     pinned: pinned, newPin: nil, root: root, expired: expired, persist: persist)
+        }
         guard let (index, indexDigest) = try fetchIndex() else {
             if pinned != nil { throw TrustError.trustDataRemoved(reference.name) }
             throw TrustError.noTrustData(reference.name)
@@ -450,6 +457,98 @@ public final class RegistryTrust {
                                   events: { [events] e in events(.updater(e)) })
             try updater.refresh()
         } catch { throw TrustError.refreshFailed(error, repository: reference.name) }
+        return try finishRefresh(updater, transport: transport, store: store, index: index, indexDigest: indexDigest,
+                                 pinned: pinned, newPin: newPin, root: root, expired: expired, persist: persist)
+    }
+
+    /// A refresh's client half, run ahead of the registry's answer (``warmRefreshAhead(expired:)``).
+    private struct WarmRefresh {
+        let updater: Updater
+        let transport: IndexTransport
+        let store: TransactionalMetadataStore
+        let index: TrustIndex
+        let indexDigest: Digest
+    }
+
+    /// Updater events held until it is known whether the run that emitted them counts.
+    private final class HeldEvents: @unchecked Sendable {
+        private let lock = Lock()
+        private var held: [UpdaterEvent] = []
+        func add(_ e: UpdaterEvent) { lock.withLock { held.append(e) } }
+        var all: [UpdaterEvent] { lock.withLock { held } }
+    }
+
+    /// A warm refresh (a root pinned, the index verified last kept here) asks the registry whether the
+    /// trust tag still holds the kept index, with the conditional request `fetchTrustTagManifest` makes,
+    /// and while the answer is on its way runs the TUF client over the kept index and the files held
+    /// here, writing nothing and holding its events back. That run is used only when the registry
+    /// answers that the index is unchanged: the client would then have run over the same bytes, after
+    /// the answer instead of during it. Any other answer leaves it unused: a new index is taken as
+    /// `storage()` and `fetchIndex()` take it, and the refresh goes on from there as usual (a failed
+    /// run ahead is not reported either: the usual run, over the same bytes, reports what fails).
+    /// - Returns: the verified state to finish the refresh with, or nil to refresh as usual.
+    /// - Throws: `TrustError.oci` when the registry cannot answer (as the usual refresh would).
+    private func warmRefreshAhead(expired: ExpiredMetadata) throws(TrustError) -> WarmRefresh? {
+        guard trustTagManifest == nil, let kept = try? AtomicFile.read(cachedIndexPath, limit: options.maxIndexBytes),
+              let (index, indexDigest) = try? parseIndex(kept) else { return nil }
+        // In storage not known yet, the answer also decides the storage mode: only a kept index without
+        // the versioned hint can stand for it.
+        let keptHint = (try? JSONParser.parse(kept))?["annotations"]?[RegistryTrust.storageAnnotation]?.stringValue
+        guard storageOverride == .normal || (storageOverride == nil && keptHint != TrustStorage.versioned.rawValue && readStorageRecord() == nil) else { return nil }
+        let client = self.client, repository = self.repository, tag = options.trustTag, limit = options.maxIndexBytes
+        let what = "trust index \(repository):\(tag)"
+        let answer = BackgroundResult { () throws(OCIError) -> (bytes: [UInt8], contentType: String?)? in
+            try client.fetchManifest(repository: repository, reference: tag, unlessStill: indexDigest, maxBytes: limit, what: what)
+        }
+        let held = HeldEvents()
+        var ahead: WarmRefresh?
+        if let base = try? DirectoryMetadataStore(directory: trustDirectory) {
+            let store = TransactionalMetadataStore(base: base)
+            let transport = IndexTransport(client: client, repository: repository, index: index, lookup: RegistryTrust.heldFile(trustDirectory: trustDirectory, rootArchive: rootArchive))
+            var config = UpdaterConfig()
+            config.expiredMetadata = expired
+            if let updater = try? Updater(metadataBaseURL: IndexTransport.base, transport: transport, store: store, clock: options.clock, config: config,
+                                          events: { e in held.add(e) }),
+               (try? updater.refresh()) != nil {
+                ahead = WarmRefresh(updater: updater, transport: transport, store: store, index: index, indexDigest: indexDigest)
+            }
+            transport.finish()
+        }
+        switch answer.wait() {
+        case .success(nil):
+            // Unchanged (304): what `storage()` and `fetchIndex()` conclude from that answer.
+            if storageOverride == nil { storageOverride = .normal }
+            trustTagUnchanged = true
+            lastTrustIndexBytes = kept
+            guard let ahead else {
+                trustTagManifest = kept
+                return nil
+            }
+            for e in held.all { events(.updater(e)) }
+            return ahead
+        case .success(let fresh?):
+            trustTagUnchanged = false
+            if storageOverride == nil {
+                let hinted = (try? JSONParser.parse(fresh.bytes))?["annotations"]?[RegistryTrust.storageAnnotation]?.stringValue
+                storageOverride = hinted == TrustStorage.versioned.rawValue ? .versioned : .normal
+                if storageOverride == .normal { trustTagManifest = fresh.bytes }
+            } else {
+                trustTagManifest = fresh.bytes
+            }
+            return nil
+        case .failure(let error):
+            switch error {
+            case .notFound, .tooLarge: return nil   // the usual refresh asks again and reports it
+            default: throw TrustError.oci(error)
+            }
+        }
+    }
+
+    /// What a refresh does once the TUF client verified the trust data of `index`: the identity and
+    /// storage checks, a given root against the pinned chain, and (with `persist`) the new trusted state.
+    private func finishRefresh(_ updater: Updater, transport: IndexTransport, store: TransactionalMetadataStore, index: TrustIndex, indexDigest: Digest,
+                               pinned: [UInt8]?, newPin: (root: [UInt8], tofu: Bool)?, root: RootChoice, expired: ExpiredMetadata,
+                               persist: Bool) throws(TrustError) -> TrustState {
         try checkIdentity(updater.trusted)
         // The storage mode the verified root records decides where the current state is.
         let rootSaysVersioned = updater.trusted.root.signed.unknown[RegistryTrust.storageField]?.stringValue == TrustStorage.versioned.rawValue

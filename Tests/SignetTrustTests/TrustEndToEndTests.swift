@@ -299,6 +299,51 @@ extension TrustEndToEndTests {
         XCTAssertTrue(moved.stderr.contains("moved without a signature"), moved.stderr)
     }
 
+    /// A warm refresh runs the TUF client over the kept index while the registry is asked whether it
+    /// is still current, and uses that run only when the answer is 304. A new index (a publish, a
+    /// rollback) is taken from the one answer, as without the run ahead; an expired timestamp behind an
+    /// unchanged index (freeze) is still refused; the run's events are reported once, and only when used.
+    func testAWarmRefreshRunAheadCountsOnlyForAnUnchangedIndex() throws {
+        let (rootFile, digest) = try setUpSignedRepository()
+        try signet(["verify", repo + ":v1", "--root", rootFile], home: "client")
+        let verbose = try signet(["verify", repo + ":v1"], home: "client", env: ["SIGNET_VERBOSE": "1"])
+        XCTAssertTrue(verbose.stdout.hasSuffix("@\(digest)\n"))
+        let lines = verbose.stderr.split(separator: "\n")
+        XCTAssertFalse(lines.isEmpty, verbose.stderr)
+        XCTAssertEqual(Set(lines).count, lines.count, "an event reported twice: \(verbose.stderr)")
+
+        // A publish: the new index comes with the one conditional request and the new tag verifies.
+        try signet(["push", try image("img2", message: "two"), repo + ":v2"])
+        var before = registry.requests().count
+        let v2 = try signet(["verify", repo + ":v2"], home: "client", env: ["SIGNET_VERBOSE": "1"])
+        XCTAssertTrue(v2.stdout.hasPrefix(repo + "@sha256:"), v2.stdout)
+        var asked = registry.requests().dropFirst(before)
+        XCTAssertEqual(asked.filter { $0.path.hasSuffix("/manifests/_tuf") }.map(\.status), [200], "\(asked)")
+        let v2Lines = v2.stderr.split(separator: "\n")
+        XCTAssertTrue(v2Lines.contains { $0.contains("fetching oci-tuf://metadata/timestamp.json") }, v2.stderr)
+        XCTAssertEqual(Set(v2Lines).count, v2Lines.count, "events of the unused run reported too: \(v2.stderr)")
+
+        // Freeze behind an unchanged index: the timestamp held here expired; 304 does not make it fresh.
+        let later = String(Int(Date().timeIntervalSince1970) + 8 * 86400)
+        before = registry.requests().count
+        let frozen = try signet(["verify", repo + ":v1"], home: "client", env: ["SIGNET_UNSAFE_NOW": later], expect: 1)
+        XCTAssertTrue(frozen.stderr.contains("expired"), frozen.stderr)
+        asked = registry.requests().dropFirst(before)
+        XCTAssertTrue(asked.contains { $0.path.hasSuffix("/manifests/_tuf") && $0.status == 304 }, "\(asked)")
+
+        // Rollback to the index this client verified before the publish: a changed answer, refused.
+        let current = try TestProcesses.run("/usr/bin/curl", ["-fsS", "-H", "Accept: application/vnd.oci.image.manifest.v1+json",
+                                                               "http://\(registry.address)/v2/team/app/manifests/_tuf"]).stdout
+        try signet(["push", try image("img3", message: "three"), repo + ":v3"])
+        try signet(["verify", repo + ":v3"], home: "client")
+        try Data(current.utf8).write(to: URL(fileURLWithPath: work + "/older-index.json"))
+        let put = try TestProcesses.run("/usr/bin/curl", ["-fsS", "-X", "PUT", "-H", "Content-Type: application/vnd.oci.image.manifest.v1+json",
+                                                          "--data-binary", "@" + work + "/older-index.json", "http://\(registry.address)/v2/team/app/manifests/_tuf"])
+        XCTAssertEqual(put.status, 0, put.stderr)
+        let rollback = try signet(["verify", repo + ":v3"], home: "client", expect: 1)
+        XCTAssertTrue(rollback.stderr.contains("rollback refused"), rollback.stderr)
+    }
+
     /// A cold `verify` fetches the top-level metadata concurrently and reads the tag's manifest whole,
     /// using those bytes as the signed manifest when they hash to the signed digest: one request fewer,
     /// and the same checks. A stored metadata file that no longer hashes to the listed digest is fetched
