@@ -24,8 +24,9 @@ let package = Package(
                        providers: [.apt(["libsodium-dev"])]),
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "libcrypto",
                        providers: [.apt(["libssl-dev"])]),
-        .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
-                       providers: [.apt(["libcurl4-openssl-dev"])]),
+        // libcurl's headers only: the library is loaded when first needed (Sources/CCurl/shim.h), so it
+        // is not linked (no pkg-config, whose flags would link it).
+        .systemLibrary(name: "CCurl", path: "Sources/CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .target(name: "SignetPlatform"),
         .target(name: "SignetFiles", dependencies: ["SignetPlatform"]),
         .target(name: "SignetCrypto", dependencies: ["CSodium", "COpenSSL", "SignetPlatform"]),
@@ -42,7 +43,7 @@ let package = Package(
         .target(name: "SignetOCI", dependencies: ["SignetPlatform", "SignetHTTP", "SignetCrypto", "SignetJSON", "SignetFiles"]),
         .target(name: "SignetTrust", dependencies: ["SignetPlatform", "SignetTUF", "SignetEditor", "SignetKeys", "SignetOCI", "SignetHTTP", "SignetCrypto", "SignetJSON", "SignetFiles"]),
         .target(name: "SignetTestSupport", dependencies: ["SignetTUF", "SignetJSON", "SignetCrypto", "SignetHTTP", "SignetFiles"]),
-        .executableTarget(name: "signet-tuf-client", dependencies: ["SignetPlatform", "SignetTUF"]),
+        .executableTarget(name: "signet-tuf-client", dependencies: ["SignetPlatform", "SignetHTTP", "SignetTUF"]),
         .executableTarget(name: "signet", dependencies: ["SignetPlatform", "SignetTrust", "SignetEditor", "SignetKeys", "SignetTUF", "SignetOCI", "SignetHTTP", "SignetCrypto", "SignetJSON", "SignetFiles"]),
         .executableTarget(name: "signet-json-fuzz", dependencies: ["SignetJSON"],
                           linkerSettings: [

@@ -55,6 +55,8 @@ public enum HTTPError: Error, Sendable, CustomStringConvertible {
         case .tls(let url, let detail):
             return "TLS failure talking to \(redactedURL(url)): \(detail)"
         case .connection(let url, let detail):
+            // No URL: the transport itself could not be set up (libcurl missing or too old).
+            if url.isEmpty { return "cannot make HTTP requests: \(detail)" }
             return "connection failure talking to \(redactedURL(url)): \(detail)"
         case .io(let url, let detail):
             return "I/O error for \(redactedURL(url)): \(detail)"

@@ -1,5 +1,6 @@
 import FoundationEssentials
 import Glibc
+import SignetHTTP
 import SignetPlatform
 import SignetTUF
 
@@ -69,6 +70,8 @@ func run() -> Int32 {
         return 1
     }
     guard let dir = inv.metadataDir else { log("--metadata-dir is required"); return 1 }
+    // The commands that make requests load libcurl on another thread while they read local state.
+    if inv.command == "refresh" || inv.command == "download" { startLoadingCurl() }
     do {
         switch inv.command {
         case "init":

@@ -32,7 +32,7 @@ final class AgentTests: TrustTestCase {
     func testTheAgentSignsForEveryCommandThatSigns() throws {
         let (rootFile, _) = try setUpSignedRepository()
         let bobKey = try exportNewKey(home: "bob")
-        _ = try startAgent(["--timeout", "0"])
+        let agent = try startAgent(["--timeout", "0"])
         let added = try signet(["agent", "add", "--root", "--json"])
         XCTAssertEqual(try heldKeys().count, 5, added.stdout)  // root, targets, snapshot, timestamp, releases
         func throughAgent(_ args: [String], derivations: Int = 0, file: StaticString = #filePath, line: UInt = #line) throws {
@@ -51,6 +51,10 @@ final class AgentTests: TrustTestCase {
         try throughAgent(["key", "rotate", repo, "targets"], derivations: 1)
         // The result verifies for a fresh client with the original root.
         XCTAssertTrue(try signet(["verify", repo + ":v2", "--root", rootFile], home: "fresh").stdout.contains("@sha256:"))
+        // The process holding the keys has none of libcurl's libraries mapped (it makes no requests).
+        let maps = try TestProcesses.run("/bin/cat", ["/proc/\(agent)/maps"]).stdout   // (procfs reports size 0)
+        XCTAssertTrue(maps.contains("libsodium"), "not the agent's map")
+        XCTAssertFalse(maps.contains("libcurl") || maps.contains("libgnutls") || maps.contains("libldap"), maps)
 
         // Without the agent, the same passphrases are refused by the key files.
         let refused = try signet(["sign", repo + ":v1"], env: wrong.merging(["SIGNET_NO_AGENT": "1"]) { $1 }, expect: 4)

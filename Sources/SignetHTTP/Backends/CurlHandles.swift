@@ -1,14 +1,50 @@
 import CCurl
 import FoundationEssentials
 import Glibc
+import SignetPlatform
 
-// Owners of libcurl resources: the one-time global initialisation, the share object (DNS and
-// TLS session caches shared between easy handles, guarded by mutexes) and the easy handles.
+// Owners of libcurl resources: the library itself (loaded when first needed) and its one-time
+// global initialisation, the share object (DNS and TLS session caches shared between easy handles,
+// guarded by mutexes) and the easy handles.
+
+/// libcurl's functions, or why they could not be had. libcurl is loaded by its soname with `dlopen`
+/// the first time anything needs it (the CCurl shim says why), found the way the dynamic linker finds
+/// a library the program names; its functions are looked up once. A global `let` is initialised
+/// lazily, exactly once and thread-safely; the library is never unloaded, and the table is never
+/// written after it is filled.
+nonisolated(unsafe) let curlLibrary: Result<UnsafePointer<signet_curl>, CurlUnavailable> = {
+    let soname = "libcurl.so.4"
+    guard let library = dlopen(soname, RTLD_LAZY | RTLD_LOCAL) else {
+        let why = dlerror().map { String(cString: $0) } ?? "unknown error"
+        return .failure(CurlUnavailable(detail: "cannot load libcurl (\(soname)): \(why); install libcurl 7.85.0 or newer (Debian: libcurl4)"))
+    }
+    let api = UnsafeMutablePointer<signet_curl>.allocate(capacity: 1)
+    api.initialize(to: signet_curl())
+    if let missing = signet_curl_resolve(library, api) {
+        return .failure(CurlUnavailable(detail: "the loaded \(soname) has no \(String(cString: missing)); libcurl 7.85.0 or newer is required"))
+    }
+    return .success(UnsafePointer(api))
+}()
+
+/// Why libcurl cannot be used.
+struct CurlUnavailable: Error {
+    let detail: String
+}
+
+/// libcurl's functions, when loaded; nil otherwise (``curlLibrary`` says why).
+var loadedCurl: UnsafePointer<signet_curl>? { try? curlLibrary.get() }
 
 /// Whether `curl_global_init` succeeded. A global `let` is initialised lazily, exactly once
 /// and thread-safely, which is what libcurl requires of its global initialisation. It is never
 /// undone: other code in the process (FoundationNetworking) may use libcurl too.
-let curlGlobalInitSucceeded: Bool = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
+let curlGlobalInitSucceeded: Bool = loadedCurl.map { signet_curl_global_init($0, Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK } ?? false
+
+/// Starts loading and initialising libcurl on a thread of its own, so that a command that will make
+/// requests does its other start-up work meanwhile; the first transport waits for it to end. Loading
+/// is the same work whichever thread does it first.
+public func startLoadingCurl() {
+    _ = tryStartThread(stackSize: 256 << 10) { _ = curlGlobalInitSucceeded }
+}
 
 /// The lowest libcurl accepted: 7.85.0 added `CURLOPT_PROTOCOLS_STR`, which restricts
 /// transfers and redirects to http and https.
@@ -16,7 +52,7 @@ let minimumCurlVersion: UInt32 = 0x07_55_00
 
 /// The running libcurl's version number (0xXXYYZZ) and text, or nil if libcurl gives none.
 func runningCurlVersion() -> (number: UInt32, text: String)? {
-    guard let info = signet_curl_version_info() else { return nil }
+    guard let curl = loadedCurl, let info = signet_curl_version_info(curl) else { return nil }
     let text = info.pointee.version.map { String(cString: $0) } ?? "unknown"
     return (info.pointee.version_num, text)
 }
@@ -43,11 +79,13 @@ private func shareUnlock(_ handle: UnsafeMutableRawPointer?, _ data: curl_lock_d
 /// each pooled easy handle keeps its own live connections instead.
 final class CurlShare: @unchecked Sendable {
     let handle: UnsafeMutableRawPointer
+    private let curl: UnsafePointer<signet_curl>
     private let locks: UnsafeMutablePointer<pthread_mutex_t>
 
     /// Returns nil if libcurl cannot create or configure the share.
-    init?() {
-        guard let share = curl_share_init() else { return nil }
+    init?(_ curl: UnsafePointer<signet_curl>) {
+        guard let share = signet_curl_share_init(curl) else { return nil }
+        self.curl = curl
         locks = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: shareLockCount)
         for index in 0..<shareLockCount {
             (locks + index).initialize(to: pthread_mutex_t())
@@ -55,18 +93,18 @@ final class CurlShare: @unchecked Sendable {
         }
         handle = share
         let configured =
-            signet_curl_share_setopt_pointer(share, CURLSHOPT_USERDATA, UnsafeMutableRawPointer(locks)) == CURLSHE_OK
-            && signet_curl_share_setopt_lock_callback(share, CURLSHOPT_LOCKFUNC, shareLock) == CURLSHE_OK
-            && signet_curl_share_setopt_unlock_callback(share, CURLSHOPT_UNLOCKFUNC, shareUnlock) == CURLSHE_OK
-            && signet_curl_share_setopt_long(share, CURLSHOPT_SHARE, Int(CURL_LOCK_DATA_DNS.rawValue)) == CURLSHE_OK
-            && signet_curl_share_setopt_long(share, CURLSHOPT_SHARE, Int(CURL_LOCK_DATA_SSL_SESSION.rawValue)) == CURLSHE_OK
+            signet_curl_share_setopt_pointer(curl, share, CURLSHOPT_USERDATA, UnsafeMutableRawPointer(locks)) == CURLSHE_OK
+            && signet_curl_share_setopt_lock_callback(curl, share, CURLSHOPT_LOCKFUNC, shareLock) == CURLSHE_OK
+            && signet_curl_share_setopt_unlock_callback(curl, share, CURLSHOPT_UNLOCKFUNC, shareUnlock) == CURLSHE_OK
+            && signet_curl_share_setopt_long(curl, share, CURLSHOPT_SHARE, Int(CURL_LOCK_DATA_DNS.rawValue)) == CURLSHE_OK
+            && signet_curl_share_setopt_long(curl, share, CURLSHOPT_SHARE, Int(CURL_LOCK_DATA_SSL_SESSION.rawValue)) == CURLSHE_OK
         if !configured { return nil }
     }
 
     deinit {
         // Every easy handle using the share is cleaned up before this runs (the transport
         // releases its pool first), so libcurl no longer calls the lock functions.
-        curl_share_cleanup(handle)
+        signet_curl_share_cleanup(curl, handle)
         for index in 0..<shareLockCount {
             pthread_mutex_destroy(locks + index)
         }
@@ -79,18 +117,20 @@ final class CurlShare: @unchecked Sendable {
 /// `curl_easy_reset`, which keeps live connections for reuse).
 final class CurlEasy {
     let handle: UnsafeMutableRawPointer
+    let curl: UnsafePointer<signet_curl>
     let errorBuffer: UnsafeMutablePointer<CChar>
 
     /// Returns nil if libcurl cannot allocate a handle.
-    init?() {
-        guard let easy = curl_easy_init() else { return nil }
+    init?(_ curl: UnsafePointer<signet_curl>) {
+        guard let easy = signet_curl_easy_init(curl) else { return nil }
         handle = easy
+        self.curl = curl
         errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
     }
 
     deinit {
-        curl_easy_cleanup(handle)
+        signet_curl_easy_cleanup(curl, handle)
         errorBuffer.deallocate()
     }
 
@@ -98,7 +138,7 @@ final class CurlEasy {
     func message(for code: CURLcode) -> String {
         let detailed = String(cString: errorBuffer).trimmingASCIIWhitespace()
         if !detailed.isEmpty { return detailed }
-        guard let generic = curl_easy_strerror(code) else { return "libcurl error \(code.rawValue)" }
+        guard let generic = signet_curl_easy_strerror(curl, code) else { return "libcurl error \(code.rawValue)" }
         return String(cString: generic)
     }
 }
@@ -127,7 +167,7 @@ struct CurlOrigin: Equatable {
     /// (RFC 3986 §5), or nil if either cannot be parsed.
     static func resolve(_ reference: String, against base: String) -> String? {
         guard let parsed = CurlURLHandle(base),
-              curl_url_set(parsed.handle, CURLUPART_URL, reference, 0) == CURLUE_OK
+              signet_curl_url_set(parsed.curl, parsed.handle, CURLUPART_URL, reference, 0) == CURLUE_OK
         else { return nil }
         return parsed.part(CURLUPART_URL)
     }
@@ -136,9 +176,9 @@ struct CurlOrigin: Equatable {
     /// leaves the origin, so that no credentials travel to the new one.
     static func removingCredentials(_ url: String) -> String? {
         guard let parsed = CurlURLHandle(url),
-              curl_url_set(parsed.handle, CURLUPART_USER, nil, 0) == CURLUE_OK,
-              curl_url_set(parsed.handle, CURLUPART_PASSWORD, nil, 0) == CURLUE_OK,
-              curl_url_set(parsed.handle, CURLUPART_OPTIONS, nil, 0) == CURLUE_OK
+              signet_curl_url_set(parsed.curl, parsed.handle, CURLUPART_USER, nil, 0) == CURLUE_OK,
+              signet_curl_url_set(parsed.curl, parsed.handle, CURLUPART_PASSWORD, nil, 0) == CURLUE_OK,
+              signet_curl_url_set(parsed.curl, parsed.handle, CURLUPART_OPTIONS, nil, 0) == CURLUE_OK
         else { return nil }
         return parsed.part(CURLUPART_URL)
     }
@@ -147,19 +187,22 @@ struct CurlOrigin: Equatable {
 /// A `CURLU` parse of one URL, freed on `deinit`.
 private final class CurlURLHandle {
     let handle: OpaquePointer
+    let curl: UnsafePointer<signet_curl>
 
+    /// Nil when `url` does not parse, or libcurl is not loaded.
     init?(_ url: String) {
-        guard let created = curl_url() else { return nil }
+        guard let curl = loadedCurl, let created = signet_curl_url(curl) else { return nil }
         handle = created
-        if curl_url_set(handle, CURLUPART_URL, url, 0) != CURLUE_OK { return nil }
+        self.curl = curl
+        if signet_curl_url_set(curl, handle, CURLUPART_URL, url, 0) != CURLUE_OK { return nil }
     }
 
-    deinit { curl_url_cleanup(handle) }
+    deinit { signet_curl_url_cleanup(curl, handle) }
 
     func part(_ which: CURLUPart, flags: UInt32 = 0) -> String? {
         var value: UnsafeMutablePointer<CChar>? = nil
-        guard curl_url_get(handle, which, &value, flags) == CURLUE_OK, let value else { return nil }
-        defer { curl_free(value) }
+        guard signet_curl_url_get(curl, handle, which, &value, flags) == CURLUE_OK, let value else { return nil }
+        defer { signet_curl_free(curl, value) }
         return String(cString: value)
     }
 }

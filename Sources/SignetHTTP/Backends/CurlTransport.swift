@@ -23,16 +23,49 @@ import SignetPlatform
 /// - Proxies come from the environment as described on `CurlTransportOptions`.
 public final class CurlTransport: Transport, @unchecked Sendable {
     private let options: CurlTransportOptions
-    private let share: CurlShare?
     private let lock = Lock()
     private var idle: [CurlEasy] = []
     private static let maxIdleHandles = 8
+    /// libcurl and the share, set up by the first request (``library()``), so that creating a
+    /// transport never waits for libcurl to be loaded.
+    private var loaded: (curl: UnsafePointer<signet_curl>, share: CurlShare?)?
 
-    /// Creates a transport.
+    /// Creates a transport. libcurl is loaded (if nothing loaded it yet) and checked at the first
+    /// request, which fails with `.connection` if libcurl cannot be loaded or initialised or is older
+    /// than 7.85.0.
     ///
-    /// - Throws: `.connection` if libcurl cannot be initialised or is older than 7.85.0;
-    ///   `.io` (with the path as URL) if `options.caFile` is set but not readable.
+    /// - Throws: `.io` (with the path as URL) if `options.caFile` is set but not readable.
     public init(options: CurlTransportOptions = .init()) throws(HTTPError) {
+        if let caFile = options.caFile, access(caFile, R_OK) != 0 {
+            throw .io(url: caFile, detail: "CA bundle is not readable: \(String(cString: strerror(errno)))")
+        }
+        self.options = options
+    }
+
+    deinit {
+        // Free the easy handles before the share they use.
+        idle.removeAll()
+    }
+
+    /// libcurl, loaded, initialised and recent enough, and this transport's share.
+    private func library() throws(HTTPError) -> (curl: UnsafePointer<signet_curl>, share: CurlShare?) {
+        if let ready = lock.withLock({ loaded }) { return ready }
+        let curl = try CurlTransport.usableLibrary()
+        return lock.withLock {
+            if let ready = loaded { return ready }
+            let ready = (curl: curl, share: CurlShare(curl))
+            loaded = ready
+            return ready
+        }
+    }
+
+    /// libcurl's functions once the library is loaded and initialised, if it is 7.85.0 or newer.
+    static func usableLibrary() throws(HTTPError) -> UnsafePointer<signet_curl> {
+        let curl: UnsafePointer<signet_curl>
+        switch curlLibrary {
+        case .success(let functions): curl = functions
+        case .failure(let why): throw .connection(url: "", detail: why.detail)
+        }
         guard curlGlobalInitSucceeded else {
             throw .connection(url: "", detail: "libcurl global initialisation failed")
         }
@@ -40,16 +73,7 @@ public final class CurlTransport: Transport, @unchecked Sendable {
             let found = runningCurlVersion()?.text ?? "unknown"
             throw .connection(url: "", detail: "libcurl 7.85.0 or newer is required, found \(found)")
         }
-        if let caFile = options.caFile, access(caFile, R_OK) != 0 {
-            throw .io(url: caFile, detail: "CA bundle is not readable: \(String(cString: strerror(errno)))")
-        }
-        self.options = options
-        self.share = CurlShare()
-    }
-
-    deinit {
-        // Free the easy handles before the share they use.
-        idle.removeAll()
+        return curl
     }
 
     /// Sends `request` and returns the whole response; see `Transport.send`.
@@ -85,6 +109,7 @@ public final class CurlTransport: Transport, @unchecked Sendable {
     private func perform(_ request: HTTPRequest, limit: Int64,
                          sink: ((UnsafeRawBufferPointer) throws -> Void)?) throws(HTTPError) -> (HTTPResponseHead, [UInt8]) {
         let originalURL = request.url
+        _ = try library()   // URLs are parsed with libcurl's own parser: it must be there first
         guard var origin = CurlOrigin(request.url) else { throw .invalidURL(request.url) }
         if let problem = headerProblem(request.headers, bodyLength: request.body?.length ?? 0) {
             throw .invalidRequest(url: originalURL, detail: problem)
@@ -168,21 +193,22 @@ public final class CurlTransport: Transport, @unchecked Sendable {
     /// Configures `easy` for one exchange, performs it, and maps libcurl's result.
     private func run(_ exchange: CurlExchange, on easy: CurlEasy, url: String, method: HTTPRequest.Method,
                      headers: [(String, String)], originalURL: String) throws(HTTPError) {
-        let handle = easy.handle
-        curl_easy_reset(handle)
+        let handle = easy.handle, curl = easy.curl
+        let share = try library().share
+        signet_curl_easy_reset(curl, handle)
         easy.errorBuffer[0] = 0
 
         var headerList: UnsafeMutablePointer<curl_slist>? = nil
-        defer { curl_slist_free_all(headerList) }
+        defer { signet_curl_slist_free_all(curl, headerList) }
         for line in headerLines(headers, hasBody: exchange.upload != nil) {
-            guard let extended = curl_slist_append(headerList, line) else {
+            guard let extended = signet_curl_slist_append(curl, headerList, line) else {
                 throw .connection(url: originalURL, detail: "out of memory building the header list")
             }
             headerList = extended
         }
 
         let exchangePointer = Unmanaged.passUnretained(exchange).toOpaque()
-        let setup = OptionSetter(handle: handle, url: originalURL)
+        let setup = OptionSetter(curl: curl, handle: handle, url: originalURL)
         try setup.pointer(CURLOPT_ERRORBUFFER, UnsafeMutableRawPointer(easy.errorBuffer))
         if let share { try setup.pointer(CURLOPT_SHARE, share.handle) }
         try setup.string(CURLOPT_URL, url)
@@ -230,7 +256,7 @@ public final class CurlTransport: Transport, @unchecked Sendable {
             }
         }
 
-        let code = withExtendedLifetime(exchange) { curl_easy_perform(handle) }
+        let code = withExtendedLifetime(exchange) { signet_curl_easy_perform(curl, handle) }
         try interpret(code, exchange: exchange, easy: easy, originalURL: originalURL)
     }
 
@@ -313,7 +339,7 @@ public final class CurlTransport: Transport, @unchecked Sendable {
         let reused = idle.popLast()
         lock.unlock()
         if let reused { return reused }
-        guard let created = CurlEasy() else {
+        guard let created = CurlEasy(try library().curl) else {
             throw .connection(url: url, detail: "libcurl could not create a handle")
         }
         return created
@@ -328,50 +354,51 @@ public final class CurlTransport: Transport, @unchecked Sendable {
 
 /// Typed `curl_easy_setopt` calls that turn a refused option into an error naming it.
 private struct OptionSetter {
+    let curl: UnsafePointer<signet_curl>
     let handle: UnsafeMutableRawPointer
     let url: String
 
     private func check(_ code: CURLcode, _ option: CURLoption) throws(HTTPError) {
         guard code == CURLE_OK else {
-            let text = curl_easy_strerror(code).map { String(cString: $0) } ?? "error \(code.rawValue)"
+            let text = signet_curl_easy_strerror(curl, code).map { String(cString: $0) } ?? "error \(code.rawValue)"
             throw .connection(url: url, detail: "libcurl refused option \(option.rawValue): \(text)")
         }
     }
 
     func long(_ option: CURLoption, _ value: Int) throws(HTTPError) {
-        try check(signet_curl_easy_setopt_long(handle, option, value), option)
+        try check(signet_curl_easy_setopt_long(curl, handle, option, value), option)
     }
 
     func off(_ option: CURLoption, _ value: Int64) throws(HTTPError) {
-        try check(signet_curl_easy_setopt_off(handle, option, curl_off_t(value)), option)
+        try check(signet_curl_easy_setopt_off(curl, handle, option, curl_off_t(value)), option)
     }
 
     func string(_ option: CURLoption, _ value: String) throws(HTTPError) {
         // libcurl copies string options, so the temporary C string may go away afterwards.
-        try check(signet_curl_easy_setopt_string(handle, option, value), option)
+        try check(signet_curl_easy_setopt_string(curl, handle, option, value), option)
     }
 
     func pointer(_ option: CURLoption, _ value: UnsafeMutableRawPointer?) throws(HTTPError) {
-        try check(signet_curl_easy_setopt_pointer(handle, option, value), option)
+        try check(signet_curl_easy_setopt_pointer(curl, handle, option, value), option)
     }
 
     func slist(_ option: CURLoption, _ value: UnsafeMutablePointer<curl_slist>?) throws(HTTPError) {
-        try check(signet_curl_easy_setopt_slist(handle, option, value), option)
+        try check(signet_curl_easy_setopt_slist(curl, handle, option, value), option)
     }
 
     func writeCallback(_ option: CURLoption, _ value: curl_write_callback) throws(HTTPError) {
-        try check(signet_curl_easy_setopt_write_callback(handle, option, value), option)
+        try check(signet_curl_easy_setopt_write_callback(curl, handle, option, value), option)
     }
 
     func readCallback(_ option: CURLoption, _ value: curl_read_callback) throws(HTTPError) {
-        try check(signet_curl_easy_setopt_read_callback(handle, option, value), option)
+        try check(signet_curl_easy_setopt_read_callback(curl, handle, option, value), option)
     }
 
     func seekCallback(_ option: CURLoption, _ value: curl_seek_callback) throws(HTTPError) {
-        try check(signet_curl_easy_setopt_seek_callback(handle, option, value), option)
+        try check(signet_curl_easy_setopt_seek_callback(curl, handle, option, value), option)
     }
 
     func xferinfoCallback(_ option: CURLoption, _ value: curl_xferinfo_callback) throws(HTTPError) {
-        try check(signet_curl_easy_setopt_xferinfo_callback(handle, option, value), option)
+        try check(signet_curl_easy_setopt_xferinfo_callback(curl, handle, option, value), option)
     }
 }
