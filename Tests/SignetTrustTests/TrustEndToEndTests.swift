@@ -332,14 +332,10 @@ extension TrustEndToEndTests {
         XCTAssertTrue(asked.contains { $0.path.hasSuffix("/manifests/_tuf") && $0.status == 304 }, "\(asked)")
 
         // Rollback to the index this client verified before the publish: a changed answer, refused.
-        let current = try TestProcesses.run("/usr/bin/curl", ["-fsS", "-H", "Accept: application/vnd.oci.image.manifest.v1+json",
-                                                               "http://\(registry.address)/v2/team/app/manifests/_tuf"]).stdout
+        let older = try manifestBytes("_tuf")
         try signet(["push", try image("img3", message: "three"), repo + ":v3"])
         try signet(["verify", repo + ":v3"], home: "client")
-        try Data(current.utf8).write(to: URL(fileURLWithPath: work + "/older-index.json"))
-        let put = try TestProcesses.run("/usr/bin/curl", ["-fsS", "-X", "PUT", "-H", "Content-Type: application/vnd.oci.image.manifest.v1+json",
-                                                          "--data-binary", "@" + work + "/older-index.json", "http://\(registry.address)/v2/team/app/manifests/_tuf"])
-        XCTAssertEqual(put.status, 0, put.stderr)
+        try putManifest("_tuf", older)
         let rollback = try signet(["verify", repo + ":v3"], home: "client", expect: 1)
         XCTAssertTrue(rollback.stderr.contains("rollback refused"), rollback.stderr)
     }
