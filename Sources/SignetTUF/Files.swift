@@ -21,6 +21,10 @@ enum TUFFiles {
         do throws(FileError) { try AtomicFile.write(bytes, to: path, mode: mode, durable: durable) } catch { throw .file(error) }
     }
 
+    static func writeAll(_ files: [(path: String, bytes: [UInt8])]) throws(TUFError) {
+        do throws(FileError) { try AtomicFile.writeAll(files) } catch { throw .file(error) }
+    }
+
     static func remove(_ path: String) throws(TUFError) {
         do throws(FileError) { try AtomicFile.remove(path) } catch { throw .file(error) }
     }

@@ -15,10 +15,16 @@ public protocol MetadataStore: Sendable {
     /// visible under the role's name until `commit()`. Nil when the store does not write ahead (the
     /// caller then calls `save` once the bytes verified).
     func beginSave(role: String) throws(TUFError) -> (any PendingMetadataSave)?
+    /// Stores several roles, each atomically, in order (a store may make them durable together).
+    func saveAll(_ files: [(role: String, bytes: [UInt8])]) throws(TUFError)
 }
 
 extension MetadataStore {
     public func beginSave(role: String) throws(TUFError) -> (any PendingMetadataSave)? { nil }
+
+    public func saveAll(_ files: [(role: String, bytes: [UInt8])]) throws(TUFError) {
+        for (role, bytes) in files { try save(role: role, bytes: bytes) }
+    }
 }
 
 /// A role's file being written ahead of verification (`MetadataStore.beginSave`).
@@ -59,6 +65,13 @@ public struct DirectoryMetadataStore: MetadataStore {
 
     public func save(role: String, bytes: [UInt8]) throws(TUFError) {
         try TUFFiles.write(bytes, to: try path(role: role))
+    }
+
+    /// Each file flushed before its rename, the directory flushed once after the last one.
+    public func saveAll(_ files: [(role: String, bytes: [UInt8])]) throws(TUFError) {
+        var paths: [(path: String, bytes: [UInt8])] = []
+        for (role, bytes) in files { paths.append((try path(role: role), bytes)) }
+        try TUFFiles.writeAll(paths)
     }
 
     public func remove(role: String) throws(TUFError) {
@@ -188,10 +201,9 @@ public final class TransactionalMetadataStore: MetadataStore, @unchecked Sendabl
             return (ordered.compactMap { r in written[r].map { (r, $0) } }, removed.sorted())
         }
         for role in gone { try base.remove(role: role) }
-        // A file the base already holds byte for byte is not written again (no rewrite, no fsync).
-        for (role, bytes) in files where (try? base.load(role: role, limit: bytes.count)) != .some(bytes) {
-            try base.save(role: role, bytes: bytes)
-        }
+        // A file the base already holds byte for byte is not written again (no rewrite, no fsync); the
+        // others are written together (root first), so that the base can make them durable at once.
+        try base.saveAll(files.filter { (try? base.load(role: $0.0, limit: $0.1.count)) != .some($0.1) }.map { (role: $0.0, bytes: $0.1) })
         lock.withLock {
             written.removeAll()
             order.removeAll()

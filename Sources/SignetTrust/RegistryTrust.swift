@@ -619,16 +619,18 @@ public final class RegistryTrust {
                 if name.hasSuffix(".root.json"), let v = Int64(name.dropLast(10)) { roots.append((v, bytes)) }
             }
             // Files this machine already holds unchanged are not written again (with 64 hash bins, a
-            // publish changes one of them).
-            func save(_ role: String, _ bytes: [UInt8]) throws(TUFError) {
+            // publish changes one of them); the others are written together, root first.
+            var changed: [(role: String, bytes: [UInt8])] = []
+            func save(_ role: String, _ bytes: [UInt8]) {
                 if let held = try? store.load(role: role, limit: bytes.count), held == bytes { return }
-                try store.save(role: role, bytes: bytes)
+                changed.append((role, bytes))
             }
-            if let latest = roots.max(by: { $0.0 < $1.0 }) { try save("root", latest.1) }
+            if let latest = roots.max(by: { $0.0 < $1.0 }) { save("root", latest.1) }
             for (name, bytes) in files where !name.hasSuffix(".root.json") {
                 guard let role = DiskRepository.role(ofFile: name) else { continue }
-                try save(role, bytes)
+                save(role, bytes)
             }
+            try store.saveAll(changed)
             archiveRoots(roots)
         } catch { throw TrustError.tuf(error) }
     }

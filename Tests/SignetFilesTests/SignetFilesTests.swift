@@ -36,6 +36,24 @@ final class SignetFilesTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["data.json"])
     }
 
+    /// Several files written together: each replaced whole, no temporary file left; an error stops at
+    /// the file that failed, the ones before it written, the ones after it not.
+    func testWriteAllReplacesEachFileAndStopsAtTheFirstFailure() throws {
+        let dir = try TemporaryDirectory()
+        try AtomicFile.write(Array("old a".utf8), to: dir.path + "/a.json")
+        try AtomicFile.writeAll([(dir.path + "/a.json", Array("new a".utf8)), (dir.path + "/b.json", Array("b".utf8))], mode: 0o600)
+        XCTAssertEqual(try AtomicFile.read(dir.path + "/a.json", limit: 100), Array("new a".utf8))
+        XCTAssertEqual(try AtomicFile.read(dir.path + "/b.json", limit: 100), Array("b".utf8))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted(), ["a.json", "b.json"])
+        var info = stat()
+        XCTAssertEqual(stat(dir.path + "/b.json", &info), 0)
+        XCTAssertEqual(info.st_mode & 0o777, 0o600)
+        XCTAssertThrowsError(try AtomicFile.writeAll([(dir.path + "/c.json", Array("c".utf8)), (dir.path + "/missing/d.json", Array("d".utf8)),
+                                                      (dir.path + "/e.json", Array("e".utf8))]))
+        XCTAssertEqual(try AtomicFile.read(dir.path + "/c.json", limit: 100), Array("c".utf8))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted(), ["a.json", "b.json", "c.json"])
+    }
+
     func testBoundedReadsStopAtTheLimit() throws {
         let dir = try TemporaryDirectory()
         try AtomicFile.write([UInt8](repeating: 7, count: 1000), to: dir.path + "/big")

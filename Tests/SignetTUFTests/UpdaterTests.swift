@@ -2,6 +2,7 @@ import SignetCrypto
 import SignetHTTP
 import SignetJSON
 import SignetTestSupport
+import SignetFiles
 import XCTest
 @testable import SignetTUF
 
@@ -560,6 +561,28 @@ final class UpdaterStateTests: XCTestCase {
         // After commit, writes pass straight through.
         try tx.save(role: "x", bytes: [1])
         XCTAssertEqual(base["x"], [1])
+    }
+
+    /// Committed to a directory, every verified file is stored at once (one `saveAll`), byte for byte,
+    /// with no temporary file left; a file already held unchanged is not rewritten.
+    func testATransactionalStoreCommitsEveryFileToADirectory() throws {
+        let dir = try TemporaryDirectory()
+        let base = try DirectoryMetadataStore(directory: dir.path)
+        try base.save(role: "root", bytes: sim.signedRoots[0])
+        let tx = TransactionalMetadataStore(base: base)
+        let u = try updater(tx)
+        try u.refresh()
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["root.json"])
+        var rootInfo = stat()
+        XCTAssertEqual(stat(dir.path + "/root.json", &rootInfo), 0)
+        try tx.commit()
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted(), ["root.json", "snapshot.json", "targets.json", "timestamp.json"])
+        for role in ["timestamp", "snapshot", "targets"] {
+            XCTAssertEqual(try base.load(role: role, limit: 1 << 20), u.verifiedBytes(role: role), role)
+        }
+        var after = stat()
+        XCTAssertEqual(stat(dir.path + "/root.json", &after), 0)
+        XCTAssertEqual(after.st_ino, rootInfo.st_ino, "the unchanged root was rewritten")
     }
 
     func testExpiredMetadataIsAcceptedForRenewalOnlyAtVersionsThisMachineTrusted() throws {
