@@ -60,8 +60,9 @@ public struct ExpiredAcceptance: Sendable {
 /// them completely against what is already trusted, and only then records them. Calls must come in the
 /// client workflow's order: root(s), timestamp, snapshot, targets, delegated targets.
 public struct TrustedMetadataSet: Sendable {
-    /// The fixed update start time (TUF 1.0.34 §5.1), seconds since the epoch.
-    public let referenceTime: Int64
+    /// The fixed update start time (TUF 1.0.34 §5.1), seconds since the epoch (moved forward only by
+    /// ``advanceReferenceTime(to:)``).
+    public private(set) var referenceTime: Int64
     /// The trusted root.
     public private(set) var root: Metadata<Root>
     /// The trusted timestamp, if loaded.
@@ -94,6 +95,22 @@ public struct TrustedMetadataSet: Sendable {
 
     /// The top-level targets, if loaded.
     public var targets: Metadata<Targets>? { targetsRoles[.topLevelTargets] }
+
+    /// Moves the reference time forward to `time`, as if the update had started then, when that changes
+    /// nothing the update decided: expiry enforced (no other policy), nothing accepted although expired,
+    /// and the root and every file loaded so far still unexpired at `time` (expiry is the only check
+    /// that reads the time). Files loaded afterwards are checked against `time`. Returns false, and
+    /// changes nothing, otherwise (also when `time` is earlier than the reference time).
+    public mutating func advanceReferenceTime(to time: Int64) -> Bool {
+        guard time >= referenceTime, case .enforce = expiryPolicy, expiredAccepted.isEmpty else { return false }
+        var headers = [root.signed.header]
+        if let timestamp { headers.append(timestamp.signed.header) }
+        if let snapshot { headers.append(snapshot.signed.header) }
+        headers += targetsRoles.values.map { $0.signed.header }
+        guard headers.allSatisfy({ !$0.isExpired(at: time) }) else { return false }
+        referenceTime = time
+        return true
+    }
 
     // MARK: Root (TUF 1.0.34 §5.3)
 

@@ -46,6 +46,9 @@ final class IndexTransport: Transport, @unchecked Sendable {
         // and so is its failure: the registry client already retried what can be retried, and fetching
         // again would double the time a slow registry can hold the command.
         let fetched: Result<[UInt8], OCIError>
+        if !lock.withLock({ fetching }) {
+            throw HTTPError.connection(url: name, detail: "not held here, and this transport does not fetch yet")
+        }
         if let ahead = takePrefetched(name) {
             fetched = ahead
         } else {
@@ -75,6 +78,14 @@ final class IndexTransport: Transport, @unchecked Sendable {
 
     private let lock = Lock()
     private var prefetched: [String: BackgroundResult<[UInt8]>] = [:]
+    /// Whether files not held here are fetched from the registry (see ``allowFetching(_:)``).
+    private var fetching = true
+
+    /// Serves held files only (false) or fetches the others too (true, the default). A refresh run
+    /// ahead of the registry's answer uses held files only, and is given fetching once it counts.
+    func allowFetching(_ allowed: Bool) {
+        lock.withLock { fetching = allowed }
+    }
     /// Held files already read and checked against their descriptors, by index name.
     private var held: [String: [UInt8]] = [:]
 

@@ -470,22 +470,42 @@ public final class RegistryTrust {
         let indexDigest: Digest
     }
 
-    /// Updater events held until it is known whether the run that emitted them counts.
+    /// Updater events held until it is known whether the run that emitted them counts; once released,
+    /// the held ones are reported and every later one is passed straight on.
     private final class HeldEvents: @unchecked Sendable {
         private let lock = Lock()
         private var held: [UpdaterEvent] = []
-        func add(_ e: UpdaterEvent) { lock.withLock { held.append(e) } }
-        var all: [UpdaterEvent] { lock.withLock { held } }
+        private var forward: ((UpdaterEvent) -> Void)?
+
+        func add(_ e: UpdaterEvent) {
+            let f = lock.withLock { () -> ((UpdaterEvent) -> Void)? in
+                if let forward { return forward }
+                held.append(e)
+                return nil
+            }
+            f?(e)
+        }
+
+        func release(to f: @escaping (UpdaterEvent) -> Void) {
+            let past = lock.withLock { () -> [UpdaterEvent] in
+                forward = f
+                defer { held = [] }
+                return held
+            }
+            for e in past { f(e) }
+        }
     }
 
     /// A warm refresh (a root pinned, the index verified last kept here) asks the registry whether the
     /// trust tag still holds the kept index, with the conditional request `fetchTrustTagManifest` makes,
     /// and while the answer is on its way runs the TUF client over the kept index and the files held
-    /// here, writing nothing and holding its events back. That run is used only when the registry
-    /// answers that the index is unchanged: the client would then have run over the same bytes, after
-    /// the answer instead of during it. Any other answer leaves it unused: a new index is taken as
-    /// `storage()` and `fetchIndex()` take it, and the refresh goes on from there as usual (a failed
-    /// run ahead is not reported either: the usual run, over the same bytes, reports what fails).
+    /// here (fetching nothing), writing nothing and holding its events back. That run is used only when
+    /// the registry answers that the index is unchanged and its reference time can move to the time of
+    /// the answer without changing anything it decided (nothing it trusts expired meanwhile; see
+    /// `TrustedMetadataSet.advanceReferenceTime`): the client would then have run over the same bytes,
+    /// at that time, to the same result. Otherwise it is dropped: a new index is taken as `storage()`
+    /// and `fetchIndex()` take it, and the refresh goes on from there as usual (a failed run ahead is
+    /// not reported either: the usual run, over the same bytes, reports what fails).
     /// - Returns: the verified state to finish the refresh with, or nil to refresh as usual.
     /// - Throws: `TrustError.oci` when the registry cannot answer (as the usual refresh would).
     private func warmRefreshAhead(expired: ExpiredMetadata) throws(TrustError) -> WarmRefresh? {
@@ -497,6 +517,7 @@ public final class RegistryTrust {
         guard storageOverride == .normal || (storageOverride == nil && keptHint != TrustStorage.versioned.rawValue && readStorageRecord() == nil) else { return nil }
         let client = self.client, repository = self.repository, tag = options.trustTag, limit = options.maxIndexBytes
         let what = "trust index \(repository):\(tag)"
+        trustTagUnchanged = false
         let answer = BackgroundResult { () throws(OCIError) -> (bytes: [UInt8], contentType: String?)? in
             try client.fetchManifest(repository: repository, reference: tag, unlessStill: indexDigest, maxBytes: limit, what: what)
         }
@@ -505,6 +526,7 @@ public final class RegistryTrust {
         if let base = try? DirectoryMetadataStore(directory: trustDirectory) {
             let store = TransactionalMetadataStore(base: base)
             let transport = IndexTransport(client: client, repository: repository, index: index, lookup: RegistryTrust.heldFile(trustDirectory: trustDirectory, rootArchive: rootArchive))
+            transport.allowFetching(false)
             var config = UpdaterConfig()
             config.expiredMetadata = expired
             if let updater = try? Updater(metadataBaseURL: IndexTransport.base, transport: transport, store: store, clock: options.clock, config: config,
@@ -520,11 +542,12 @@ public final class RegistryTrust {
             if storageOverride == nil { storageOverride = .normal }
             trustTagUnchanged = true
             lastTrustIndexBytes = kept
-            guard let ahead else {
+            guard let ahead, ahead.updater.advanceReferenceTime(to: options.clock()) else {
                 trustTagManifest = kept
                 return nil
             }
-            for e in held.all { events(.updater(e)) }
+            ahead.transport.allowFetching(true)
+            held.release { [events] e in events(.updater(e)) }
             return ahead
         case .success(let fresh?):
             trustTagUnchanged = false

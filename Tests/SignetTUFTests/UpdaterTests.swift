@@ -585,6 +585,24 @@ final class UpdaterStateTests: XCTestCase {
         XCTAssertEqual(after.st_ino, rootInfo.st_ino, "the unchanged root was rewritten")
     }
 
+    /// A refresh's reference time moves forward only when nothing it decided would change: every file
+    /// it trusts still unexpired at the new time, expiry enforced, nothing accepted expired.
+    func testTheReferenceTimeMovesForwardOnlyWhileNothingTrustedExpires() throws {
+        let store = InMemoryMetadataStore(root: sim.signedRoots[0])
+        let u = try updater(store)
+        try u.refresh()
+        let start = u.trusted.referenceTime
+        XCTAssertTrue(u.advanceReferenceTime(to: start + 60))
+        XCTAssertEqual(u.trusted.referenceTime, start + 60)
+        XCTAssertFalse(u.advanceReferenceTime(to: start), "moved back")
+        XCTAssertFalse(u.advanceReferenceTime(to: RepositorySimulator.farFuture + 1), "past the files' expiry")
+        XCTAssertEqual(u.trusted.referenceTime, start + 60)
+        // Under a policy that may accept expired files, it never moves.
+        let renew = try updater(store, expired: .allowIfSeen)
+        try renew.refresh()
+        XCTAssertFalse(renew.advanceReferenceTime(to: renew.trusted.referenceTime + 60))
+    }
+
     func testExpiredMetadataIsAcceptedForRenewalOnlyAtVersionsThisMachineTrusted() throws {
         let store = InMemoryMetadataStore(root: sim.signedRoots[0])
         try updater(store).refresh()

@@ -311,10 +311,29 @@ extension TrustEndToEndTests {
         let lines = verbose.stderr.split(separator: "\n")
         XCTAssertFalse(lines.isEmpty, verbose.stderr)
         XCTAssertEqual(Set(lines).count, lines.count, "an event reported twice: \(verbose.stderr)")
+        // Held events are reported, and so is what the client does after the run ahead counted (the
+        // tag's lookup loads `releases`).
+        XCTAssertTrue(verbose.stderr.contains("stored timestamp.json version"), verbose.stderr)
+        XCTAssertTrue(verbose.stderr.contains("releases.json"), "events after the run ahead were lost: \(verbose.stderr)")
+
+        // The run ahead fetches nothing: with the held timestamp gone and a new index published, the
+        // kept index's timestamp (no longer needed) is never asked for.
+        let pin = try XCTUnwrap(pinnedRoots(home: "client").first)
+        let trustDir = work + "/home-client/" + (pin as NSString).deletingLastPathComponent
+        let keptIndex = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: trustDir + "/index.manifest"))) as? [String: Any]
+        let keptLayers = try XCTUnwrap(keptIndex?["layers"] as? [[String: Any]])
+        let keptTimestamp = try XCTUnwrap(keptLayers.first { ($0["annotations"] as? [String: String])?["org.opencontainers.image.title"] == "timestamp.json" }?["digest"] as? String)
+        try FileManager.default.removeItem(atPath: trustDir + "/timestamp.json")
+        try signet(["push", try image("img4", message: "four"), repo + ":v4"])
+        var before = registry.requests().count
+        XCTAssertTrue(try signet(["verify", repo + ":v4"], home: "client").stdout.hasPrefix(repo + "@sha256:"))
+        let afterRemoval = registry.requests().dropFirst(before)
+        XCTAssertFalse(afterRemoval.contains { $0.path.hasSuffix("/blobs/" + keptTimestamp) }, "the run ahead fetched: \(afterRemoval)")
+        XCTAssertTrue(afterRemoval.contains { $0.path.contains("/blobs/") }, "the new timestamp was not fetched: \(afterRemoval)")
 
         // A publish: the new index comes with the one conditional request and the new tag verifies.
         try signet(["push", try image("img2", message: "two"), repo + ":v2"])
-        var before = registry.requests().count
+        before = registry.requests().count
         let v2 = try signet(["verify", repo + ":v2"], home: "client", env: ["SIGNET_VERBOSE": "1"])
         XCTAssertTrue(v2.stdout.hasPrefix(repo + "@sha256:"), v2.stdout)
         var asked = registry.requests().dropFirst(before)
