@@ -175,9 +175,10 @@ public enum AtomicFile {
 
     /// Writes several files as `write` does, each replaced atomically and flushed before its rename, and
     /// flushes each directory once after the last rename instead of once per file (a verify stores up
-    /// to seven files in one directory). A crash before that leaves every file either old or new, as
-    /// one `write` after another would. On an error the files written before it stay written (and
-    /// their directories flushed); the rest are not written.
+    /// to seven files in one directory). A crash before that leaves every file either old or new
+    /// (which renames survive it is not ordered: a later file may be new and an earlier one old). On
+    /// an error the files written before it stay written (and their directories flushed); the rest
+    /// are not written.
     /// - Throws: `FileError.io`.
     public static func writeAll(_ files: [(path: String, bytes: [UInt8])], mode: mode_t = 0o644) throws(FileError) {
         var directories: [String] = []

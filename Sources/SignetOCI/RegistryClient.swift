@@ -658,7 +658,10 @@ public final class RegistryClient: Sendable {
     /// and retryable statuses inside uploads.
     static func isTransient(_ error: HTTPError) -> Bool {
         switch error {
-        case .connection, .timeout: return true
+        // A connection failure without a URL is the transport itself unusable (libcurl missing or too
+        // old): asking again cannot help.
+        case .connection(let url, _): return !url.isEmpty
+        case .timeout: return true
         case .status(let code, _, _): return RetryPolicy.isRetryable(status: code)
         default: return false
         }

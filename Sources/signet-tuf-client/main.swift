@@ -70,8 +70,10 @@ func run() -> Int32 {
         return 1
     }
     guard let dir = inv.metadataDir else { log("--metadata-dir is required"); return 1 }
-    // The commands that make requests load libcurl on another thread while they read local state.
-    if inv.command == "refresh" || inv.command == "download" { startLoadingCurl() }
+    // The commands that make HTTP requests load libcurl on another thread while they read local state.
+    if inv.command == "refresh" || inv.command == "download", let url = inv.metadataURL, url.hasPrefix("http://") || url.hasPrefix("https://") {
+        startLoadingCurl()
+    }
     do {
         switch inv.command {
         case "init":
@@ -83,7 +85,7 @@ func run() -> Int32 {
             let updater = try TUFClient.updater(metadataDir: dir, metadataURL: url) { log($0.description) }
             try updater.refresh()
             log("refresh complete")
-            withExtendedLifetime(updater) { exit(0) }
+            withExtendedLifetime(updater) { finish(0) }
         case "download":
             guard let url = inv.metadataURL, let base = inv.targetBaseURL, let targetDir = inv.targetDir, !inv.targetNames.isEmpty else {
                 log("download needs --metadata-url, --target-name, --target-base-url and --target-dir")
@@ -93,7 +95,7 @@ func run() -> Int32 {
             let paths = try TUFClient.download(updater: updater, targets: inv.targetNames, targetBaseURL: base, targetDir: targetDir)
             log("downloaded \(paths.count) target(s)")
             // Exit while the updater is alive: tearing down a large trusted set only costs time.
-            withExtendedLifetime(updater) { exit(0) }
+            withExtendedLifetime(updater) { finish(0) }
         case .some(let other):
             log("unknown command \(other)")
             return 1
@@ -109,4 +111,11 @@ func run() -> Int32 {
     }
 }
 
-exit(run())
+/// Exits once libcurl, if it is being loaded, is loaded: `exit` runs the TLS libraries' clean-up
+/// handlers, which must not run while they are being set up on the loading thread.
+func finish(_ status: Int32) -> Never {
+    waitForCurlLoading()
+    exit(status)
+}
+
+finish(run())

@@ -59,6 +59,7 @@ final class StartupTests: XCTestCase {
         XCTAssertNotEqual(r.status, 91, "key generate needs no libcurl: \(r.stderr)")
         XCTAssertNotEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stderr.contains("cannot make HTTP requests: cannot load libcurl (libcurl.so.4)"), r.stderr)
+        XCTAssertFalse(r.stderr.contains("attempts"), "a missing library is not retried: \(r.stderr)")
     }
 
     func testGnuTLSLoadTimeInitialisationIsSkipped() throws {

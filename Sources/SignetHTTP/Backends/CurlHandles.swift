@@ -34,16 +34,31 @@ struct CurlUnavailable: Error {
 /// libcurl's functions, when loaded; nil otherwise (``curlLibrary`` says why).
 var loadedCurl: UnsafePointer<signet_curl>? { try? curlLibrary.get() }
 
-/// Whether `curl_global_init` succeeded. A global `let` is initialised lazily, exactly once
-/// and thread-safely, which is what libcurl requires of its global initialisation. It is never
-/// undone: other code in the process (FoundationNetworking) may use libcurl too.
-let curlGlobalInitSucceeded: Bool = loadedCurl.map { signet_curl_global_init($0, Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK } ?? false
+/// Whether `curl_global_init` succeeded, for a libcurl recent enough to be used at all (its version
+/// is read first: `curl_version_info` needs no initialisation). A global `let` is initialised lazily,
+/// exactly once and thread-safely, which is what libcurl requires of its global initialisation. It is
+/// never undone: other code in the process (FoundationNetworking) may use libcurl too.
+let curlGlobalInitSucceeded: Bool = {
+    guard let curl = loadedCurl, let version = runningCurlVersion(), version.number >= minimumCurlVersion else { return false }
+    return signet_curl_global_init(curl, Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
+}()
+
+/// Set (by the main thread, before the thread starts) when ``startLoadingCurl()`` started loading.
+nonisolated(unsafe) private var curlLoadingStarted = false
 
 /// Starts loading and initialising libcurl on a thread of its own, so that a command that will make
 /// requests does its other start-up work meanwhile; the first transport waits for it to end. Loading
-/// is the same work whichever thread does it first.
+/// is the same work whichever thread does it first. Call from the main thread, before other threads.
 public func startLoadingCurl() {
-    _ = tryStartThread(stackSize: 256 << 10) { _ = curlGlobalInitSucceeded }
+    curlLoadingStarted = true
+    _ = tryStartThread(stackSize: 1 << 20) { _ = curlGlobalInitSucceeded }
+}
+
+/// Waits for loading started by ``startLoadingCurl()`` to end (so that a process exiting through
+/// `exit`, whose handlers clean up the TLS libraries, never does so while they are being set up);
+/// returns at once when nothing was started.
+public func waitForCurlLoading() {
+    if curlLoadingStarted { _ = curlGlobalInitSucceeded }
 }
 
 /// The lowest libcurl accepted: 7.85.0 added `CURLOPT_PROTOCOLS_STR`, which restricts

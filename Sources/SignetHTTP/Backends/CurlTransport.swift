@@ -66,12 +66,12 @@ public final class CurlTransport: Transport, @unchecked Sendable {
         case .success(let functions): curl = functions
         case .failure(let why): throw .connection(url: "", detail: why.detail)
         }
-        guard curlGlobalInitSucceeded else {
-            throw .connection(url: "", detail: "libcurl global initialisation failed")
-        }
         guard let version = runningCurlVersion(), version.number >= minimumCurlVersion else {
             let found = runningCurlVersion()?.text ?? "unknown"
             throw .connection(url: "", detail: "libcurl 7.85.0 or newer is required, found \(found)")
+        }
+        guard curlGlobalInitSucceeded else {
+            throw .connection(url: "", detail: "libcurl global initialisation failed")
         }
         return curl
     }
