@@ -129,8 +129,8 @@ static inline CURLcode signet_curl_easy_setopt_xferinfo_callback(const struct si
 static inline CURLSH *signet_curl_share_init(const struct signet_curl *api) { return api->share_init(); }
 static inline CURLSHcode signet_curl_share_cleanup(const struct signet_curl *api, CURLSH *share) { return api->share_cleanup(share); }
 
-/* curl_share_setopt: CURLSHOPT_SHARE / CURLSHOPT_UNSHARE (value is a curl_lock_data). */
-static inline CURLSHcode signet_curl_share_setopt_long(const struct signet_curl *api, CURLSH *share, CURLSHoption option, long value) {
+/* curl_share_setopt: CURLSHOPT_SHARE / CURLSHOPT_UNSHARE (libcurl reads the curl_lock_data as an int). */
+static inline CURLSHcode signet_curl_share_setopt_int(const struct signet_curl *api, CURLSH *share, CURLSHoption option, int value) {
     return api->share_setopt(share, option, value);
 }
 

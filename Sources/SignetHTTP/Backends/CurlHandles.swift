@@ -111,8 +111,8 @@ final class CurlShare: @unchecked Sendable {
             signet_curl_share_setopt_pointer(curl, share, CURLSHOPT_USERDATA, UnsafeMutableRawPointer(locks)) == CURLSHE_OK
             && signet_curl_share_setopt_lock_callback(curl, share, CURLSHOPT_LOCKFUNC, shareLock) == CURLSHE_OK
             && signet_curl_share_setopt_unlock_callback(curl, share, CURLSHOPT_UNLOCKFUNC, shareUnlock) == CURLSHE_OK
-            && signet_curl_share_setopt_long(curl, share, CURLSHOPT_SHARE, Int(CURL_LOCK_DATA_DNS.rawValue)) == CURLSHE_OK
-            && signet_curl_share_setopt_long(curl, share, CURLSHOPT_SHARE, Int(CURL_LOCK_DATA_SSL_SESSION.rawValue)) == CURLSHE_OK
+            && signet_curl_share_setopt_int(curl, share, CURLSHOPT_SHARE, Int32(CURL_LOCK_DATA_DNS.rawValue)) == CURLSHE_OK
+            && signet_curl_share_setopt_int(curl, share, CURLSHOPT_SHARE, Int32(CURL_LOCK_DATA_SSL_SESSION.rawValue)) == CURLSHE_OK
         if !configured { return nil }
     }
 
