@@ -203,7 +203,8 @@ public final class TransactionalMetadataStore: MetadataStore, @unchecked Sendabl
         for role in gone { try base.remove(role: role) }
         // A file the base already holds byte for byte is not written again (no rewrite, no fsync); the
         // others are written together (root first), so that the base can make them durable at once.
-        try base.saveAll(files.filter { (try? base.load(role: $0.0, limit: $0.1.count)) != .some($0.1) }.map { (role: $0.0, bytes: $0.1) })
+        let changed = files.filter { role, bytes in (try? base.load(role: role, limit: bytes.count)) != .some(bytes) }
+        try base.saveAll(changed.map { (role: $0.0, bytes: $0.1) })
         lock.withLock {
             written.removeAll()
             order.removeAll()

@@ -112,15 +112,15 @@ public final class Updater {
 
     // MARK: Refresh
 
-    /// Runs the client workflow: root chain, timestamp, snapshot, top-level targets.
-    /// - Throws: `TUFError` for any verification or fetch failure; the stored metadata then still holds
-    ///   the last verified state.
     /// Moves the trusted set's reference time forward to `time` when nothing the refresh decided would
     /// change (`TrustedMetadataSet.advanceReferenceTime(to:)`); false when it would.
     public func advanceReferenceTime(to time: Int64) -> Bool {
         trusted.advanceReferenceTime(to: time)
     }
 
+    /// Runs the client workflow: root chain, timestamp, snapshot, top-level targets.
+    /// - Throws: `TUFError` for any verification or fetch failure; the stored metadata then still holds
+    ///   the last verified state.
     public func refresh() throws(TUFError) {
         guard let rootBytes = try store.load(role: "root", limit: config.rootMaxLength) else {
             throw TUFError.storage(path: "root.json", detail: "no trusted root stored")

@@ -513,8 +513,7 @@ public final class RegistryTrust {
               let (index, indexDigest) = try? parseIndex(kept) else { return nil }
         // In storage not known yet, the answer also decides the storage mode: only a kept index without
         // the versioned hint can stand for it.
-        let keptHint = (try? JSONParser.parse(kept))?["annotations"]?[RegistryTrust.storageAnnotation]?.stringValue
-        guard storageOverride == .normal || (storageOverride == nil && keptHint != TrustStorage.versioned.rawValue && readStorageRecord() == nil) else { return nil }
+        guard storageOverride == .normal || (storageOverride == nil && RegistryTrust.storageHint(kept) == .normal && readStorageRecord() == nil) else { return nil }
         let client = self.client, repository = self.repository, tag = options.trustTag, limit = options.maxIndexBytes
         let what = "trust index \(repository):\(tag)"
         trustTagUnchanged = false
@@ -551,13 +550,7 @@ public final class RegistryTrust {
             return ahead
         case .success(let fresh?):
             trustTagUnchanged = false
-            if storageOverride == nil {
-                let hinted = (try? JSONParser.parse(fresh.bytes))?["annotations"]?[RegistryTrust.storageAnnotation]?.stringValue
-                storageOverride = hinted == TrustStorage.versioned.rawValue ? .versioned : .normal
-                if storageOverride == .normal { trustTagManifest = fresh.bytes }
-            } else {
-                trustTagManifest = fresh.bytes
-            }
+            _ = takeTrustTagManifest(fresh.bytes)
             return nil
         case .failure(let error):
             switch error {

@@ -66,10 +66,21 @@ extension RegistryTrust {
             if case .tooLarge = error { return .normal }   // not a trust index; fetchIndex reports it
             throw TrustError.oci(error)
         }
-        let hinted = (try? JSONParser.parse(fetched.bytes))?["annotations"]?[RegistryTrust.storageAnnotation]?.stringValue
-        let mode: TrustStorage = hinted == TrustStorage.versioned.rawValue ? .versioned : .normal
+        return takeTrustTagManifest(fetched.bytes)
+    }
+
+    /// The storage mode a manifest under `_tuf` hints at (unsigned: verified later against root).
+    static func storageHint(_ manifest: [UInt8]) -> TrustStorage {
+        let hinted = (try? JSONParser.parse(manifest))?["annotations"]?[RegistryTrust.storageAnnotation]?.stringValue
+        return hinted == TrustStorage.versioned.rawValue ? .versioned : .normal
+    }
+
+    /// Takes a manifest just read under `_tuf`: the storage mode from its hint when none is known yet,
+    /// and, in normal storage, the bytes for the next `fetchIndex()` (so the index is read once).
+    func takeTrustTagManifest(_ manifest: [UInt8]) -> TrustStorage {
+        let mode = storageOverride ?? RegistryTrust.storageHint(manifest)
         storageOverride = mode
-        if mode == .normal { trustTagManifest = fetched.bytes }
+        if mode == .normal { trustTagManifest = manifest }
         return mode
     }
 

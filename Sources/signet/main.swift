@@ -132,7 +132,7 @@ _ = RegistryOptions.commandStart
 // Commands that talk to a registry start loading libcurl at once, on a thread of its own, and do the
 // rest of their start-up meanwhile; the others never load it (the agent, which holds keys, maps none
 // of libcurl's libraries).
-let offlineCommands: Set<String> = ["key", "agent", "policy", "man", "completion", "version", "--version", "help", "-h", "--help"]
+let offlineCommands: Set<String> = ["key", "agent", "policy", "man", "completion", "version", "help"]
 if let first = CommandLine.arguments.dropFirst().first, signetCommands.contains(first), !offlineCommands.contains(first),
    !CommandLine.arguments.contains("--help") {
     startLoadingCurl()

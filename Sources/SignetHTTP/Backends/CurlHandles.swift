@@ -37,7 +37,7 @@ var loadedCurl: UnsafePointer<signet_curl>? { try? curlLibrary.get() }
 /// Whether `curl_global_init` succeeded, for a libcurl recent enough to be used at all (its version
 /// is read first: `curl_version_info` needs no initialisation). A global `let` is initialised lazily,
 /// exactly once and thread-safely, which is what libcurl requires of its global initialisation. It is
-/// never undone: other code in the process (FoundationNetworking) may use libcurl too.
+/// never undone (the library stays loaded for the life of the process).
 let curlGlobalInitSucceeded: Bool = {
     guard let curl = loadedCurl, let version = runningCurlVersion(), version.number >= minimumCurlVersion else { return false }
     return signet_curl_global_init(curl, Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK

@@ -109,7 +109,7 @@ public final class CurlTransport: Transport, @unchecked Sendable {
     private func perform(_ request: HTTPRequest, limit: Int64,
                          sink: ((UnsafeRawBufferPointer) throws -> Void)?) throws(HTTPError) -> (HTTPResponseHead, [UInt8]) {
         let originalURL = request.url
-        _ = try library()   // URLs are parsed with libcurl's own parser: it must be there first
+        let lib = try library()   // URLs are parsed with libcurl's own parser: it must be there first
         guard var origin = CurlOrigin(request.url) else { throw .invalidURL(request.url) }
         if let problem = headerProblem(request.headers, bodyLength: request.body?.length ?? 0) {
             throw .invalidRequest(url: originalURL, detail: problem)
@@ -118,7 +118,7 @@ public final class CurlTransport: Transport, @unchecked Sendable {
             throw .invalidRequest(url: originalURL, detail: "a HEAD request cannot carry a body")
         }
         let upload = try makeUpload(for: request)
-        let easy = try checkOut(url: originalURL)
+        let easy = try checkOut(url: originalURL, curl: lib.curl)
         // A handle goes back to the pool only after a clean transfer: after a failure libcurl may keep
         // state (for example its receive buffer) that makes later option changes fail.
         var clean = false
@@ -136,7 +136,7 @@ public final class CurlTransport: Transport, @unchecked Sendable {
                 if case .interrupted? = exchange.stop { throw .interrupted(url: originalURL) }
                 throw .deadlineExceeded(url: originalURL, received: 0, seconds: 0)
             }
-            try run(exchange, on: easy, url: currentURL, method: request.method, headers: headers,
+            try run(exchange, on: easy, share: lib.share, url: currentURL, method: request.method, headers: headers,
                     originalURL: originalURL)
 
             if exchange.isRedirectToFollow {
@@ -191,10 +191,9 @@ public final class CurlTransport: Transport, @unchecked Sendable {
     }
 
     /// Configures `easy` for one exchange, performs it, and maps libcurl's result.
-    private func run(_ exchange: CurlExchange, on easy: CurlEasy, url: String, method: HTTPRequest.Method,
+    private func run(_ exchange: CurlExchange, on easy: CurlEasy, share: CurlShare?, url: String, method: HTTPRequest.Method,
                      headers: [(String, String)], originalURL: String) throws(HTTPError) {
         let handle = easy.handle, curl = easy.curl
-        let share = try library().share
         signet_curl_easy_reset(curl, handle)
         easy.errorBuffer[0] = 0
 
@@ -334,12 +333,12 @@ public final class CurlTransport: Transport, @unchecked Sendable {
 
     // MARK: - Handle pool
 
-    private func checkOut(url: String) throws(HTTPError) -> CurlEasy {
+    private func checkOut(url: String, curl: UnsafePointer<signet_curl>) throws(HTTPError) -> CurlEasy {
         lock.lock()
         let reused = idle.popLast()
         lock.unlock()
         if let reused { return reused }
-        guard let created = CurlEasy(try library().curl) else {
+        guard let created = CurlEasy(curl) else {
             throw .connection(url: url, detail: "libcurl could not create a handle")
         }
         return created
