@@ -129,10 +129,6 @@ func runSignet(_ arguments: [String]) -> Int32 {
 }
 
 _ = RegistryOptions.commandStart
-// The agent handles SIGINT/SIGTERM itself (it removes its socket and exits at once); Dispatch's signal
-// sources would take those signals over from it. Installed before libcurl starts loading: Dispatch
-// starts a thread for them, which would wait for the load.
-if CommandLine.arguments.dropFirst().first != "agent" { Interrupts.install() }
 // Commands that talk to a registry start loading libcurl at once, on a thread of its own, and do the
 // rest of their start-up meanwhile; the others never load it (the agent, which holds keys, maps none
 // of libcurl's libraries).
@@ -141,6 +137,9 @@ if let first = CommandLine.arguments.dropFirst().first, signetCommands.contains(
    !CommandLine.arguments.contains("--help") {
     startLoadingCurl()
 }
+// The agent handles SIGINT/SIGTERM itself (it removes its socket and exits at once); Dispatch's signal
+// sources would take those signals over from it.
+if CommandLine.arguments.dropFirst().first != "agent" { Interrupts.install() }
 let status = runSignet(Array(CommandLine.arguments.dropFirst()))
 // Everything this process wrote is already in place (atomic writes are fsynced and renamed before they
 // return) and output is flushed here, so the libraries' exit-time teardown (OpenSSL, curl's TLS

@@ -156,39 +156,6 @@ final class LocksAndThreadsTests: XCTestCase {
         XCTAssertFalse(sameThread)
     }
 
-    func testSpareThreadsRunBodiesWhoseStackFitsThenNewThreadsDo() {
-        final class Runs: @unchecked Sendable {
-            let condition = Condition()
-            var threads: [pthread_t] = []
-            func record() { condition.lock(); threads.append(pthread_self()); condition.broadcast(); condition.unlock() }
-            func wait(for count: Int) -> [pthread_t] {
-                condition.lock()
-                defer { condition.unlock() }
-                while threads.count < count { condition.wait() }
-                return threads
-            }
-        }
-        let before = spareThreadsWaiting
-        XCTAssertEqual(prepareSpareThreads(2, stackSize: 512 * 1024), 2)
-        XCTAssertEqual(spareThreadsWaiting, before + 2)
-        let runs = Runs()
-        // Larger than the spares' stacks, or the system default: a new thread, the spares stay.
-        startThread(stackSize: 4 << 20) { runs.record() }
-        XCTAssertTrue(tryStartThread { runs.record() })
-        XCTAssertEqual(runs.wait(for: 2).count, 2)
-        XCTAssertEqual(spareThreadsWaiting, before + 2)
-        // Fits: each body takes one spare.
-        startThread(stackSize: 256 * 1024) { runs.record() }
-        XCTAssertTrue(tryStartThread(stackSize: 512 * 1024) { runs.record() })
-        XCTAssertEqual(spareThreadsWaiting, before)
-        // None left: a new thread again.
-        startThread(stackSize: 64 * 1024) { runs.record() }
-        let threads = runs.wait(for: 5)
-        XCTAssertEqual(spareThreadsWaiting, before)
-        let caller = pthread_self()
-        XCTAssertFalse(threads.contains { pthread_equal($0, caller) != 0 })
-    }
-
     func testWithLockRethrowsTypedErrors() {
         struct Failure: Error, Equatable {}
         let lock = Lock()

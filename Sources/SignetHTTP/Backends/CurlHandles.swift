@@ -49,18 +49,10 @@ nonisolated(unsafe) private var curlLoadingStarted = false
 /// Starts loading and initialising libcurl on a thread of its own, so that a command that will make
 /// requests does its other start-up work meanwhile; the first transport waits for it to end. Loading
 /// is the same work whichever thread does it first. Call from the main thread, before other threads.
-///
-/// A thread created while `dlopen` maps and relocates waits for it to finish (glibc takes one lock for
-/// both), so the threads a command starts meanwhile (its first requests: a warm `verify` starts two) are
-/// started before the load, as spares (`prepareSpareThreads`).
 public func startLoadingCurl() {
     curlLoadingStarted = true
-    prepareSpareThreads(spareThreadsWhileLoading, stackSize: 1 << 20)
     _ = tryStartThread(stackSize: 1 << 20) { _ = curlGlobalInitSucceeded }
 }
-
-/// Threads started ahead of loading libcurl: enough for the requests a command sends first.
-let spareThreadsWhileLoading = 3
 
 /// Waits for loading started by ``startLoadingCurl()`` to end (so that a process exiting through
 /// `exit`, whose handlers clean up the TLS libraries, never does so while they are being set up);
