@@ -19,6 +19,8 @@ public final class AtomicFileWriter: @unchecked Sendable {
     /// Bytes written so far.
     public private(set) var written: Int64 = 0
     private var flushedUpTo: Int64 = 0
+    /// Set by `flush` (nothing written after it: `write` clears it).
+    private var flushed = false
     /// A durable file starts writing back every this many bytes, so the final `fsync` waits only for
     /// the tail and the disk works while a download continues.
     static let writeBackStep: Int64 = 8 << 20
@@ -81,6 +83,7 @@ public final class AtomicFileWriter: @unchecked Sendable {
     public func write(_ bytes: UnsafeRawBufferPointer) throws(FileError) {
         guard descriptor >= 0 else { throw .io(path: temporaryPath, detail: "write after the file was closed") }
         guard var base = bytes.baseAddress else { return }
+        flushed = false
         var remaining = bytes.count
         while remaining > 0 {
             let count = Glibc.write(descriptor, base, remaining)
@@ -116,6 +119,22 @@ public final class AtomicFileWriter: @unchecked Sendable {
         }
         written = 0
         flushedUpTo = 0
+        flushed = false
+    }
+
+    /// Flushes what was written to the disk now (durable writers), so that `commit` has only the rename
+    /// left; for several files committed together (`AtomicFile.writeAll`). On failure the temporary
+    /// file is removed.
+    /// - Throws: `FileError.io` naming `path`, the file this one will replace.
+    public func flush(for path: String) throws(FileError) {
+        guard descriptor >= 0 else { throw .io(path: path, detail: "the temporary file was already closed") }
+        guard durable, !flushed else { return }
+        if fsync(descriptor) != 0 {
+            let detail = errnoText()
+            discard()
+            throw .io(path: path, detail: "fsync failed: \(detail)")
+        }
+        flushed = true
     }
 
     /// Flushes and renames the file to `path` (which must be on the same file system), then flushes the
@@ -123,12 +142,7 @@ public final class AtomicFileWriter: @unchecked Sendable {
     /// files, as `AtomicFile.writeAll` does). On failure the temporary file is removed.
     /// - Throws: `FileError.io`.
     public func commit(to path: String, syncingDirectory: Bool = true) throws(FileError) {
-        guard descriptor >= 0 else { throw .io(path: path, detail: "the temporary file was already closed") }
-        if durable && fsync(descriptor) != 0 {
-            let detail = errnoText()
-            discard()
-            throw .io(path: path, detail: "fsync failed: \(detail)")
-        }
+        try flush(for: path)
         close(descriptor)
         descriptor = -1
         TestHooks.faultPoint("before-rename", path: path)
@@ -178,18 +192,36 @@ public enum AtomicFile {
         }
     }
 
-    /// Writes several files as `write` does, each replaced atomically and flushed before its rename, and
-    /// flushes each directory once after the last rename instead of once per file (a verify stores up
-    /// to seven files in one directory). A crash before that leaves every file either old or new
-    /// (which renames survive it is not ordered: a later file may be new and an earlier one old). On
-    /// an error the files written before it stay written (and their directories flushed); the rest
-    /// are not written.
+    /// Writes several files as `write` does, each replaced atomically and flushed before its rename: all
+    /// are written to temporary files and flushed first, then renamed in order, and each directory is
+    /// flushed once after the last rename. One flush then finds most of the others' data already on
+    /// the disk (ext4 commits one journal transaction for the lot), where writing, flushing and
+    /// renaming file by file committed one transaction per file. A crash before the end leaves every
+    /// file either old or new (which renames survive it is not ordered: a later file may be new and an
+    /// earlier one old). When a file cannot be written or flushed, none is replaced; when a rename
+    /// fails, the files renamed before it stay replaced (their directories flushed) and the rest are
+    /// not.
     /// - Throws: `FileError.io`.
     public static func writeAll(_ files: [(path: String, bytes: [UInt8])], mode: mode_t = 0o644) throws(FileError) {
+        var writers: [(writer: AtomicFileWriter, path: String)] = []
+        do {
+            for (path, bytes) in files {
+                let writer = try AtomicFileWriter(directory: directory(of: path), name: "." + name(of: path), mode: mode, durable: true)
+                writers.append((writer, path))
+                try writer.write(bytes)
+            }
+            for (writer, path) in writers { try writer.flush(for: path) }
+        } catch {
+            for (writer, _) in writers { writer.discard() }
+            throw error
+        }
         var directories: [String] = []
         defer { for d in directories { syncDirectory(d) } }
-        for (path, bytes) in files {
-            try replace(path, with: bytes, mode: mode, durable: true, syncingDirectory: false)
+        for (i, (writer, path)) in writers.enumerated() {
+            do { try writer.commit(to: path, syncingDirectory: false) } catch {
+                for (rest, _) in writers[(i + 1)...] { rest.discard() }
+                throw error
+            }
             let dir = directory(of: path)
             if !directories.contains(dir) { directories.append(dir) }
         }

@@ -106,7 +106,7 @@ public final class RegistryTrust {
     /// Whether the last read of the trust tag found the index this machine kept (a 304 answer).
     var trustTagUnchanged = false
     /// Tags the caller will look up after the next refresh (`verify` sets its tag): on a cold refresh the
-    /// hash bins holding them are fetched together with the top-level files.
+    /// hash bins holding them are fetched together with the top-level files, and stored with them.
     public var tagsToResolve: [String] = []
 
     /// Creates the trust view of `reference`'s repository.
@@ -589,6 +589,10 @@ public final class RegistryTrust {
             if v < final { events(.pinKept(repository: reference.name, givenVersion: v, pinnedVersion: final)) }
         }
         guard persist else { return TrustState(updater: updater, index: index, indexDigest: indexDigest, transport: transport) }
+        // The tags the command will resolve are looked up first, so that the delegated metadata that
+        // loads (`releases`, a hash bin) is stored in the same batch as the rest. A lookup that fails
+        // here fails again, and is reported, where the command resolves the tag.
+        for tag in tagsToResolve { _ = try? updater.lookup(tag) }
         do { try store.commit() } catch { throw TrustError.tuf(error) }
         if !usedVersioned, let bytes = lastTrustIndexBytes { keepIndex(bytes) }
         if usedVersioned { recordStorage(indexVersion: try currentIndexTag().version) }

@@ -36,8 +36,9 @@ final class SignetFilesTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["data.json"])
     }
 
-    /// Several files written together: each replaced whole, no temporary file left; an error stops at
-    /// the file that failed, the ones before it written, the ones after it not.
+    /// Several files written together: each replaced whole, no temporary file left. A file that cannot
+    /// be written replaces none; a rename that fails leaves the files before it replaced and the ones
+    /// after it not.
     func testWriteAllReplacesEachFileAndStopsAtTheFirstFailure() throws {
         let dir = try TemporaryDirectory()
         try AtomicFile.write(Array("old a".utf8), to: dir.path + "/a.json")
@@ -50,8 +51,16 @@ final class SignetFilesTests: XCTestCase {
         XCTAssertEqual(info.st_mode & 0o777, 0o600)
         XCTAssertThrowsError(try AtomicFile.writeAll([(dir.path + "/c.json", Array("c".utf8)), (dir.path + "/missing/d.json", Array("d".utf8)),
                                                       (dir.path + "/e.json", Array("e".utf8))]))
-        XCTAssertEqual(try AtomicFile.read(dir.path + "/c.json", limit: 100), Array("c".utf8))
+        XCTAssertNil(try AtomicFile.read(dir.path + "/c.json", limit: 100))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted(), ["a.json", "b.json"])
+        // The rename onto a non-empty directory fails: a.json (before it) is replaced, b.json (after) is not.
+        try FileManager.default.createDirectory(atPath: dir.path + "/c.json/inside", withIntermediateDirectories: true)
+        XCTAssertThrowsError(try AtomicFile.writeAll([(dir.path + "/a.json", Array("third a".utf8)), (dir.path + "/c.json", Array("c".utf8)),
+                                                      (dir.path + "/b.json", Array("new b".utf8))]))
+        XCTAssertEqual(try AtomicFile.read(dir.path + "/a.json", limit: 100), Array("third a".utf8))
+        XCTAssertEqual(try AtomicFile.read(dir.path + "/b.json", limit: 100), Array("b".utf8))
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted(), ["a.json", "b.json", "c.json"])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path + "/c.json"), ["inside"])
     }
 
     func testBoundedReadsStopAtTheLimit() throws {
