@@ -177,6 +177,11 @@ public struct AgentClient: Sendable {
 
     public init(socketPath: String) { self.socketPath = socketPath }
 
+    /// Throws when the socket path cannot be used (longer than a Unix socket address holds).
+    public func checkSocketPath() throws(AgentError) {
+        _ = try AgentWire.address(socketPath)
+    }
+
     /// `$SIGNET_AGENT_SOCKET`, else `home/agent.sock`.
     public static func defaultSocketPath(home: String) -> String {
         if let s = Environment.nonEmpty("SIGNET_AGENT_SOCKET") { return s }

@@ -59,10 +59,12 @@ func runAgentCommand(_ arguments: [String]) throws -> Int32 {
         }
         try server.listen()
         note("signet agent: pid \(getpid()), socket \(client.socketPath), keys forgotten after \(seconds == 0 ? "never (no timeout)" : "\(seconds) s without use"); \(protections)")
-        // SIGINT / SIGTERM: forget the keys, remove the socket and exit.
+        // SIGINT / SIGTERM: forget the keys, remove the socket and exit. The handler only calls
+        // async-signal-safe functions, on the socket's path copied here.
+        agentSocketPathForSignals = strdup(client.socketPath)
         for sig in [SIGINT, SIGTERM, SIGHUP] {
             signal(sig) { _ in
-                unlink(AgentClient.defaultSocketPath(home: Keyring.defaultHome))
+                if let path = agentSocketPathForSignals { unlink(path) }
                 _exit(0)
             }
         }
@@ -77,6 +79,8 @@ func runAgentCommand(_ arguments: [String]) throws -> Int32 {
             return 0
         }
         _ = try openKeyring()
+        // What the agent would stop at, said here (its own output goes nowhere once detached).
+        try client.checkSocketPath()
         let agent = try BackgroundProgram(ownExecutable(), arguments: ["agent", "run", "--timeout", String(seconds), "--detached"])
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
@@ -174,3 +178,6 @@ func ownExecutable() -> String {
     if n > 0 { return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) }
     return CommandLine.arguments[0]
 }
+
+/// The running agent's socket path as C bytes, for its signal handlers (set before they are installed).
+nonisolated(unsafe) private var agentSocketPathForSignals: UnsafeMutablePointer<CChar>?

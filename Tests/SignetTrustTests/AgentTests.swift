@@ -138,6 +138,26 @@ final class AgentTests: TrustTestCase {
         try signet(["agent", "list"], expect: 4)
     }
 
+    /// A socket path longer than a Unix socket address holds is named by `agent start` itself (the
+    /// detached agent's own output goes nowhere), and `SIGNET_AGENT_SOCKET` elsewhere works, its socket
+    /// removed on SIGTERM.
+    func testAgentStartNamesATooLongSocketPathAndASocketElsewhereWorks() throws {
+        let long = work + "/" + String(repeating: "s", count: 120) + ".sock"
+        let failed = try signet(["agent", "start"], env: ["SIGNET_AGENT_SOCKET": long], expect: 4)
+        XCTAssertTrue(failed.stderr.contains("longer than the system allows"), failed.stderr)
+        XCTAssertTrue(failed.stderr.contains("SIGNET_AGENT_SOCKET"), failed.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: long))
+        let short = work + "/a.sock"
+        try signet(["agent", "start"], env: ["SIGNET_AGENT_SOCKET": short])
+        let pid = Int32(try XCTUnwrap(try json(try signet(["agent", "list", "--json"], env: ["SIGNET_AGENT_SOCKET": short]))["pid"] as? Int))
+        agents.append(pid)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: short))
+        kill(pid, SIGTERM)
+        let start = Date()
+        while FileManager.default.fileExists(atPath: short) && Date().timeIntervalSince(start) < 5 { usleep(5_000) }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: short), "the socket is still there 5 s after SIGTERM")
+    }
+
     /// A killed agent leaves its socket behind: commands work from the key files, and a new agent takes
     /// the socket over.
     func testAKilledAgentLeavesCommandsWorkingFromKeyFiles() throws {
