@@ -149,9 +149,14 @@ func runPullCommand(_ arguments: [String]) throws -> Int32 {
                                           events: trustEventPrinter())
         var choice = RootChoice(trustOnFirstUse: invocation.trustOnFirstUse)
         if let root = invocation.rootFile ?? rule?.roots.first { choice.given = try RootChoice.file(root).given }
+        // As `verify`: the registry's tag is read while the trust data refreshes, and the tag's bin is
+        // fetched with the top-level files on a cold refresh.
+        let tag = reference.tagOrDefault
+        let tagRead = invocation.ignoreRegistryTag ? nil : registryTrust.startTagRead(tag)
+        registryTrust.tagsToResolve = [tag]
         let state = try registryTrust.refresh(choice, expired: rule?.exportValidityDays.map { .timestampGrace(seconds: Int64($0) * 86400) } ?? .refuse)
         // As `verify`: a tag moved in the registry without a signature is refused unless asked otherwise.
-        let target = try registryTrust.verifyTag(reference.tagOrDefault, state: state, checkRegistryTag: !invocation.ignoreRegistryTag).target
+        let target = try registryTrust.verifyTag(tag, state: state, checkRegistryTag: !invocation.ignoreRegistryTag, tagRead: tagRead).target
         try rule?.check(registryTrust, state: state, target: target)
         trust = .digest(target.digest, size: target.length)
         reference = reference.with(digest: target.digest)
