@@ -75,6 +75,9 @@ public final class TrustState {
     public let index: TrustIndex
     public let indexDigest: Digest
     let transport: IndexTransport
+    /// Tags already looked up in this state (`RegistryTrust.tagsToResolve`, before it was stored), with
+    /// what the lookup gave: `resolve` reports that instead of looking (and fetching) again.
+    var lookedUp: [String: Result<TargetFile, TUFError>] = [:]
     /// The trusted metadata.
     public var trusted: TrustedMetadataSet { updater.trusted }
 
@@ -590,9 +593,13 @@ public final class RegistryTrust {
         }
         guard persist else { return TrustState(updater: updater, index: index, indexDigest: indexDigest, transport: transport) }
         // The tags the command will resolve are looked up first, so that the delegated metadata that
-        // loads (`releases`, a hash bin) is stored in the same batch as the rest. A lookup that fails
-        // here fails again, and is reported, where the command resolves the tag.
-        for tag in tagsToResolve { _ = try? updater.lookup(tag) }
+        // loads (`releases`, a hash bin) is stored in the same batch as the rest. What each lookup gave,
+        // a failure too, is kept with the state and reported where the command resolves the tag (not
+        // looked up, nor fetched, a second time).
+        var lookedUp: [String: Result<TargetFile, TUFError>] = [:]
+        for tag in tagsToResolve {
+            do throws(TUFError) { lookedUp[tag] = .success(try updater.lookup(tag)) } catch { lookedUp[tag] = .failure(error) }
+        }
         do { try store.commit() } catch { throw TrustError.tuf(error) }
         if !usedVersioned, let bytes = lastTrustIndexBytes { keepIndex(bytes) }
         if usedVersioned { recordStorage(indexVersion: try currentIndexTag().version) }
@@ -607,7 +614,9 @@ public final class RegistryTrust {
         for e in updater.trusted.expiredAccepted {
             events(.expiredAccepted(repository: reference.name, role: e.role, version: e.version, expires: e.expires))
         }
-        return TrustState(updater: updater, index: index, indexDigest: indexDigest, transport: transport)
+        let state = TrustState(updater: updater, index: index, indexDigest: indexDigest, transport: transport)
+        state.lookedUp = lookedUp
+        return state
     }
 
     /// Checks that root, timestamp and snapshot name this repository (or the `--as` identity).
@@ -659,7 +668,9 @@ public final class RegistryTrust {
     /// - Throws: `TrustError.unsignedTag` when no role signs it, other `TrustError`s from verification.
     public func resolve(tag: String, state: TrustState) throws(TrustError) -> TrustedTarget {
         let target: TargetFile
-        do { target = try state.updater.lookup(tag) } catch {
+        do throws(TUFError) {
+            if let earlier = state.lookedUp[tag] { target = try earlier.get() } else { target = try state.updater.lookup(tag) }
+        } catch {
             if case .targetNotFound = error { throw TrustError.unsignedTag(tag: tag, repository: reference.name) }
             throw TrustError.refreshFailed(error, repository: reference.name)
         }

@@ -259,6 +259,27 @@ final class TrustEndToEndTests: TrustTestCase {
 }
 
 extension TrustEndToEndTests {
+    /// A cold `verify` looks its tag up before storing what it verified; when the role holding the tag
+    /// cannot be had (the registry serves other bytes for `releases.json`), that lookup's failure is
+    /// what the command reports, and the blob is asked for once, not again when the tag is resolved.
+    func testAColdVerifyAsksOnceForTheRoleHoldingItsTagEvenWhenItFails() throws {
+        let (rootFile, _) = try setUpSignedRepository()
+        let files = try indexFiles()
+        let releases = try XCTUnwrap(files.first { $0.key.hasSuffix("releases.json") }?.value, "\(files.keys.sorted())")
+        let hex = String(releases.digest.ociString.dropFirst("sha256:".count))
+        let path = registry.blobFile(hex)
+        var stored = try Data(contentsOf: URL(fileURLWithPath: path))
+        stored[stored.count / 2] ^= 0x01
+        try stored.write(to: URL(fileURLWithPath: path))
+        let before = registry.requests().count
+        let failed = try signet(["verify", repo + ":v1", "--root", rootFile], home: "fresh", expect: nil)
+        XCTAssertEqual(failed.status, 1, failed.stderr)
+        XCTAssertTrue(failed.stderr.contains("releases"), failed.stderr)
+        XCTAssertFalse(failed.stdout.contains("@sha256:"), failed.stdout)
+        let asked = registry.requests().dropFirst(before).filter { $0.path.hasSuffix("/blobs/" + releases.digest.ociString) }
+        XCTAssertEqual(asked.count, 1, "\(asked)")
+    }
+
     /// A warm `verify` asks the registry two questions and reads no body: whether the trust index is
     /// still the one it verified (`If-None-Match`, answered 304) and which digest the tag names (`HEAD`);
     /// the signed manifest comes from the bytes kept at the last verification, checked against the
