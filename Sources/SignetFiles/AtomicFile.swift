@@ -177,15 +177,10 @@ public enum AtomicFile {
     /// `durable: false` skips the fsyncs, for scratch directories that are thrown away after use.
     /// - Throws: `FileError.io` naming the path and the system error.
     public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644, durable: Bool = true) throws(FileError) {
-        try replace(path, with: bytes, mode: mode, durable: durable, syncingDirectory: true)
-    }
-
-    /// One file written to a temporary file beside `path` and renamed over it.
-    private static func replace(_ path: String, with bytes: [UInt8], mode: mode_t, durable: Bool, syncingDirectory: Bool) throws(FileError) {
         let writer = try AtomicFileWriter(directory: directory(of: path), name: "." + name(of: path), mode: mode, durable: durable)
         do {
             try writer.write(bytes)
-            try writer.commit(to: path, syncingDirectory: syncingDirectory)
+            try writer.commit(to: path)
         } catch {
             writer.discard()
             throw error

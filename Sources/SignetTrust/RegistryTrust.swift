@@ -77,15 +77,16 @@ public final class TrustState {
     let transport: IndexTransport
     /// Tags already looked up in this state (`RegistryTrust.tagsToResolve`, before it was stored), with
     /// what the lookup gave: `resolve` reports that instead of looking (and fetching) again.
-    var lookedUp: [String: Result<TargetFile, TUFError>] = [:]
+    let lookedUp: [String: Result<TargetFile, TUFError>]
     /// The trusted metadata.
     public var trusted: TrustedMetadataSet { updater.trusted }
 
-    init(updater: Updater, index: TrustIndex, indexDigest: Digest, transport: IndexTransport) {
+    init(updater: Updater, index: TrustIndex, indexDigest: Digest, transport: IndexTransport, lookedUp: [String: Result<TargetFile, TUFError>] = [:]) {
         self.updater = updater
         self.index = index
         self.indexDigest = indexDigest
         self.transport = transport
+        self.lookedUp = lookedUp
     }
 }
 
@@ -614,9 +615,7 @@ public final class RegistryTrust {
         for e in updater.trusted.expiredAccepted {
             events(.expiredAccepted(repository: reference.name, role: e.role, version: e.version, expires: e.expires))
         }
-        let state = TrustState(updater: updater, index: index, indexDigest: indexDigest, transport: transport)
-        state.lookedUp = lookedUp
-        return state
+        return TrustState(updater: updater, index: index, indexDigest: indexDigest, transport: transport, lookedUp: lookedUp)
     }
 
     /// Checks that root, timestamp and snapshot name this repository (or the `--as` identity).
