@@ -118,30 +118,37 @@ public enum LayoutVerifier {
         return Result(reference: "\(repo.name)@\(digest.ociString)", repository: repo.name, tag: tag, digest: digest, checked: checked)
     }
 
-    /// The signed manifest, then every manifest and blob below it, each against its digest and size.
+    /// The signed manifest, then every manifest and blob below it, each against its digest and size; then
+    /// `index.json`, whose every entry must name a manifest of the signed image. Nothing the layout says
+    /// about a manifest is taken on trust: the signed manifest is parsed as a manifest whatever
+    /// `index.json` calls it (its media type comes from the signed target or from its own bytes), and the
+    /// media types below it come from the verified manifests that list them.
     static func checkContent(layout: String, digest: Digest, length: Int64, mediaType: String?, what: String) throws -> Int {
         let store = try OCILayout(existingAt: layout)
         let entries = try store.readIndex()
-        // The signed manifest is named in index.json, or (one platform pulled from an index) stored as a blob.
-        let entry = entries.first(where: { $0.digest == digest })
-            ?? Descriptor(mediaType: mediaType ?? "application/vnd.oci.image.index.v1+json", digest: digest, size: length)
-        guard entry.size == length, (try? store.hasVerifiedBlob(entry)) == true else {
+        let signed = Descriptor(mediaType: mediaType ?? MediaType.ociManifest, digest: digest, size: length)
+        guard (try? store.hasVerifiedBlob(signed)) == true else {
             throw TrustError.manifestMismatch("\(layout) does not hold the signed manifest \(digest) of \(what)")
         }
-        var pending: [Descriptor] = [entry]
+        // Manifests of the signed image (digest -> size and media type as verified).
+        var manifests: [Digest: (size: Int64, mediaType: String)] = [:]
+        var pending: [(descriptor: Descriptor, isManifest: Bool)] = [(signed, true)]
         var checked = 0
-        while let d = pending.popLast() {
-            let isManifest = d.mediaType.contains("manifest") || d.mediaType.contains("index")
+        while let (d, isManifest) = pending.popLast() {
             if isManifest {
                 let bytes = try store.readVerifiedBlob(d, maxBytes: VerifiedManifest.defaultMaxBytes, what: "manifest \(d.digest)")
-                let m = try VerifiedManifest.verify(bytes, expectedDigest: d.digest, expectedSize: d.size, declaredMediaType: d.mediaType, what: "manifest \(d.digest)")
+                let m = try VerifiedManifest.verify(bytes, expectedDigest: d.digest, expectedSize: d.size,
+                                                    declaredMediaType: d.digest == digest ? mediaType : d.mediaType, what: "manifest \(d.digest)")
+                manifests[d.digest] = (d.size, m.mediaType)
                 switch m.content {
-                case .image(let image): pending.append(image.config); pending.append(contentsOf: image.layers)
+                case .image(let image):
+                    pending.append((image.config, false))
+                    pending.append(contentsOf: image.layers.map { ($0, false) })
                 case .index(let index):
                     // Only the platforms that were pulled are in the layout.
                     let present = index.manifests.filter { (try? store.hasVerifiedBlob($0)) == true }
                     guard !present.isEmpty else { throw TrustError.manifestMismatch("no manifest of the signed index \(d.digest) is in \(layout)") }
-                    pending.append(contentsOf: present)
+                    pending.append(contentsOf: present.map { ($0, true) })
                 }
             } else {
                 guard try store.hasVerifiedBlob(d) else {
@@ -149,6 +156,17 @@ public enum LayoutVerifier {
                 }
             }
             checked += 1
+        }
+        // What a tool reading the layout starts from: every entry must be a manifest checked above.
+        guard !entries.isEmpty else { throw TrustError.manifestMismatch("\(layout)/index.json names no image; it must name \(digest) of \(what)") }
+        for (position, entry) in entries.enumerated() {
+            let name = entry.annotation(Descriptor.refNameAnnotation).map { " (\($0))" } ?? ""
+            guard let known = manifests[entry.digest] else {
+                throw TrustError.manifestMismatch("\(layout)/index.json entry \(position + 1)\(name) names \(entry.digest), which is not part of the signed image \(digest) of \(what); an offline check covers a layout that holds one signed image")
+            }
+            guard entry.size == known.size, entry.mediaType == known.mediaType else {
+                throw TrustError.manifestMismatch("\(layout)/index.json entry \(position + 1)\(name) describes \(entry.digest) as \(entry.mediaType), \(entry.size) bytes; the signed image has it as \(known.mediaType), \(known.size) bytes")
+            }
         }
         return checked
     }

@@ -187,10 +187,10 @@ func runPullCommand(_ arguments: [String]) throws -> Int32 {
         // Keep the signed manifest itself (for an index pulled for one platform it is not otherwise stored),
         // so that `signet verify --layout` can check the whole chain offline.
         let layout = try OCILayout(existingAt: output)
-        let path = layout.blobPath(target.digest)
-        if !FileManager.default.fileExists(atPath: path) {
+        let signed = Descriptor(mediaType: MediaType.ociManifest, digest: target.digest, size: target.length)
+        if try !layout.hasVerifiedBlob(signed) {
             let manifest = try registryTrust.fetchVerifiedManifest(target)
-            try AtomicFile.write(manifest.bytes, to: path)
+            try AtomicFile.write(manifest.bytes, to: layout.blobPath(target.digest))
         }
         try registryTrust.exportForLayout(output, tag: target.tag, digest: target.digest, state: state)
     }

@@ -63,6 +63,71 @@ final class TrustEndToEndTests: TrustTestCase {
         XCTAssertTrue(wrong.stderr.contains("belongs to repository \(repo)"), wrong.stderr)
     }
 
+    /// A pulled layout is attacker-writable: what `index.json` says is never trusted. An entry pointing at
+    /// other content, or calling the signed manifest a plain blob so that its layers go unchecked, is
+    /// refused offline. Each edit verified before `index.json` was checked.
+    func testALayoutWhoseIndexNamesOtherContentIsRefusedOffline() throws {
+        let rootFile = try XCTUnwrap(try json(try signet(["trust", "init", repo, "--json"]))["rootFile"] as? String)
+        try signet(["push", try image("multi", message: "multi", platforms: "linux/amd64,linux/arm64"), repo + ":multi"])
+        try signet(["push", try image("single", message: "single"), repo + ":single"])
+        try signet(["push", try image("evil", message: "evil"), repo + ":evil", "--unsigned"])
+        try signet(["pull", repo + ":multi", "--output", work + "/one"])
+        try signet(["pull", repo + ":single", "--output", work + "/single"])
+        try signet(["pull", repo + ":evil", "--output", work + "/evil", "--unsafe-no-trust"])
+        func indexEntries(_ layout: String) throws -> [[String: Any]] {
+            let index = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: layout + "/index.json"))) as? [String: Any])
+            return try XCTUnwrap(index["manifests"] as? [[String: Any]])
+        }
+        func writeEntries(_ entries: [[String: Any]], to layout: String) throws {
+            let index: [String: Any] = ["schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": entries]
+            try JSONSerialization.data(withJSONObject: index).write(to: URL(fileURLWithPath: layout + "/index.json"))
+        }
+        func copyBlobs(from source: String, to layout: String) throws {
+            for name in try FileManager.default.contentsOfDirectory(atPath: source + "/blobs/sha256") where !FileManager.default.fileExists(atPath: layout + "/blobs/sha256/" + name) {
+                try FileManager.default.copyItem(atPath: source + "/blobs/sha256/" + name, toPath: layout + "/blobs/sha256/" + name)
+            }
+        }
+        XCTAssertEqual(try signet(["verify", "--layout", work + "/one", "--root", rootFile], home: "offline").status, 0)
+        // 1. One platform of a signed index: index.json's entry moved to the attacker's image, whose
+        //    blobs are added to the layout (what skopeo or podman would then load).
+        try FileManager.default.copyItem(atPath: work + "/one", toPath: work + "/moved")
+        try copyBlobs(from: work + "/evil", to: work + "/moved")
+        var evilEntry = try XCTUnwrap(try indexEntries(work + "/evil").first)
+        evilEntry["annotations"] = ["org.opencontainers.image.ref.name": "multi"]
+        try writeEntries([evilEntry], to: work + "/moved")
+        let moved = try signet(["verify", "--layout", work + "/moved", "--root", rootFile], home: "offline", expect: 1)
+        XCTAssertTrue(moved.stderr.contains("index.json entry 1 (multi)") && moved.stderr.contains("not part of the signed image"), moved.stderr)
+        // 2. The same, as an extra entry beside the real one.
+        try FileManager.default.copyItem(atPath: work + "/one", toPath: work + "/extra")
+        try copyBlobs(from: work + "/evil", to: work + "/extra")
+        try writeEntries(try indexEntries(work + "/one") + [evilEntry], to: work + "/extra")
+        let extra = try signet(["verify", "--layout", work + "/extra", "--root", rootFile], home: "offline", expect: 1)
+        XCTAssertTrue(extra.stderr.contains("index.json entry 2 (multi)"), extra.stderr)
+        // 3. The signed manifest called a plain blob in index.json, and its layer replaced.
+        try FileManager.default.copyItem(atPath: work + "/single", toPath: work + "/retyped")
+        var entry = try XCTUnwrap(try indexEntries(work + "/single").first)
+        let signedDigest = try XCTUnwrap(entry["digest"] as? String)
+        entry["mediaType"] = "application/octet-stream"
+        try writeEntries([entry], to: work + "/retyped")
+        let manifest = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: work + "/retyped/blobs/sha256/" + signedDigest.dropFirst(7)))) as? [String: Any])
+        let layer = try XCTUnwrap(((manifest["layers"] as? [[String: Any]])?.first?["digest"] as? String)?.dropFirst(7))
+        try Data("not the signed layer".utf8).write(to: URL(fileURLWithPath: work + "/retyped/blobs/sha256/" + layer))
+        let retyped = try signet(["verify", "--layout", work + "/retyped", "--root", rootFile], home: "offline", expect: 1)
+        XCTAssertTrue(retyped.stderr.contains(String(layer.prefix(12))) || retyped.stderr.contains("does not match"), retyped.stderr)
+        // With the layer intact, only the type is wrong: still refused, naming it.
+        try? FileManager.default.removeItem(atPath: work + "/retyped/blobs/sha256/" + layer)
+        try FileManager.default.copyItem(atPath: work + "/single/blobs/sha256/" + layer, toPath: work + "/retyped/blobs/sha256/" + layer)
+        let typeOnly = try signet(["verify", "--layout", work + "/retyped", "--root", rootFile], home: "offline", expect: 1)
+        XCTAssertTrue(typeOnly.stderr.contains("application/octet-stream"), typeOnly.stderr)
+        // 4. An index.json that names nothing.
+        try FileManager.default.copyItem(atPath: work + "/single", toPath: work + "/empty")
+        try writeEntries([], to: work + "/empty")
+        let empty = try signet(["verify", "--layout", work + "/empty", "--root", rootFile], home: "offline", expect: 1)
+        XCTAssertTrue(empty.stderr.contains("names no image"), empty.stderr)
+        // The untouched layouts still verify.
+        XCTAssertEqual(try signet(["verify", "--layout", work + "/single", "--root", rootFile], home: "offline").status, 0)
+    }
+
     func testAttacksAreRejected() throws {
         let (rootFile, _) = try setUpSignedRepository()
         try signet(["verify", repo + ":v1", "--root", rootFile], home: "client")
