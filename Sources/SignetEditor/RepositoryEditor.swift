@@ -725,12 +725,27 @@ public final class RepositoryEditor {
         return found
     }
 
-    /// Keys and role definition that verify role `name` in a given state (the top-level roles from root,
-    /// a delegated role from the first role that delegates to it).
+    /// Keys and role definition that verify role `name` in a given state: the top-level roles from root; a
+    /// delegated role from the first role that delegates to it in a depth-first walk from `targets`
+    /// through the delegations in their listed order (the order a client searches in). A role that no
+    /// role reachable from `targets` delegates to has no keys, whatever other roles of `roles` say: a
+    /// role cannot vouch for itself, nor can one that no client would ever reach.
     static func keysAndRole(for name: String, root: Metadata<Root>, roles: [ByteKey: Metadata<Targets>]) -> ([ByteKey: Key], RoleKeys)? {
         if Root.topLevelRoles.contains(name) { return root.signed.roles[name].map { (root.signed.keyMap, $0) } }
-        for (_, parent) in roles.sorted(by: { $0.key.bytes.lexicographicallyPrecedes($1.key.bytes) }) {
-            if let d = parent.signed.delegations, let r = d.roleKeys(for: name) { return (d.keyMap, r) }
+        var visited: Set<ByteKey> = []
+        var stack = ["targets"]
+        while let current = stack.popLast() {
+            guard visited.insert(ByteKey(current)).inserted, let d = roles[ByteKey(current)]?.signed.delegations else { continue }
+            if let r = d.roleKeys(for: name) { return (d.keyMap, r) }
+            let children: [String]
+            if let listed = d.roles {
+                children = listed.map(\.name)
+            } else if let bins = d.succinctRoles {
+                children = roles.keys.map(\.string).filter { bins.isDelegatedRole($0) }.sorted()
+            } else {
+                children = []
+            }
+            stack.append(contentsOf: children.reversed())
         }
         return nil
     }

@@ -149,4 +149,7 @@ public enum TrustEvent: Sendable {
     case notary(NotaryEvent)
     /// Trust metadata files fetched before the TUF client asks for them (for verbose output).
     case fetchingAhead(repository: String, files: [String])
+    /// What waits under the staged tag is not a valid change on the current trust data: it is neither
+    /// completed nor allowed to hold back other changes.
+    case waitingChangeIgnored(repository: String, reason: String)
 }

@@ -241,8 +241,10 @@ public final class TrustPublisher {
     /// - Throws: `TrustError.pendingChange` when a change waiting for signatures re-signs a role this one
     ///   changes, or when this one would wait too; any verification or editing error (nothing is changed then).
     public func prepare(renewal: Bool = false, _ change: (RepositoryEditor) throws -> Void) throws -> PreparedChange {
-        let waiting = try waitingChangeRoles()
+        let listed = try waitingChangeRoles()
         let (state, editor) = try checkout(renewal: renewal)
+        let waiting = listed == nil ? nil : try validWaitingChangeRoles(editor)
+        waitingRoles = waiting
         do { try change(editor) } catch { throw TrustError.wrap(error) }
         try TrustPublisher.splitReleasesIfLarge(editor)
         // A change may be published while another waits for signatures when it leaves the roles the
@@ -260,8 +262,31 @@ public final class TrustPublisher {
         return PreparedChange(editor: editor, indexDigest: state.indexDigest, present: Set(state.index.files.values.map(\.digest)), outcome: outcome)
     }
 
-    /// The roles re-signed by the change waiting under the staged tag (from its file names), or nil when
-    /// none waits.
+    /// The roles the valid change waiting under the staged tag re-signs, as found by the last `prepare`
+    /// (before it ran its change), for a change that must leave them alone.
+    private(set) var waitingRoles: Set<String>?
+
+    /// The roles re-signed by the change waiting under the staged tag, when it is a valid change on the
+    /// state `editor` holds (checked as `trust staged` checks it); nil when none waits or when what is
+    /// there is not one (reported as `waitingChangeIgnored`): anyone who can write to the registry can
+    /// write the staged tag, so what it holds neither holds back other changes nor is completed unless
+    /// it verifies.
+    func validWaitingChangeRoles(_ editor: RepositoryEditor) throws -> Set<String>? {
+        do {
+            guard let change = try fetchStaged() else { return nil }
+            _ = try editor.review(change)
+            return RepositoryEditor.roleNames(in: change)
+        } catch let e as RepositoryError {
+            trust.events(.waitingChangeIgnored(repository: reference.name, reason: "\(e)"))
+        } catch let e as TrustError {
+            guard case .repository(let r) = e else { throw e }
+            trust.events(.waitingChangeIgnored(repository: reference.name, reason: "\(r)"))
+        }
+        return nil
+    }
+
+    /// The roles named by the file names of the change under the staged tag (not verified), or nil when
+    /// nothing waits there.
     public func waitingChangeRoles() throws -> Set<String>? {
         guard let (staged, _) = try trust.fetchIndex(tag: trust.options.stagedTag), !staged.files.isEmpty else { return nil }
         return RepositoryEditor.roleNames(inFiles: Array(staged.files.keys))
@@ -499,10 +524,10 @@ public final class TrustPublisher {
         if try waitingChangeRoles() != nil {
             completed = try completeWaitingChange()
         }
-        let waiting = try waitingChangeRoles() ?? []
         var renewed: [String] = []
         var elsewhere: [PendingRenewal] = []
         let outcome = try update(renewal: true) { editor in
+            let waiting = self.waitingRoles ?? []
             try editor.renew(role: "timestamp")
             for name in editor.expiringRoles(within: window) where !["timestamp", "snapshot"].contains(name) {
                 let ids = (try? editor.keyIDs(for: name)) ?? []
@@ -532,7 +557,12 @@ public final class TrustPublisher {
     /// - Returns: a description of what was published, or nil when the change still waits (or cannot be
     ///   used; `trust staged` explains why).
     func completeWaitingChange() throws -> String? {
-        guard let change = try fetchStaged() else { return nil }
+        let staged: StagedChange?
+        do { staged = try fetchStaged() } catch let e as TrustError {
+            guard case .repository = e else { throw e }
+            return nil   // not a change (the renewal's own check reports it)
+        }
+        guard let change = staged else { return nil }
         let (state, editor) = try checkout(renewal: true)
         let review: ChangeReview
         do { review = try editor.review(change) } catch { return nil }

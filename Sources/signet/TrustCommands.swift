@@ -62,6 +62,9 @@ func trustEventPrinter() -> (TrustEvent) -> Void {
             }
         case .fetchingAhead(let repository, let files):
             if verbose { note("signet: fetching ahead from \(repository): \(files.sorted().joined(separator: ", "))") }
+        case .waitingChangeIgnored(let repository, let reason):
+            note("signet: warning: the change waiting under the staged tag of \(repository) is ignored: \(reason) "
+                 + "(`signet trust staged \(repository)` shows it; `signet trust discard-staged \(repository)` removes it)")
         }
     }
 }

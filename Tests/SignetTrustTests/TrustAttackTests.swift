@@ -241,6 +241,74 @@ final class TrustAttackTests: TrustTestCase {
         XCTAssertTrue(list.stdout.contains("1 of 3"), list.stdout)
     }
 
+    /// A staged change written by someone with no key brings its own delegator: a new role `aaa`
+    /// (which sorts before `targets`) delegating `releases` and itself to the attacker's key, and a
+    /// `releases` signed with that key listing the attacker's image. Only `targets` (and the roles it
+    /// reaches) say which keys sign `releases`, so the change is refused: the owner's scheduled renewal
+    /// renews the timestamp, publishes nothing of the change and says so, and clients keep verifying.
+    func testAStagedChangeCannotBringItsOwnDelegator() throws {
+        let (rootFile, digest) = try setUpSignedRepository()
+        let evilDigest = try pushUnsigned("evil", tag: "evil")
+        let evilManifest = try manifestBytes(evilDigest)
+        let files = try indexFiles()
+        let releasesTitle = try XCTUnwrap(files.keys.filter { $0.hasSuffix(".releases.json") }.max())
+        let releasesVersion = try XCTUnwrap(Int64(releasesTitle.split(separator: ".")[0]))
+        let attackerKey = try PrivateKey.generate(.ed25519)
+        let tufKey = try Key(publicKey: attackerKey.publicKey)
+        let attackerID = try tufKey.keyID()
+        let expires = Int64(Date().timeIntervalSince1970) + 30 * 86400
+        // The attacker's delegator.
+        var aaa = Metadata<Targets>(signed: Targets(header: Header(version: 1, expiresAt: expires)))
+        aaa.signed.delegations = Delegations(keys: [(attackerID, tufKey)], roles: [
+            DelegatedRole(name: "releases", keyIDs: [attackerID], threshold: 1, paths: ["*"]),
+            DelegatedRole(name: "aaa", keyIDs: [attackerID], threshold: 1, paths: ["*"]),
+        ])
+        try aaa.sign(with: attackerKey, keyID: attackerID)
+        // The next releases, listing "evil", signed by the attacker.
+        var top = try XCTUnwrap(try JSONParser.parse(try blob(try XCTUnwrap(files[releasesTitle]))).objectValue)
+        var signed = try XCTUnwrap(top["signed"]?.objectValue)
+        var targets = try XCTUnwrap(signed["targets"]?.objectValue)
+        var hashes = JSONObject(); hashes["sha256"] = .string(String(evilDigest.dropFirst(7)))
+        var entry = JSONObject(); entry["hashes"] = .object(hashes); entry["length"] = .integer(Int64(evilManifest.count))
+        var custom = JSONObject(); custom["mediaType"] = .string(MediaType.ociManifest); entry["custom"] = .object(custom)
+        targets["evil"] = .object(entry)
+        signed["targets"] = .object(targets)
+        signed["version"] = .integer(releasesVersion + 1)
+        top["signed"] = .object(signed)
+        top["signatures"] = .array([])
+        var releases = try Metadata<Targets>(bytes: try CanonicalJSON.encode(.object(top)), file: "releases.json", lazy: false)
+        try releases.sign(with: attackerKey, keyID: attackerID)
+        // Its description claims the current state as base (the attacker can read it).
+        var roles: [String: ChangeBase.File] = [:]
+        for (title, d) in files where title.hasSuffix(".targets.json") || title.hasSuffix(".releases.json") {
+            let parts = title.split(separator: ".")
+            roles[String(parts[1])] = ChangeBase.File(version: Int64(parts[0]) ?? 0, sha256: d.digest.hex)
+        }
+        let root1 = try blob(try XCTUnwrap(files["1.root.json"]))
+        let base = ChangeBase(root: ChangeBase.File(version: 1, sha256: try SHA256.hash(root1).hex), roles: roles)
+        let staged = StagedChange(base: base, files: [("1.aaa.json", try aaa.encoded()), ("\(releasesVersion + 1).releases.json", try releases.encoded())])
+        try putFiles(staged.storedFiles, tag: "_tuf-staged")
+
+        // The owner's scheduled renewal (and any review of the change) refuses it.
+        let indexBefore = try indexFiles()
+        let renewal = try signet(["timestamp", "renew", repo])
+        XCTAssertTrue(renewal.stderr.contains("is ignored") && renewal.stderr.contains("\"aaa\""), renewal.stderr)
+        XCTAssertEqual(try indexFiles()[releasesTitle]?.digest, indexBefore[releasesTitle]?.digest)
+        XCTAssertNil(try indexFiles().keys.first { $0.hasSuffix(".aaa.json") }, "the attacker's role is not published")
+        let review = try signet(["trust", "sign-staged", repo, "--yes"], expect: 1)
+        XCTAssertTrue(review.stderr.contains("aaa"), review.stderr)
+        // Clients keep verifying the real tag and refuse the attacker's; the owner keeps publishing.
+        XCTAssertEqual(try signet(["verify", repo + ":v1", "--root", rootFile], home: "fresh").stdout, "\(repo)@\(digest)\n")
+        try signet(["verify", repo + ":evil", "--root", rootFile], home: "fresh", expect: 1)
+        // Junk that names releases does not hold back the owner's next releases change either.
+        let push = try signet(["push", try image("img2", message: "two"), repo + ":v2"])
+        XCTAssertTrue(push.stderr.contains("is ignored"), push.stderr)
+        try signet(["verify", repo + ":v2", "--root", rootFile], home: "fresh")
+        try signet(["trust", "discard-staged", repo])
+        try signet(["push", try image("img3", message: "three"), repo + ":v3"])
+        try signet(["verify", repo + ":v3", "--root", rootFile], home: "fresh")
+    }
+
     // MARK: Renewal from an old expired state
 
     /// The attacker replays an old, validly signed index after everything expired. A publisher with no
