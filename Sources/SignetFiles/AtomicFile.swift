@@ -225,14 +225,32 @@ public enum AtomicFile {
     /// Reads a file of at most `limit` bytes; nil when it does not exist.
     /// - Throws: `FileError.tooLarge` above the limit (without reading further), `.io` for other errors.
     public static func read(_ path: String, limit: Int) throws(FileError) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        try read(path, limit: limit, regularOnly: false)
+    }
+
+    /// Reads a file of at most `limit` bytes from a tree that someone else may have written (a pulled
+    /// layout, an export, a copied trust directory); nil when it does not exist. A symbolic link as the
+    /// last component is not followed, and anything but a regular file (a FIFO, a device, a directory)
+    /// is refused without waiting on it.
+    /// - Throws: `FileError.io` for those and for other errors, `.tooLarge` above the limit.
+    public static func readRegularFile(_ path: String, limit: Int) throws(FileError) -> [UInt8]? {
+        try read(path, limit: limit, regularOnly: true)
+    }
+
+    private static func read(_ path: String, limit: Int, regularOnly: Bool) throws(FileError) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | (regularOnly ? O_NOFOLLOW | O_NONBLOCK : 0))
         if fd < 0 {
             if errno == ENOENT { return nil }
+            if regularOnly && errno == ELOOP { throw .io(path: path, detail: "is a symbolic link; only regular files are read here") }
             throw .io(path: path, detail: "cannot open: \(errnoText())")
         }
         defer { close(fd) }
         var info = stat()
-        if fstat(fd, &info) == 0 {
+        if regularOnly {
+            guard fstat(fd, &info) == 0 else { throw .io(path: path, detail: "cannot stat: \(errnoText())") }
+            guard (info.st_mode & S_IFMT) == S_IFREG else { throw .io(path: path, detail: "is not a regular file") }
+        }
+        if regularOnly || fstat(fd, &info) == 0 {
             guard (info.st_mode & S_IFMT) != S_IFDIR else { throw .io(path: path, detail: "is a directory") }
             if (info.st_mode & S_IFMT) == S_IFREG && Int64(info.st_size) > Int64(limit) {
                 throw .tooLarge(path: path, limit: Int64(limit))

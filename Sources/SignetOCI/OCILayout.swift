@@ -32,7 +32,7 @@ public struct OCILayout: Sendable {
     public init(existingAt root: String) throws(OCIError) {
         self.root = OCILayout.trimmed(root)
         let marker = self.root + "/oci-layout"
-        let bytes = try readFileBounded(marker, limit: 64 * 1024)
+        let bytes = try OCILayout.readFile(marker, limit: 64 * 1024)
         let json: JSONValue
         do {
             json = try JSONParser.parse(bytes)
@@ -77,7 +77,7 @@ public struct OCILayout: Sendable {
         let path = root + "/index.json"
         let bytes: [UInt8]
         do {
-            bytes = try readFileBounded(path, limit: OCILayout.maxIndexBytes)
+            bytes = try OCILayout.readFile(path, limit: OCILayout.maxIndexBytes)
         } catch {
             throw .invalidLayout(path: root, reason: "cannot read index.json: \(error)")
         }
@@ -153,13 +153,25 @@ public struct OCILayout: Sendable {
     ///
     /// - Throws: `OCIError.invalidLayout` when it is missing, `.tooLarge`, `.sizeMismatch`,
     ///   `.digestMismatch`.
+    /// Reads a file of the layout (which someone else may have written): bounded, and only a regular
+    /// file (a symbolic link, FIFO or device is refused without waiting on it).
+    static func readFile(_ path: String, limit: Int) throws(OCIError) -> [UInt8] {
+        do throws(FileError) {
+            guard let bytes = try AtomicFile.readRegularFile(path, limit: limit) else { throw .io(path: path, detail: "no such file") }
+            return bytes
+        } catch {
+            if case .tooLarge = error { throw .tooLarge(what: path, limit: Int64(limit)) }
+            throw .io(path: path, detail: error.detail)
+        }
+    }
+
     public func readVerifiedBlob(_ descriptor: Descriptor, maxBytes: Int, what: String) throws(OCIError) -> [UInt8] {
         let path = blobPath(descriptor.digest)
         guard FileManager.default.fileExists(atPath: path) else {
             throw .invalidLayout(path: root, reason: "\(what): blob \(descriptor.digest) is missing")
         }
         guard descriptor.size <= Int64(maxBytes) else { throw .tooLarge(what: what, limit: Int64(maxBytes)) }
-        let bytes = try readFileBounded(path, limit: maxBytes)
+        let bytes = try OCILayout.readFile(path, limit: maxBytes)
         guard Int64(bytes.count) == descriptor.size else {
             throw .sizeMismatch(what: "\(what) (\(path))", expected: descriptor.size, received: Int64(bytes.count))
         }

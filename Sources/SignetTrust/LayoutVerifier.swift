@@ -21,7 +21,7 @@ final class DirectoryFilesTransport: Transport, @unchecked Sendable {
             return HTTPResponse(head: HTTPResponseHead(status: 404, finalURL: request.url), body: [])
         }
         do {
-            guard let bytes = try AtomicFile.read(directory + "/" + name, limit: maxBodyBytes) else {
+            guard let bytes = try AtomicFile.readRegularFile(directory + "/" + name, limit: maxBodyBytes) else {
                 return HTTPResponse(head: HTTPResponseHead(status: 404, finalURL: request.url), body: [])
             }
             return HTTPResponse(head: HTTPResponseHead(status: 200, finalURL: request.url), body: bytes)
@@ -66,7 +66,7 @@ public enum LayoutVerifier {
         let meta = layout + "/signet-trust"
         let info: JSONValue
         do {
-            guard let bytes = try AtomicFile.read(meta + "/pull.json", limit: 64 << 10) else {
+            guard let bytes = try AtomicFile.readRegularFile(meta + "/pull.json", limit: 64 << 10) else {
                 throw TrustError.usage("\(layout) holds no trust metadata (pull it with `signet pull REF --output DIR`)")
             }
             info = try JSONParser.parse(bytes)

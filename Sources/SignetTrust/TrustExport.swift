@@ -73,7 +73,7 @@ public enum TrustExport {
         // The untrusted description only says which repository's pin applies.
         let descriptionBytes: [UInt8]
         do {
-            guard let b = try AtomicFile.read(directory + "/" + descriptionFile, limit: 1 << 20) else {
+            guard let b = try AtomicFile.readRegularFile(directory + "/" + descriptionFile, limit: 1 << 20) else {
                 throw TrustError.usage("\(directory) is not a Signet export (no \(descriptionFile)); make one with `signet export`")
             }
             descriptionBytes = b
@@ -88,7 +88,7 @@ public enum TrustExport {
             let names = try AtomicFile.list(directory + "/" + metadataDirectory).sorted()
             guard names.count <= TrustIndex.maxFiles else { throw TrustError.invalidIndex("the export holds more than \(TrustIndex.maxFiles) metadata files") }
             for name in names where name.hasSuffix(".json") && SafeName.isFileName(name) {
-                guard let bytes = try AtomicFile.read(directory + "/" + metadataDirectory + "/" + name, limit: 64 << 20) else { continue }
+                guard let bytes = try AtomicFile.readRegularFile(directory + "/" + metadataDirectory + "/" + name, limit: 64 << 20) else { continue }
                 files.append((name, bytes))
             }
         } catch let e as TrustError { throw e } catch { throw TrustError.usage("cannot read \(directory)/\(metadataDirectory): \(error)") }
@@ -106,13 +106,14 @@ public enum TrustExport {
         }
         let transport = IndexTransport(client: client, repository: destination.repository, index: TrustIndex(files: descriptors), local: local)
         let updater: Updater
+        let verified: VerifiedRepository
         do {
             let floors = try DirectoryMetadataStore(directory: pinDirectory)
             let store = TransactionalMetadataStore(base: floors, seed: pinned == nil ? ["root": anchor] : [:])
             var config = UpdaterConfig()
             config.expiredMetadata = expired
             updater = try Updater(metadataBaseURL: IndexTransport.base, transport: transport, store: store, clock: clock, config: config)
-            _ = try updater.verifiedRepository(earlierRoots: { v in local.values.first { b in
+            verified = try updater.verifiedRepository(earlierRoots: { v in local.values.first { b in
                 (try? Metadata<Root>(bytes: b, file: "root.json"))?.signed.header.version == v } })
         } catch { throw TrustError.refreshFailed(error, repository: original) }
         try TrustChecks.identity(of: updater.trusted, is: original, display: "\(original) (the export's trust data)", where: "\(directory)/\(metadataDirectory)/")
@@ -135,6 +136,20 @@ public enum TrustExport {
             }
             images.append((tag, entry.digest))
         }
+        let scratch: TemporaryDirectory
+        do { scratch = try TemporaryDirectory(prefix: "signet-import") } catch { throw TrustError.file(error) }
+        var options = TrustOptions(home: scratch.path + "/home")
+        options.clock = clock
+        options.expectedIdentity = original
+        let check = RegistryTrust(reference: destination, client: client, options: options)
+        // Not over a newer state of the same repository (an older export replayed would roll it back).
+        let anchorChoice = RootChoice(given: (path: "this machine's root for \(original)", bytes: anchor))
+        if let current = try check.trustTagContent(), current.isIndex,
+           let theirs = try? check.refresh(anchorChoice, expired: expired, persist: false),
+           let theirVersion = theirs.updater.trusted.timestamp?.signed.header.version,
+           let ours = updater.trusted.timestamp?.signed.header.version, theirVersion > ours {
+            throw TrustError.conflict("\(destination.name) holds newer trust data of \(original) (timestamp version \(theirVersion), the export's is \(ours)); nothing of it was replaced")
+        }
         // Push, publish the trust data unchanged, verify at the destination.
         do {
             for (tag, digest) in images {
@@ -143,14 +158,9 @@ public enum TrustExport {
                 guard pushed.manifest.digest == digest else { throw TrustError.manifestMismatch("pushed \(pushed.manifest.digest) for \(tag), expected \(digest)") }
             }
         } catch let e as TrustError { throw e } catch let e as OCIError { throw TrustError.oci(e) } catch { throw TrustError.wrap(error) }
-        let scratch: TemporaryDirectory
-        do { scratch = try TemporaryDirectory(prefix: "signet-import") } catch { throw TrustError.file(error) }
-        var options = TrustOptions(home: scratch.path + "/home")
-        options.clock = clock
-        options.expectedIdentity = original
-        let check = RegistryTrust(reference: destination, client: client, options: options)
-        try TrustCopy.publishIndex(files, at: check)
-        let state = try check.refresh(RootChoice(given: (path: "this machine's root for \(original)", bytes: anchor)), expired: expired, persist: false)
+        // Only what verified is published: the files the TUF workflow read, never the directory's listing.
+        try TrustCopy.publishIndex(verified.files, at: check)
+        let state = try check.refresh(anchorChoice, expired: expired, persist: false)
         for (tag, digest) in images {
             guard try check.verifyTag(tag, state: state, checkRegistryTag: true).target.digest == digest else {
                 throw TrustError.manifestMismatch("at \(destination.name), \(tag) does not verify as \(digest)")

@@ -36,6 +36,28 @@ final class SignetFilesTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["data.json"])
     }
 
+    /// Files of trees someone else wrote: a regular file is read; a link, a FIFO (which would block a
+    /// plain read forever: nobody writes to it here), a directory or a device is refused at once.
+    func testReadRegularFileRefusesLinksFIFOsAndDevicesWithoutWaiting() throws {
+        let dir = try TemporaryDirectory()
+        try AtomicFile.write(Array("{}".utf8), to: dir.path + "/plain.json")
+        XCTAssertEqual(try AtomicFile.readRegularFile(dir.path + "/plain.json", limit: 10), Array("{}".utf8))
+        XCTAssertNil(try AtomicFile.readRegularFile(dir.path + "/missing.json", limit: 10))
+        XCTAssertEqual(symlink(dir.path + "/plain.json", dir.path + "/link.json"), 0)
+        XCTAssertEqual(try AtomicFile.read(dir.path + "/link.json", limit: 10), Array("{}".utf8), "a plain read follows the link")
+        XCTAssertEqual(mkfifo(dir.path + "/fifo.json", 0o600), 0)
+        for (name, expected) in [("link.json", "symbolic link"), ("fifo.json", "not a regular file")] {
+            XCTAssertThrowsError(try AtomicFile.readRegularFile(dir.path + "/" + name, limit: 10), name) { error in
+                XCTAssertTrue("\(error)".contains(expected) && "\(error)".contains(name), "\(error)")
+            }
+        }
+        XCTAssertThrowsError(try AtomicFile.readRegularFile(dir.path, limit: 10))
+        XCTAssertThrowsError(try AtomicFile.readRegularFile("/dev/zero", limit: 10))
+        XCTAssertThrowsError(try AtomicFile.readRegularFile(dir.path + "/plain.json", limit: 1)) { error in
+            XCTAssertTrue("\(error)".contains("limit") || "\(error)".contains("large"), "\(error)")
+        }
+    }
+
     /// Several files written together: each replaced whole, no temporary file left. A file that cannot
     /// be written replaces none; a rename that fails leaves the files before it replaced and the ones
     /// after it not.

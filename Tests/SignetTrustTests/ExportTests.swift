@@ -18,6 +18,10 @@ final class ExportTests: TrustTestCase {
         let exported = try json(try signet(["export", repo, "--output", export, "--json"]))
         XCTAssertEqual(Set(((exported["tags"] as? [[String: Any]]) ?? []).compactMap { $0["tag"] as? String }), ["v1", "multi"])
         try signet(["export", repo + ":v1", "--output", work + "/export.tar"])
+        // A later state (v2 signed), exported too.
+        let v2 = try signet(["push", try image("img2", message: "two"), repo + ":v2"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let newer = work + "/export-newer"
+        try signet(["export", repo, "--output", newer])
         // skopeo reads the layout by tag.
         let skopeo = try TestProcesses.run("/usr/bin/skopeo", ["copy", "oci:\(export):v1", "dir:\(work)/skopeo-v1"])
         XCTAssertEqual(skopeo.status, 0, skopeo.stderr)
@@ -65,5 +69,27 @@ final class ExportTests: TrustTestCase {
         let after = try signet(["verify", destination + ":v1", "--policy", policyFile], home: "inside-client-2", env: day(12), expect: 1)
         XCTAssertTrue(after.stderr.contains("timestamp") && after.stderr.contains("expired"), after.stderr)
         try signet(["verify", destination + ":v1", "--root", copiedRoot, "--as", repo], home: "no-policy", env: day(5), expect: 1)
+
+        // The newer export, with a link to a file of the importing machine beside its metadata: refused,
+        // naming it (it would otherwise have been read and published with the trust data).
+        let secret = work + "/docker-config.json"
+        try Data("{\"auths\":{\"inside\":{\"auth\":\"c2VjcmV0OnNlY3JldA==\"}}}".utf8).write(to: URL(fileURLWithPath: secret))
+        try FileManager.default.createSymbolicLink(atPath: newer + "/signet-trust/remote/config.json", withDestinationPath: secret)
+        let linked = try signet(["import", newer, destination, "--policy", policyFile], home: "inside-admin", expect: 2)
+        XCTAssertTrue(linked.stderr.contains("config.json") && linked.stderr.contains("symbolic link"), linked.stderr)
+        // A regular file the trust data does not name is not published.
+        try FileManager.default.removeItem(atPath: newer + "/signet-trust/remote/config.json")
+        try FileManager.default.copyItem(atPath: secret, toPath: newer + "/signet-trust/remote/config.json")
+        try signet(["import", newer, destination, "--policy", policyFile], home: "inside-admin")
+        let trustIndex = try TestProcesses.run("/usr/bin/curl", ["-sf", "-H", "Accept: application/vnd.oci.image.manifest.v1+json", "http://\(inside.address)/v2/team/app/manifests/_tuf"])
+        XCTAssertEqual(trustIndex.status, 0)
+        XCTAssertFalse(trustIndex.stdout.contains("config.json"), trustIndex.stdout)
+        XCTAssertTrue(trustIndex.stdout.contains("timestamp.json"), trustIndex.stdout)
+        XCTAssertEqual(try signet(["verify", destination + ":v2", "--policy", policyFile], home: "inside-client-3").stdout, "\(destination)@\(v2)\n")
+        // The older export replayed over it: refused, nothing replaced.
+        let replayed = try signet(["import", export, destination, "--policy", policyFile], home: "inside-admin", expect: 5)
+        XCTAssertTrue(replayed.stderr.contains("holds newer trust data"), replayed.stderr)
+        XCTAssertEqual(try TestProcesses.run("/usr/bin/curl", ["-sf", "-H", "Accept: application/vnd.oci.image.manifest.v1+json", "http://\(inside.address)/v2/team/app/manifests/_tuf"]).stdout, trustIndex.stdout)
+        XCTAssertEqual(try signet(["verify", destination + ":v2", "--policy", policyFile], home: "inside-client-4").stdout, "\(destination)@\(v2)\n")
     }
 }

@@ -26,6 +26,6 @@ public struct NotaryTrustDirectory: NotarySource {
         guard ["root", "timestamp", "snapshot", "targets"].contains(role) || NotaryTargets.isDelegationName(role) else {
             throw TUFError.unsafeTargetPath(path: role)
         }
-        return try TUFFiles.read(metadataDirectory + "/" + role + ".json", limit: limit)
+        do throws(FileError) { return try AtomicFile.readRegularFile(metadataDirectory + "/" + role + ".json", limit: limit) } catch { throw .file(error) }
     }
 }
