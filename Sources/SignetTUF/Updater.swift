@@ -174,6 +174,8 @@ public final class Updater {
     }
 
     private func loadRoot(_ set: inout TrustedMetadataSet) throws(TUFError) {
+        // A trusted root this close to the largest version (only a hostile one) has no successor to look for.
+        guard set.root.signed.header.version < Int64.max - Int64(config.maxRootRotations) - 1 else { return }
         let first = set.root.signed.header.version + 1
         for version in first..<(first + Int64(config.maxRootRotations)) {
             let name = "\(version).root.json"
@@ -454,6 +456,9 @@ public final class Updater {
     /// The verified bytes of root version `version` if the last refresh verified it (the stored root
     /// and every later version it accepted).
     public func verifiedRoot(version: Int64) -> [UInt8]? { acceptedRoots[version] }
+
+    /// The root versions `verifiedRoot(version:)` holds, in order.
+    public var verifiedRootVersions: [Int64] { acceptedRoots.keys.sorted() }
 
     /// The exact bytes of role `role` ("timestamp", "snapshot", "targets" or a delegated role) as the
     /// last refresh or lookup verified them.

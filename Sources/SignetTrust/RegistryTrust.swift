@@ -102,6 +102,10 @@ public final class RegistryTrust {
     let events: (TrustEvent) -> Void
     /// The storage mode once known from verified trust data (or chosen at `trust init`).
     public internal(set) var storageOverride: TrustStorage?
+    /// Set once a trust index or a waiting change has been sent to the registry by this value (whatever
+    /// the answer): from then on the keys that state names may be in use, so nothing that named them may
+    /// be undone by deleting them.
+    public internal(set) var publishAttempted = false
     /// The `_tuf` manifest read while finding the storage mode, used once by the next `fetchIndex` (so a
     /// refresh reads it once); dropped whenever this machine moves a trust tag.
     var trustTagManifest: [UInt8]?
@@ -605,7 +609,7 @@ public final class RegistryTrust {
         if !usedVersioned, let bytes = lastTrustIndexBytes { keepIndex(bytes) }
         if usedVersioned { recordStorage(indexVersion: try currentIndexTag().version) }
         var accepted: [(Int64, [UInt8])] = []
-        for v in 1...max(1, updater.trusted.root.signed.header.version) {
+        for v in updater.verifiedRootVersions {
             if let b = updater.verifiedRoot(version: v) { accepted.append((v, b)) }
         }
         archiveRoots(accepted)

@@ -152,4 +152,7 @@ public enum TrustEvent: Sendable {
     /// What waits under the staged tag is not a valid change on the current trust data: it is neither
     /// completed nor allowed to hold back other changes.
     case waitingChangeIgnored(repository: String, reason: String)
+    /// New keys made for a change that failed after its state was sent to the registry: kept in the key
+    /// store, as that state (which names them) may have been published.
+    case newKeysKept(repository: String, keyIDs: [String])
 }

@@ -135,7 +135,7 @@ public final class TrustPublisher {
             try trust.adopt(files)
             if storage == .versioned { trust.recordStorage(indexVersion: 1) }
         } catch {
-            for e in generated { try? keyring.remove(e) }
+            discardNewKeys(generated)
             throw TrustError.wrap(error)
         }
         let local = Set(((try? keyring.list()) ?? []).map(\.keyID))
@@ -642,8 +642,20 @@ public final class TrustPublisher {
             }
             return Rotation(outcome: outcome, newKey: entry, replaced: replaced)
         } catch {
-            try? keyring.remove(entry)
+            discardNewKeys([entry])
             throw error
+        }
+    }
+
+    /// Removes keys made for a change that failed, unless the change was sent to the registry: then the
+    /// state naming them may be published (a read-back can fail after the registry stored it), and a key
+    /// it names must not be lost, so they stay and the user is told.
+    func discardNewKeys(_ entries: [KeyringEntry]) {
+        guard !entries.isEmpty else { return }
+        if trust.publishAttempted {
+            trust.events(.newKeysKept(repository: reference.name, keyIDs: entries.map(\.keyID)))
+        } else {
+            for e in entries { try? keyring.remove(e) }
         }
     }
 

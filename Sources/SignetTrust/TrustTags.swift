@@ -99,6 +99,9 @@ extension RegistryTrust {
     /// are no gaps.
     func latestVersion(_ base: String, from known: Int) throws(TrustError) -> Int {
         var low = known
+        // A remembered version that is not there (a record pushed up by a registry that answered for
+        // tags it did not hold) is not trusted as a starting point: the search starts again from 1.
+        if low > 1, try !tagExists(versionedTag(base, low)) { low = 0 }
         if low == 0 {
             guard try tagExists(versionedTag(base, 1)) else { return 0 }
             low = 1
@@ -148,6 +151,7 @@ extension RegistryTrust {
         }
         TestHooks.faultPoint("before-trust-tag", path: tag)
         trustTagManifest = nil
+        publishAttempted = true
         do { _ = try client.putManifest(repository: repository, reference: tag, bytes: bytes, mediaType: MediaType.ociManifest) } catch {
             if case .registry(_, _, let code, _) = error, code?.hasSuffix("BLOB_UNKNOWN") == true { throw TrustError.oci(error) }
             if case .registry(_, let status, _, _) = error, status == 400 || status == 409 {
@@ -164,6 +168,7 @@ extension RegistryTrust {
     /// Publishes a waiting change (or, with no files, says none waits): `_tuf-staged` (normal) or the
     /// next `_tuf-staged.K` (versioned).
     func putStagedIndex(_ files: [(name: String, bytes: [UInt8])]) throws(TrustError) {
+        if !files.isEmpty { publishAttempted = true }
         if try storage() == .versioned {
             let current = try currentStagedTag()?.version ?? 0
             if files.isEmpty && current == 0 { return }   // nothing ever waited

@@ -62,6 +62,10 @@ func trustEventPrinter() -> (TrustEvent) -> Void {
             }
         case .fetchingAhead(let repository, let files):
             if verbose { note("signet: fetching ahead from \(repository): \(files.sorted().joined(separator: ", "))") }
+        case .newKeysKept(let repository, let keyIDs):
+            note("signet: the new key\(keyIDs.count == 1 ? "" : "s") \(keyIDs.map { String($0.prefix(12)) }.joined(separator: ", ")) stay\(keyIDs.count == 1 ? "s" : "") in the key store: "
+                 + "the trust data of \(repository) naming \(keyIDs.count == 1 ? "it" : "them") was sent to the registry and may be the current state "
+                 + "(`signet inspect \(repository)` shows which keys it names)")
         case .waitingChangeIgnored(let repository, let reason):
             note("signet: warning: the change waiting under the staged tag of \(repository) is ignored: \(reason) "
                  + "(`signet trust staged \(repository)` shows it; `signet trust discard-staged \(repository)` removes it)")

@@ -309,6 +309,44 @@ final class TrustAttackTests: TrustTestCase {
         try signet(["verify", repo + ":v3", "--root", rootFile], home: "fresh")
     }
 
+    /// A key rotation whose read-back fails after the registry stored the new state (here versioned
+    /// storage, with junk planted two versions ahead for the read-back to find) keeps the new key: the
+    /// published state names it. Once the junk is gone, the owner renews with it and clients follow.
+    func testANewKeyIsKeptWhenTheStateNamingItMayHaveBeenPublished() throws {
+        let rootFile = try XCTUnwrap(try json(try signet(["trust", "init", repo, "--immutable-tags", "--json"]))["rootFile"] as? String)
+        let v1 = try signet(["push", try image("img1", message: "one"), repo + ":v1"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertNoThrow(try manifestBytes("_tuf.2"))
+        func keyIDs() throws -> Set<String> {
+            let listed = try JSONSerialization.jsonObject(with: Data(try signet(["key", "list", "--json"]).stdout.utf8)) as? [[String: Any]] ?? []
+            return Set(listed.compactMap { $0["keyID"] as? String })
+        }
+        let before = try keyIDs()
+        // Junk at _tuf.5: the rotation publishes _tuf.3, and its read-back (probing 4, then 5) finds it.
+        try putManifest("_tuf.5", try manifestBytes(try pushUnsigned("junk", tag: "junk")))
+        let rotation = try signet(["key", "rotate", repo, "timestamp"], expect: 1)
+        XCTAssertNoThrow(try manifestBytes("_tuf.3"), "the rotated state was published")
+        let added = try keyIDs().subtracting(before)
+        XCTAssertEqual(added.count, 1, "the new timestamp key stays in the key store: \(rotation.stderr)")
+        let addedID = try XCTUnwrap(added.first)
+        XCTAssertTrue(rotation.stderr.contains("stays in the key store") && rotation.stderr.contains(String(addedID.prefix(12))), rotation.stderr)
+        // The junk goes; the state at _tuf.3 names the new key, and the owner can still renew.
+        let junk = try registryClient().fetchManifest(repository: "team/app", reference: "_tuf.5", what: "junk")
+        let deleted = try TestProcesses.run("/usr/bin/curl", ["-sf", "-X", "DELETE", "http://\(registry.address)/v2/team/app/manifests/\(try SHA256.hash(junk.bytes).ociString)"])
+        XCTAssertEqual(deleted.status, 0, deleted.stderr)
+        try signet(["timestamp", "renew", repo], home: "owner")
+        XCTAssertEqual(try signet(["verify", repo + ":v1", "--root", rootFile], home: "fresh").stdout, "\(repo)@\(v1)\n")
+        // A copy of the current state shown one version ahead (_tuf.5) verifies and is remembered by the
+        // machines that look; once it is gone they search again instead of failing from then on.
+        try putIndex(layers: Array(try indexFiles(tag: "_tuf.4").values), tag: "_tuf.5")
+        try signet(["verify", repo + ":v1"], home: "fresh")
+        try signet(["verify", repo + ":v1"], home: "owner")
+        let copy = try SHA256.hash(try manifestBytes("_tuf.5"))
+        XCTAssertEqual(try TestProcesses.run("/usr/bin/curl", ["-sf", "-X", "DELETE", "http://\(registry.address)/v2/team/app/manifests/\(copy.ociString)"]).status, 0)
+        XCTAssertEqual(try signet(["verify", repo + ":v1"], home: "fresh").stdout, "\(repo)@\(v1)\n")
+        let v2 = try signet(["push", try image("img2", message: "two"), repo + ":v2"], home: "owner").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertEqual(try signet(["verify", repo + ":v2"], home: "fresh").stdout, "\(repo)@\(v2)\n")
+    }
+
     // MARK: Renewal from an old expired state
 
     /// The attacker replays an old, validly signed index after everything expired. A publisher with no
