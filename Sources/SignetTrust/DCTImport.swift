@@ -58,7 +58,9 @@ public final class DCTImporter {
     }
 
     /// The DCT signers' public keys with names: every key of `targets/releases` and of each
-    /// `targets/<name>` signer role, named after the signer role that lists it.
+    /// `targets/<name>` signer role, named after the signer role that lists it. A repository without
+    /// signer roles (plain `docker push` with content trust: the repository key signs every tag in
+    /// `targets`) has the repository key as its signer, named `dct-repository`.
     func dctSigners() -> [(name: String, key: PublicKey)] {
         var out: [(String, PublicKey)] = []
         var seen: [[UInt8]] = []
@@ -71,6 +73,13 @@ public final class DCTImporter {
                 seen.append(identity)
                 let name = d.name == "targets/releases" ? "dct-\(id.prefix(12))" : String(d.name.dropFirst("targets/".count))
                 out.append((name, key))
+            }
+        }
+        if out.isEmpty, let repositoryKeys = set.root.roles["targets"]?.keyIDs {
+            for id in repositoryKeys {
+                guard let key = set.root.keys[id]?.publicKey, let identity = try? key.identity(), !seen.contains(identity) else { continue }
+                seen.append(identity)
+                out.append((repositoryKeys.count == 1 ? "dct-repository" : "dct-repository-\(id.prefix(12))", key))
             }
         }
         return out
@@ -150,14 +159,21 @@ public final class DCTImporter {
             let identities = named.compactMap { try? $0.key.identity() }
             for e in try keyring.list() where identities.contains((try? e.publicKey.identity()) ?? []) { localSignerIDs.append(e.keyID) }
             guard !localSignerIDs.isEmpty else {
-                throw TrustError.notAuthorized("none of the Docker Content Trust signer keys of \(set.gun) is in this key store: import them with `signet key import ~/.docker/trust/private` (or the notary trust directory), or use --signers new")
+                let which = named.allSatisfy { $0.name.hasPrefix("dct-repository") } ? "the repository key (it signs the tags; there are no signer roles)" : "the signer keys"
+                throw TrustError.notAuthorized("none of the Docker Content Trust keys that sign \(set.gun)'s tags is in this key store (\(which): \(named.map { String((try? Key(publicKey: $0.key).keyID())?.prefix(12) ?? "?") }.joined(separator: ", "))): import them with `signet key import ~/.docker/trust/private` (or the notary trust directory), or use --signers new")
             }
         }
         if try trust.fetchIndex() == nil {
             report.initialized = try initialize(localSignerIDs)
         }
         var toImport: [(DCTInspection.Tag, String)] = []
-        let (state, _) = try trust.verifiedState(publisher.root, expired: .refuse)
+        let state: TrustState
+        do { (state, _) = try trust.verifiedState(publisher.root, expired: .refuse) } catch {
+            if case .notPinned(let name) = error {
+                throw TrustError.usage("\(name) already has Signet trust data, and this machine has no root pinned for it: pin it first with `signet trust pin \(name) --root ROOT_FILE` (the --root of `signet dct` names the Notary root)")
+            }
+            throw error
+        }
         for (tag, mediaType) in candidates {
             let current = try? trust.resolve(tag: tag.name, state: state)
             if let current, current.digest == tag.digest {
@@ -198,7 +214,10 @@ public final class DCTImporter {
                 report.signersAdded.append((name, id))
             }
             for (tag, mediaType) in toImport {
-                try TrustPublisher.signChange(tag: tag.name, digest: tag.digest, length: tag.length, mediaType: mediaType)(editor)
+                // Checked again on the state being changed: a tag signed for another digest since the
+                // check above is not moved back without --replace.
+                try TrustPublisher.signChange(tag: tag.name, digest: tag.digest, length: tag.length, mediaType: mediaType,
+                                              replace: replace, repository: trust.reference.name)(editor)
             }
         }
         report.outcome = outcome

@@ -215,6 +215,39 @@ final class DCTTests: TrustTestCase {
         try signet(["dct", "verify", "\(gun):v3", "--trust-dir", work + "/trust-copy"], home: "offline", expect: 1)
     }
 
+    /// The most common DCT repository: `docker push` with content trust and no signer roles, every tag
+    /// signed by the repository key in `targets`. Importing it with the default `--signers dct` needs
+    /// that key (said so when it is missing), makes it the `releases` signer, and moves every tag.
+    func testARepositoryWithoutSignerRolesImportsWithItsRepositoryKey() throws {
+        let v1 = try pushImage("v1"), v2 = try pushImage("v2")
+        try notaryCLI(["init", gun])
+        try notaryCLI(["key", "rotate", gun, "snapshot", "-r"])
+        try notaryCLI(["addhash", gun, "v1", "\(v1.size)", "--sha256", String(v1.digest.dropFirst(7))])
+        try notaryCLI(["addhash", gun, "v2", "\(v2.size)", "--sha256", String(v2.digest.dropFirst(7))])
+        try notaryCLI(["publish", gun])
+        let rootFile = work + "/notary-trust/tuf/\(gun)/metadata/root.json"
+        let inspect = try signet(["dct", "inspect", gun, "--root", rootFile] + dctSource, home: "owner")
+        XCTAssertTrue(inspect.stdout.contains("(Repo Admin)"), inspect.stdout)
+        // Without the repository key in the key store: refused, naming what is needed.
+        let missing = try signet(["dct", "import", gun] + dctSource, home: "owner", expect: 1)
+        XCTAssertTrue(missing.stderr.contains("the repository key") && missing.stderr.contains("signet key import"), missing.stderr)
+        // With the notary CLI's keys imported: every tag moves, signed by the repository key.
+        try signet(["key", "import", work + "/notary-trust"], home: "owner", env: notaryEnv)
+        let report = try json(try signet(["dct", "import", gun, "--json"] + dctSource, home: "owner"))
+        XCTAssertEqual(Set(((report["imported"] as? [[String: Any]]) ?? []).compactMap { $0["tag"] as? String }), ["v1", "v2"])
+        XCTAssertEqual(((report["signersAdded"] as? [[String: Any]]) ?? []).compactMap { $0["name"] as? String }, ["dct-repository"])
+        let newRoot = try XCTUnwrap(report["rootFile"] as? String)
+        for (tag, digest) in [("v1", v1.digest), ("v2", v2.digest)] {
+            XCTAssertEqual(try signet(["verify", "\(gun):\(tag)", "--root", newRoot], home: "migrated-client").stdout, "\(gun)@\(digest)\n")
+        }
+        let signers = try signet(["signer", "list", gun], home: "owner")
+        XCTAssertTrue(signers.stdout.contains("dct-repository"), signers.stdout)
+        // Signing goes on in Signet with the same key.
+        let v3 = try pushImage("v3")
+        try signet(["sign", "\(gun):v3@\(v3.digest)"], home: "owner")
+        XCTAssertEqual(try signet(["verify", "\(gun):v3"], home: "migrated-client").stdout, "\(gun)@\(v3.digest)\n")
+    }
+
     /// Every file the server serves now for the GUN, by the names clients ask for.
     func notaryFiles() throws -> [String: [UInt8]] {
         var out: [String: [UInt8]] = [:]
