@@ -417,6 +417,11 @@ public final class Updater {
                 queue.append((RoleRef(delegator: ref.name.string, name: r.name), ref))
             }
             if let bins = d.succinctRoles {
+                // Every bin must be in the snapshot: more bins than it lists (up to 2^32) are refused
+                // before any is queued.
+                guard bins.binCount < budget else {
+                    throw TUFError.invalidMetadata(file: "snapshot.json", reason: "\(ref.name.string) delegates \(bins.binCount) hash bins; the snapshot lists \(budget - 1) files")
+                }
                 for n in 0..<bins.binCount {
                     let name = bins.binName(n)
                     if !seen.contains(ByteKey(name)) { queue.append((RoleRef(delegator: ref.name.string, name: name), ref)) }

@@ -156,6 +156,18 @@ final class DelegationTests: XCTestCase {
         XCTAssertFalse(bins.isDelegatedRole("other-1"))
     }
 
+    /// A delegation to more hash bins than the snapshot lists (bit_length up to 32: four billion names)
+    /// is refused before any bin is queued, when the whole repository is verified.
+    func testMoreHashBinsThanTheSnapshotListsAreRefusedUpFront() throws {
+        let (id, key) = try sim.newKey()
+        let bins = SuccinctRoles(keyIDs: [id], threshold: 1, bitLength: 20, namePrefix: "bin")
+        sim.targets["targets"]?.signed.delegations = Delegations(keys: [(id, try Key(publicKey: key.publicKey))], succinctRoles: bins)
+        try sim.publish(roles: ["targets"])
+        XCTAssertThrowsError(try updater().verifiedRepository(earlierRoots: { _ in nil })) { e in
+            guard case .invalidMetadata(file: "snapshot.json", let reason) = e as? TUFError, reason.contains("1048576 hash bins") else { return XCTFail("\(e)") }
+        }
+    }
+
     func testDelegatedRoleExpiryAndMissingSnapshotEntry() throws {
         try sim.delegate(from: "targets", to: DelegatedRole(name: "d", keyIDs: [], threshold: 1, paths: ["d/*"]))
         sim.targets["d"]?.signed.header.setExpiry(RepositorySimulator.now - 5)
