@@ -39,6 +39,43 @@ final class DirectoryFilesTransport: Transport, @unchecked Sendable {
     }
 }
 
+/// This machine's verified trust data for a repository (its pin directory), served under the names a
+/// client asks a repository for, so that the TUF client can verify it again and resolve a tag in it.
+/// Nothing newer than the stored root is served; every role is served as stored, whatever version is
+/// asked for (the client refuses one that is not the version the snapshot lists).
+final class HeldStateTransport: Transport, @unchecked Sendable {
+    static let base = "held-tuf://metadata/"
+    let store: DirectoryMetadataStore
+
+    init(store: DirectoryMetadataStore) { self.store = store }
+
+    func send(_ request: HTTPRequest, maxBodyBytes: Int) throws(HTTPError) -> HTTPResponse {
+        let missing = HTTPResponse(head: HTTPResponseHead(status: 404, finalURL: request.url), body: [])
+        guard request.url.hasPrefix(HeldStateTransport.base) else { return missing }
+        let name = String(request.url.dropFirst(HeldStateTransport.base.count))
+        guard SafeName.isFileName(name), name.hasSuffix(".json") else { return missing }
+        let role: String
+        if name == "timestamp.json" {
+            role = "timestamp"
+        } else {
+            guard let dot = name.firstIndex(of: "."), Int64(name[..<dot]) != nil,
+                  let decoded = PercentEncoding.decode(String(name[name.index(after: dot)...].dropLast(5))), decoded != "root" else { return missing }
+            role = decoded
+        }
+        do {
+            guard let bytes = try store.load(role: role, limit: maxBodyBytes) else { return missing }
+            return HTTPResponse(head: HTTPResponseHead(status: 200, finalURL: request.url), body: bytes)
+        } catch { throw HTTPError.io(url: name, detail: "\(error)") }
+    }
+
+    func stream(_ request: HTTPRequest, maxBodyBytes: Int64, sink: (UnsafeRawBufferPointer) throws -> Void) throws(HTTPError) -> HTTPResponseHead {
+        let r = try send(request, maxBodyBytes: Int(clamping: maxBodyBytes))
+        if r.status == 404 { throw HTTPError.notFound(url: request.url) }
+        do { try r.body.withUnsafeBytes { try sink($0) } } catch { throw HTTPError.sinkFailed(url: request.url, underlying: error) }
+        return r.head
+    }
+}
+
 /// Checks an OCI layout written by `signet pull` without network: the trust metadata stored in it is
 /// verified from this machine's pinned root for the repository (or a given root), never from a root
 /// stored in the layout; the metadata must name the repository; then the signed manifest and every
@@ -112,10 +149,46 @@ public enum LayoutVerifier {
         if let wanted = reference?.digest, wanted != digest {
             throw TrustError.manifestMismatch("\(layout) holds \(repo.name):\(tag) signed as \(digest), not \(wanted)")
         }
+        if let pinned {
+            try checkAgainstNewerHeldState(pinned: pinned, pinDirectory: pinDirectory, layoutState: updater.trusted, tag: tag, digest: digest,
+                                           repository: repo.name, layout: layout, clock: options.clock)
+        }
         let checked: Int
         do { checked = try checkContent(layout: layout, digest: digest, length: target.length,
                                         mediaType: target.custom?["mediaType"]?.stringValue, what: "\(repo.name):\(tag)") } catch { throw TrustError.wrap(error) }
         return Result(reference: "\(repo.name)@\(digest.ociString)", repository: repo.name, tag: tag, digest: digest, checked: checked)
+    }
+
+    /// No rollback below what this machine has seen: when it verified newer trust data for the repository
+    /// (a higher timestamp version) than the layout carries, the tag must be signed for the same digest
+    /// there too. A layout pulled before its tag was re-signed or revoked is refused once this machine has
+    /// seen that; one pulled before unrelated changes still verifies. The held data is verified again
+    /// from the pinned root (expired files accepted: it only adds refusals) and never written.
+    static func checkAgainstNewerHeldState(pinned: [UInt8], pinDirectory: String, layoutState: TrustedMetadataSet, tag: String, digest: Digest,
+                                           repository: String, layout: String, clock: @escaping @Sendable () -> Int64) throws(TrustError) {
+        let limits = UpdaterConfig()
+        guard let layoutVersion = layoutState.timestamp?.signed.header.version,
+              let heldBytes = try? AtomicFile.read(pinDirectory + "/timestamp.json", limit: limits.timestampMaxLength),
+              let heldVersion = (try? Metadata<Timestamp>(bytes: heldBytes, file: "timestamp.json"))?.signed.header.version,
+              heldVersion > layoutVersion else { return }
+        let held: Updater
+        let target: TargetFile
+        do {
+            var config = UpdaterConfig()
+            config.expiredMetadata = .unsafeAllowAny
+            held = try Updater(metadataBaseURL: HeldStateTransport.base, transport: HeldStateTransport(store: try DirectoryMetadataStore(directory: pinDirectory)),
+                               store: InMemoryMetadataStore(root: pinned), clock: clock, config: config)
+            try held.refresh()
+            target = try held.lookup(tag)
+        } catch {
+            if case .targetNotFound = error {
+                throw TrustError.manifestMismatch("\(layout) holds \(repository):\(tag) as the trust data of timestamp version \(layoutVersion) signs it; this machine has since verified version \(heldVersion), which no longer signs \(tag) (revoked since the layout was pulled)")
+            }
+            throw TrustError.manifestMismatch("this machine has verified newer trust data for \(repository) (timestamp version \(heldVersion)) than \(layout) carries (\(layoutVersion)), and cannot resolve \(tag) from it (\(error)); verify online, or pull the layout again")
+        }
+        guard target.sha256 == digest else {
+            throw TrustError.manifestMismatch("\(layout) holds \(repository):\(tag) signed for \(digest) in timestamp version \(layoutVersion); this machine has since verified version \(heldVersion), which signs \(target.sha256?.ociString ?? "another digest") for it: pull it again")
+        }
     }
 
     /// The signed manifest, then every manifest and blob below it, each against its digest and size; then

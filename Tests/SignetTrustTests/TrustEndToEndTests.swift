@@ -128,6 +128,33 @@ final class TrustEndToEndTests: TrustTestCase {
         XCTAssertEqual(try signet(["verify", "--layout", work + "/single", "--root", rootFile], home: "offline").status, 0)
     }
 
+    /// A pulled layout is never accepted below what the verifying machine has seen: after unrelated
+    /// changes it still verifies; once that machine has verified its tag re-signed for another image, or
+    /// revoked, it is refused. A machine that has seen nothing newer still verifies it.
+    func testALayoutPulledBeforeItsTagChangedIsRefusedWhereTheChangeWasSeen() throws {
+        let (rootFile, digest) = try setUpSignedRepository()
+        try signet(["pull", repo + ":v1", "--output", work + "/old", "--root", rootFile], home: "client")
+        // Unrelated change, seen by the client: the layout still verifies there.
+        try signet(["push", try image("img2", message: "two"), repo + ":v2"])
+        try signet(["verify", repo + ":v2"], home: "client")
+        XCTAssertEqual(try signet(["verify", "--layout", work + "/old"], home: "client").stdout, "\(repo)@\(digest)\n")
+        // v1 re-signed for another image, seen by the client: refused there, named.
+        let other = try signet(["push", try image("other", message: "other"), repo + ":other", "--unsigned"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try signet(["sign", repo + ":v1@" + other, "--replace"])
+        try signet(["verify", repo + ":v2"], home: "client")
+        let moved = try signet(["verify", "--layout", work + "/old"], home: "client", expect: 1)
+        XCTAssertTrue(moved.stderr.contains("signs \(other)") && moved.stderr.contains("pull it again"), moved.stderr)
+        // A machine that has seen nothing newer verifies it from the root (the layout is unexpired).
+        XCTAssertEqual(try signet(["verify", "--layout", work + "/old", "--root", rootFile], home: "elsewhere").stdout, "\(repo)@\(digest)\n")
+        // Revoked, seen by the client: refused there too.
+        try signet(["revoke", repo + ":v1"])
+        try signet(["verify", repo + ":v2"], home: "client")
+        let revoked = try signet(["verify", "--layout", work + "/old"], home: "client", expect: 1)
+        XCTAssertTrue(revoked.stderr.contains("no longer signs v1"), revoked.stderr)
+        // Nothing was written to the client's trust data by the offline checks.
+        XCTAssertEqual(try signet(["verify", repo + ":v2"], home: "client").status, 0)
+    }
+
     func testAttacksAreRejected() throws {
         let (rootFile, _) = try setUpSignedRepository()
         try signet(["verify", repo + ":v1", "--root", rootFile], home: "client")
