@@ -701,6 +701,7 @@ public final class TrustPublisher {
     /// current verified state and `confirm` accepted its review; publishes it when every threshold is met.
     /// - Throws: `TrustError.notConfirmed` when `confirm` returns false; `.repository(.stagedBaseMoved)`.
     public func signStaged(confirm: (ChangeReview) throws -> Bool) throws -> PublishOutcome {
+        let stagedIndex = try trust.fetchIndex(tag: trust.options.stagedTag)?.1
         guard let change = try fetchStaged() else { throw TrustError.usage("no change is waiting for signatures in \(reference.name)") }
         let (state, editor) = try checkout(renewal: allowExpired)
         let review = try editor.review(change)
@@ -721,6 +722,12 @@ public final class TrustPublisher {
             _ = try pushIndex([], tag: trust.options.stagedTag)
         case .staged(var again):
             try checkTrustTag(expected: state.indexDigest)
+            // Another co-signer may have written the waiting change since it was read: their signatures
+            // would be lost under this one's (the registry has no compare-and-swap; checked last).
+            let current = try trust.fetchIndex(tag: trust.options.stagedTag)?.1
+            guard current == stagedIndex else {
+                throw TrustError.conflict("the waiting change of \(reference.name) changed while it was being signed (another co-signer signed it); nothing was written; run the command again to sign what waits now")
+            }
             again.base.source = change.base.source
             _ = try pushIndex(again.storedFiles, tag: trust.options.stagedTag)
         }

@@ -156,6 +156,46 @@ final class OperationsTests: TrustTestCase {
 
     /// A publish that loses the race to another publisher is made again on the new state (and says so);
     /// with no retries left, it fails with exit 5.
+    /// Two co-signers adding their signatures to the same waiting change at once: the one who writes
+    /// second finds the waiting change changed since it read it, and writes nothing (its signatures are
+    /// not silently dropped, nor the other's overwritten); run again, it signs the new content.
+    func testACoSignerDoesNotOverwriteAWaitingChangeThatChangedMeanwhile() throws {
+        _ = try setUpSignedRepository()
+        let alice = try json(try signet(["key", "generate", "--json"], home: "alice"))
+        let aliceID = try XCTUnwrap(alice["keyID"] as? String)
+        try Data(try signet(["key", "export", aliceID], home: "alice").stdout.utf8).write(to: URL(fileURLWithPath: work + "/alice.pem"))
+        try signet(["signer", "add", repo, "alice", "--key", work + "/alice.pem"])
+        try signet(["inspect", repo, "--root", work + "/home-owner/" + (pinnedRoots(home: "owner").first ?? "")], home: "alice")
+        try signet(["signer", "threshold", repo, "2"], expect: 1)
+        try signet(["trust", "sign-staged", repo, "--yes"], home: "alice", expect: 1)
+        try signet(["trust", "sign-staged", repo, "--yes"])
+        try signet(["push", try image("img2", message: "two"), repo + ":v2"], expect: 1)   // waits: releases 1 of 2
+        let waiting = try manifestBytes("_tuf-staged")
+        let home = work + "/home-alice"
+        let keyring = try Keyring(home: home, kdf: .unsafeMinimumForTests)
+        let publisher = TrustPublisher(trust: RegistryTrust(reference: try ImageReference(parsing: repo), client: try registryClient(), options: TrustOptions(home: home)),
+                                       keyring: keyring) { entry, root in
+            try keyring.unlock(entry, passphrase: SecretBytes(utf8: root ? "root pass" : "key pass"))
+        }
+        // While alice reviews, another co-signer writes the waiting change (here: the same files again).
+        var meanwhile: [UInt8] = []
+        XCTAssertThrowsError(try publisher.signStaged { _ in
+            let files = try self.indexFiles(tag: "_tuf-staged")
+            try self.putIndex(layers: Array(files.values), tag: "_tuf-staged")
+            meanwhile = try self.manifestBytes("_tuf-staged")
+            return true
+        }) { error in
+            guard case .conflict(let detail) = error as? TrustError else { return XCTFail("\(error)") }
+            XCTAssertTrue(detail.contains("waiting change"), detail)
+        }
+        XCTAssertNotEqual(meanwhile, waiting)
+        XCTAssertEqual(try manifestBytes("_tuf-staged"), meanwhile, "alice wrote nothing over the other co-signer's change")
+        // Run again, alice signs; the owner's snapshot and timestamp keys publish it.
+        try signet(["trust", "sign-staged", repo, "--yes"], home: "alice", expect: 1)
+        try signet(["trust", "sign-staged", repo, "--yes"])
+        try signet(["verify", repo + ":v2"])
+    }
+
     func testALostPublishRaceIsRetriedOnTheNewState() throws {
         _ = try setUpSignedRepository()
         try signet(["push", try image("img2", message: "two"), repo + ":v2", "--unsigned"])
