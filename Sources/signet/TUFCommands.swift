@@ -10,7 +10,7 @@ import SignetTUF
 
 let tufUsage = """
 usage: signet tuf init DIR [--root-key ID ...] [--targets-key ID ...] [--snapshot-key ID ...] [--timestamp-key ID ...]
-                          [--root-threshold N] [--targets-threshold N] [--snapshot-threshold N] [--timestamp-threshold N]
+                          [--root-threshold N] [--targets-threshold N] [--snapshot-threshold N] [--timestamp-threshold N] [--start-over]
        signet tuf add-target DIR FILE [--path TARGET_PATH] [--role ROLE] [--replace] [--custom JSON]
        signet tuf remove-target DIR TARGET_PATH [--role ROLE]
        signet tuf delegate DIR NAME --key ID [--key ID ...] [--threshold N] [--from ROLE]
@@ -47,7 +47,7 @@ func runTUFCommand(_ arguments: [String]) throws -> Int32 {
                         valued: ["root-key", "targets-key", "snapshot-key", "timestamp-key", "root-threshold", "targets-threshold",
                                  "snapshot-threshold", "timestamp-threshold", "path", "role", "custom", "key", "threshold", "from",
                                  "hash-prefix", "bins", "add-key", "remove-key", "within", "passphrase-file", "root"],
-                        boolean: ["replace", "terminating", "json", "help", "trust-on-first-use", "yes", "allow-expired"])
+                        boolean: ["replace", "terminating", "json", "help", "trust-on-first-use", "yes", "allow-expired", "start-over"])
     if args.flag("help") { printHelp(tufUsage); return 0 }
     let dir = try args.positional(0, "repository DIR")
     let ring = try openKeyring()
@@ -105,6 +105,14 @@ func runTUFCommand(_ arguments: [String]) throws -> Int32 {
     case "init":
         try args.expectPositionals(1)
         guard !disk.exists else { throw RepositoryError.alreadyExists(dir) }
+        if disk.isPinned {
+            // The metadata this machine verified is gone from the directory: a new root would replace the
+            // pin (and its rollback floors) silently.
+            guard args.flag("start-over") else {
+                throw UsageError("\(dir) has no metadata, but this machine pinned a root for it earlier (\(disk.pinDirectory)): its metadata was lost. Restore it (the pinned state is still accepted by its clients), or start over with `signet tuf init \(dir) --start-over`, which makes a new root that clients pinned to the old one refuse")
+            }
+            try FileManager.default.removeItem(atPath: disk.pinDirectory)
+        }
         var spec: [String: (keys: [PublicKey], threshold: Int)] = [:]
         for role in Root.topLevelRoles {
             var ids = args.values("\(role)-key")

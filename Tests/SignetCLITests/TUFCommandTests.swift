@@ -118,6 +118,24 @@ final class TUFCommandTests: XCTestCase {
         try client(work + "/repo", "evil", expect: 1)
     }
 
+    /// Someone deletes the directory's metadata: `tuf init` there does not silently replace this
+    /// machine's pin (its root and rollback floors); `--start-over` does, and says what it means.
+    func testInitOverALostRepositoryNeedsStartOver() throws {
+        try signet(["tuf", "init", "repo"])
+        try Data("one".utf8).write(to: URL(fileURLWithPath: work + "/one"))
+        try signet(["tuf", "add-target", "repo", "one"])
+        let pinnedBefore = try FileManager.default.subpathsOfDirectory(atPath: work + "/home/tuf").filter { $0.hasSuffix("root.json") }
+        let rootBefore = try Data(contentsOf: URL(fileURLWithPath: work + "/home/tuf/" + XCTUnwrap(pinnedBefore.first)))
+        try FileManager.default.removeItem(atPath: work + "/repo/metadata")
+        let refused = try signet(["tuf", "init", "repo"], expect: 2)
+        XCTAssertTrue(refused.stderr.contains("pinned a root for it earlier") && refused.stderr.contains("--start-over"), refused.stderr)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: work + "/home/tuf/" + XCTUnwrap(pinnedBefore.first))), rootBefore, "the pin is unchanged")
+        try signet(["tuf", "init", "repo", "--start-over"])
+        XCTAssertNotEqual(try Data(contentsOf: URL(fileURLWithPath: work + "/home/tuf/" + XCTUnwrap(pinnedBefore.first))), rootBefore)
+        try signet(["tuf", "add-target", "repo", "one"])
+        try client(work + "/repo", "one")
+    }
+
     func testKillDuringPublishLeavesThePreviousStateVerifiable() throws {
         try signet(["tuf", "init", "repo"])
         try Data("one".utf8).write(to: URL(fileURLWithPath: work + "/one"))
