@@ -86,9 +86,10 @@ public struct DCTKeyFile: Sendable {
         }
         let tried = passphrases.map(\.source)
         let what = (role.map { "\($0) key" } ?? "key") + (gun.map { " of \($0)" } ?? "")
-        throw KeyringError.crypto(path: path, .wrongPassphraseOrTampered(
-            tried.isEmpty ? "no passphrase for this encrypted \(what): set \(passphraseVariables.prefix(2).joined(separator: " or ")), use --pem-passphrase-file, or run on a terminal"
-                          : "wrong passphrase for this encrypted \(what) (tried \(tried.joined(separator: ", ")))"))
+        guard !tried.isEmpty else {
+            throw KeyringError.storage(path: path, detail: "no passphrase was given for this encrypted \(what): set \(passphraseVariables.prefix(2).joined(separator: " or ")), use --pem-passphrase-file, or run on a terminal")
+        }
+        throw KeyringError.crypto(path: path, .wrongPassphraseOrTampered("wrong passphrase for this encrypted \(what) (tried \(tried.joined(separator: ", ")))"))
     }
 
     /// The key files of a trust directory (its `private/` folder, searched to two levels below for the

@@ -34,6 +34,9 @@ public final class DCTImporter {
         public var unchanged: [Entry] = []
         public var skipped: [Entry] = []
         public var refused: [Entry] = []
+        /// Tags signed only where Docker Content Trust never looked (a signer role other than
+        /// `targets/releases`): not part of what Docker accepted, so not imported, and not a failure.
+        public var ignored: [Entry] = []
         /// The trust data change, if one was made.
         public var outcome: PublishOutcome?
         /// Set when the destination's trust data was created by this import.
@@ -97,7 +100,7 @@ public final class DCTImporter {
         var report = Report()
         let trust = publisher.trust
         for (name, role) in inspection.ignored {
-            report.refused.append(Entry(tag: name, digest: nil, detail: "signed only in \(role), which Docker Content Trust did not use"))
+            report.ignored.append(Entry(tag: name, digest: nil, detail: "signed only in \(role), which Docker Content Trust did not use"))
         }
         for (name, reason) in inspection.unusable { report.refused.append(Entry(tag: name, digest: nil, detail: reason)) }
         // Each digest must be in the destination registry; the manifest is read to learn its media type.

@@ -44,14 +44,14 @@ struct RegistryCredentialsForAnyHost: CredentialProvider {
 func runDCTCommand(_ arguments: [String]) throws -> Int32 {
     guard let sub = arguments.first, sub != "--help", sub != "-h" else {
         if arguments.isEmpty { note(dctUsage); return 2 }
-        printHelp(dctUsage)
+        printHelp(dctUsage, [.registry, .passphrases])
         return 0
     }
     let args = try Args(Array(arguments.dropFirst()),
                         valued: registryValued.union(["server", "trust-dir", "notary-ca-file", "root", "root-key-id", "root-ca", "to", "signers",
                                                       "output", "platform", "passphrase-file"]),
                         boolean: registryBoolean.union(["json", "trust-on-first-use", "unsafe-allow-expired", "replace", "help", "all-platforms"]))
-    if args.flag("help") { printHelp(dctUsage); return 0 }
+    if args.flag("help") { printHelp(dctUsage, [.registry, .passphrases]); return 0 }
     let reference = try ImageReference(parsing: try args.positional(0, "image reference"))
     try args.expectPositionals(1)
     let registry = try registryOptions(args)
@@ -69,7 +69,10 @@ func runDCTCommand(_ arguments: [String]) throws -> Int32 {
     } else {
         let url = args.value("server") ?? DCTTrust.defaultServer(for: reference, environment: environment)
         var credentials: any CredentialProvider = RegistryCredentialsForAnyHost(base: registryCredentials, registry: reference.registry)
-        if let auth = environment["NOTARY_AUTH"], let raw = Base64.decode(auth), let colon = raw.firstIndex(of: 0x3a) {
+        if let auth = environment["NOTARY_AUTH"], !auth.isEmpty {
+            guard let raw = Base64.decode(auth), let colon = raw.firstIndex(of: 0x3a) else {
+                throw UsageError("NOTARY_AUTH must be base64 of USER:PASSWORD (as `printf %s user:pass | base64` makes it); the value set is not")
+            }
             let user = String(decoding: raw[..<colon], as: UTF8.self)
             let password = raw[(colon + 1)...].withUnsafeBytes { SecretBytes(copying: $0) }
             credentials = StaticCredentials(.basic(username: user, password: password))
@@ -81,12 +84,21 @@ func runDCTCommand(_ arguments: [String]) throws -> Int32 {
     let pinChoices = [args.value("root") != nil, !args.values("root-key-id").isEmpty, args.value("root-ca") != nil, args.flag("trust-on-first-use")].filter { $0 }.count
     guard pinChoices <= 1 else { throw UsageError("give one of --root, --root-key-id, --root-ca and --trust-on-first-use") }
     if let file = args.value("root") {
-        pin = .rootFile(path: file, bytes: try AtomicFile.readExisting(file, limit: NotaryUpdater.rootLimit))
+        let bytes = try AtomicFile.readExisting(file, limit: NotaryUpdater.rootLimit)
+        do { _ = try NotaryRoot(bytes: bytes, file: file) } catch {
+            if let json = try? JSONParser.parse(bytes), json["signed"]?["_type"]?.stringValue == "root" {
+                throw UsageError("\(file) is the root of Signet's own trust data (`signet verify --root \(file)`), not a Notary v1 root; `signet dct` needs the Notary root (for example ~/.docker/trust/tuf/GUN/metadata/root.json)")
+            }
+            throw TrustError.tuf(error)
+        }
+        pin = .rootFile(path: file, bytes: bytes)
     } else if !args.values("root-key-id").isEmpty {
         pin = .rootKeyIDs(args.values("root-key-id"))
     } else if let file = args.value("root-ca") {
         let pem = try AtomicFile.readExisting(file, limit: 1 << 20)
-        pin = .certificateAuthority(path: file, try X509Certificate.parseChain(pem: String(decoding: pem, as: UTF8.self)))
+        do { pin = .certificateAuthority(path: file, try X509Certificate.parseChain(pem: String(decoding: pem, as: UTF8.self))) } catch {
+            throw UsageError("--root-ca \(file): \(error) (expected PEM CA certificates)")
+        }
     } else if args.flag("trust-on-first-use") {
         pin = .trustOnFirstUse
     }
@@ -138,6 +150,7 @@ func runDCTCommand(_ arguments: [String]) throws -> Int32 {
             return 0
         }
         guard let output = args.value("output") else { throw UsageError("dct pull needs --output DIR") }
+        if args.flag("all-platforms") && args.value("platform") != nil { throw UsageError("give --platform or --all-platforms, not both") }
         var platforms: PlatformSelection = args.flag("all-platforms") ? .all : .host
         if let p = args.value("platform") { platforms = .platform(try Platform(parsing: p)) }
         let result = try ImagePuller(client: client).pull(reference.with(digest: digest), trust: .digest(digest, size: target.length),
@@ -182,8 +195,8 @@ func printDCTInspection(_ i: DCTInspection, json: Bool) {
                    "tags": i.tags.map { ["tag": $0.name, "digest": $0.digest.ociString, "size": Int($0.length), "role": $0.role, "signers": $0.signers] as [String: Any] },
                    "ignored": i.ignored.map { ["tag": $0.name, "role": $0.role] },
                    "unusable": i.unusable.map { ["tag": $0.name, "reason": $0.reason] },
-                   "roles": i.roles.map { ["role": $0.name, "keyids": $0.keyIDs, "threshold": $0.threshold, "version": $0.version.map { Int($0) } ?? 0,
-                                            "expires": $0.expires ?? ""] as [String: Any] },
+                   "roles": i.roles.map { ["role": $0.name, "keyIDs": $0.keyIDs, "threshold": $0.threshold, "version": orNull($0.version.map { Int($0) }),
+                                            "expires": orNull($0.expires)] as [String: Any] },
                    "skipped": i.skipped.map { ["role": $0.role, "reason": $0.reason] }])
         return
     }
@@ -227,7 +240,7 @@ func printDCTImportReport(_ r: DCTImporter.Report, source: ImageReference, desti
     }
     if json {
         var o: [String: Any] = ["source": source.name, "destination": destination.name, "imported": entries(r.imported), "unchanged": entries(r.unchanged),
-                                "skipped": entries(r.skipped), "refused": entries(r.refused), "published": published, "staged": staged,
+                                "skipped": entries(r.skipped), "refused": entries(r.refused), "ignored": entries(r.ignored), "published": published, "staged": staged,
                                 "signersAdded": r.signersAdded.map { ["name": $0.name, "keyID": $0.keyID] },
                                 "registryTagDiffers": entries(r.registryTagDiffers)]
         if let i = r.initialized { o["rootFile"] = i.rootFile; o["rootKeyIDs"] = i.rootKeyIDs }
@@ -241,6 +254,7 @@ func printDCTImportReport(_ r: DCTImporter.Report, source: ImageReference, desti
     print("imported \(r.imported.count) tags, \(r.unchanged.count) already signed, \(r.skipped.count) skipped, \(r.refused.count) refused")
     for e in r.skipped { print("  skipped \(e.tag): \(e.detail)") }
     for e in r.refused { print("  refused \(e.tag): \(e.detail)") }
+    for e in r.ignored { print("  not imported \(e.tag): \(e.detail)") }
     for e in r.registryTagDiffers {
         print("  note: \(e.tag): \(e.detail); Docker pulled by digest, `signet verify` reports it as moved until \(e.digest?.ociString ?? "the signed image") is pushed under that tag again")
     }
