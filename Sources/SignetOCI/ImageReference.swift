@@ -160,7 +160,7 @@ public struct ImageReference: Sendable, Hashable, CustomStringConvertible {
         do {
             digest = try Digest(oci: text)
         } catch {
-            throw .invalidReference(reference, reason: "invalid digest: \(error)")
+            throw .invalidReference(reference, reason: "\(error)")
         }
         guard digest.algorithm == .sha256 || digest.algorithm == .sha512 else {
             throw .invalidReference(reference, reason: "unsupported digest algorithm \(digest.algorithm.rawValue) (expected sha256 or sha512)")

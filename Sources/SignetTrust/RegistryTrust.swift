@@ -62,7 +62,13 @@ public struct RootChoice: Sendable {
     public static func file(_ path: String) throws(TrustError) -> RootChoice {
         let bytes: [UInt8]
         do { bytes = try AtomicFile.readExisting(path, limit: UpdaterConfig().rootMaxLength) } catch { throw .file(error) }
-        do { _ = try Metadata<Root>(bytes: bytes, file: path) } catch { throw .tuf(error) }
+        do { _ = try Metadata<Root>(bytes: bytes, file: path) } catch {
+            // A Notary v1 root (`"_type": "Root"`, x509 root keys) is for `signet dct`, not for Signet's own trust data.
+            if let json = try? JSONParser.parse(bytes), json["signed"]?["_type"]?.stringValue == "Root" {
+                throw .usage("\(path) is a Notary v1 (Docker Content Trust) root: it verifies Notary data with `signet dct verify|pull|import … --root \(path)`; Signet's own trust data has its own root (`signet trust init` prints it)")
+            }
+            throw .tuf(error)
+        }
         return RootChoice(given: (path, bytes))
     }
 }

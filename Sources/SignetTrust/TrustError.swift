@@ -58,7 +58,7 @@ public enum TrustError: Error, Sendable, CustomStringConvertible {
         case .policy(let s): return "policy: \(s)"
         case .expired(let r, let role, let x, let fix):
             return "the \(role) metadata of \(r) expired at \(x): clients refuse it (an expired file may be a replayed old state). Renew it with `\(fix)`, run where its keys are"
-        case .noTrustData(let r): return "\(r) has no trust data (no \"_tuf\" tag). To publish signed images, create it with `signet trust init \(r)`; to pull an unsigned image, give its digest (\(r)@sha256:…) or --unsafe-no-trust"
+        case .noTrustData(let r): return "\(r) has no trust data (no \"_tuf\" tag). To publish signed images, create it with `signet trust init \(r)`; for Docker Content Trust (Notary) signatures use `signet dct verify \(r):TAG`; to pull an unsigned image, give its digest (\(r)@sha256:…) or --unsafe-no-trust"
         case .trustDataRemoved(let r): return "\(r): trust data was pinned earlier but the registry no longer has it; refusing to treat the repository as unsigned"
         case .notPinned(let r): return "no trusted root pinned for \(r): pass --root ROOT_FILE, or --trust-on-first-use to accept the registry's current root"
         case .dctNotPinned(let gun):

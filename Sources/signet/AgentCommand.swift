@@ -31,12 +31,12 @@ or a prompt.
 func runAgentCommand(_ arguments: [String]) throws -> Int32 {
     guard let sub = arguments.first, sub != "--help", sub != "-h" else {
         if arguments.isEmpty { note(agentUsage); return 2 }
-        printHelp(agentUsage)
+        printHelp(agentUsage, [])
         return 0
     }
     let args = try Args(Array(arguments.dropFirst()), valued: ["timeout", "passphrase-file"],
                         boolean: ["json", "root", "help", "detached"])
-    if args.flag("help") { printHelp(agentUsage); return 0 }
+    if args.flag("help") { printHelp(agentUsage, []); return 0 }
     let home = Keyring.defaultHome
     let client = AgentClient(socketPath: AgentClient.defaultSocketPath(home: home))
     func timeout() throws -> Int {

@@ -41,12 +41,17 @@ struct Args {
                         options[name, default: []].append(arguments[i + 1])
                         i += 1
                     }
-                } else if boolean.contains(name), inline == nil {
+                } else if boolean.contains(name) {
+                    guard inline == nil else { throw UsageError("--\(name) takes no value (got --\(name)=\(inline ?? ""))") }
                     flags.insert(name)
                 } else {
                     let hint = nearest(name, among: valued.union(boolean)).map { " (did you mean --\($0)?)" } ?? ""
                     throw UsageError("unknown option --\(name)\(hint)")
                 }
+            } else if a.count > 1, a.hasPrefix("-"), a != "-" {
+                // Single-dash options do not exist (besides -h); a word like "-o" is a mistake, not an argument.
+                let hint = nearest(String(a.drop { $0 == "-" }), among: valued.union(boolean)).map { " (did you mean --\($0)?)" } ?? ""
+                throw UsageError("unknown option \(a)\(hint); options are spelled --NAME")
             } else {
                 positionals.append(a)
             }
@@ -56,6 +61,8 @@ struct Args {
 
     func value(_ name: String) -> String? { options[name]?.last }
     func values(_ name: String) -> [String] { (options[name] ?? []).flatMap { $0.split(separator: ",").map(String.init) } }
+    /// Every value given for a repeatable option, as given (not split at commas).
+    func repeated(_ name: String) -> [String] { options[name] ?? [] }
     func flag(_ name: String) -> Bool { flags.contains(name) }
 
     func int(_ name: String) throws(UsageError) -> Int? {
@@ -262,14 +269,33 @@ func nearest(_ word: String, among candidates: some Sequence<String>) -> String?
 }
 
 /// What every command's `--help` ends with: the options shared by commands and the exit statuses.
-let commonHelp = """
+/// The shared parts of `--help`: each command shows those it accepts.
+enum HelpBlock {
+    /// Registry addressing and credentials.
+    case registry
+    /// --root / --trust-on-first-use / --as / --allow-expired, as the registry trust commands read them.
+    case trust
+    /// Where key passphrases come from.
+    case passphrases
+}
+
+let registryHelp = """
 
 Registry options (commands that talk to a registry):
 \(RegistryOptions.help)
+"""
+
+let trustHelp = """
 Trust options: --root ROOT_FILE (the first time; later the pinned root is used), --trust-on-first-use,
 --as ORIGINAL_REPO (verify a mirror's copy as the original), --allow-expired (publishing commands only).
-Passphrases: --passphrase-file FILE, else SIGNET_ROOT_PASSPHRASE (root keys) / SIGNET_KEY_PASSPHRASE
-(other keys), else a prompt on the terminal; never from the command line.
+"""
+
+let passphraseHelp = """
+Passphrases: --passphrase-file FILE, else SIGNET_ROOT_PASSPHRASE (root keys) / SIGNET_<ROLE>_PASSPHRASE
+or SIGNET_KEY_PASSPHRASE (other keys), else a prompt on the terminal; never from the command line.
+"""
+
+let outputAndExitHelp = """
 Output: --json prints the result as JSON on stdout, and errors as {"error": {"code", "message",
 "exitStatus"}} on stderr (docs/cli.md).
 Exit status: 0 success; 1 verification failure or refused change; 2 usage error; 3 network or registry
@@ -277,7 +303,13 @@ error; 4 local error (files, layouts, keys, credentials); 5 another publisher ch
 first; 6 renewal needs keys held elsewhere; 130 interrupted.
 """
 
-/// Prints a command's usage followed by the shared options and exit statuses.
-func printHelp(_ usage: String) {
-    print(usage + commonHelp)
+/// Prints a command's usage followed by the shared blocks it accepts (a block its usage already has
+/// is not repeated), then output and exit statuses unless the usage lists its own.
+func printHelp(_ usage: String, _ blocks: [HelpBlock] = [.registry, .trust, .passphrases]) {
+    var parts = [usage]
+    if blocks.contains(.registry) && !usage.contains(RegistryOptions.help) { parts.append(registryHelp) } else { parts.append("") }
+    if blocks.contains(.trust) { parts.append(trustHelp) }
+    if blocks.contains(.passphrases) { parts.append(passphraseHelp) }
+    if !usage.contains("Exit status:") { parts.append(outputAndExitHelp) }
+    print(parts.joined(separator: "\n"))
 }

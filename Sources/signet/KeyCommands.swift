@@ -28,6 +28,7 @@ Docker and notary users set (DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE, DOCKER_CONTEN
 NOTARY_ROOT_PASSPHRASE, NOTARY_TARGETS_PASSPHRASE, NOTARY_SNAPSHOT_PASSPHRASE, NOTARY_DELEGATION_PASSPHRASE),
 else a prompt; each key is re-encrypted in Signet's format with Signet's passphrase.
 Passphrases come from --passphrase-file, SIGNET_ROOT_PASSPHRASE (keys marked --root or labelled role=root),
+SIGNET_<ROLE>_PASSPHRASE for a key labelled role=targets|snapshot|timestamp|releases when it is set, else
 SIGNET_KEY_PASSPHRASE (other keys), or a prompt on the terminal; never from the command line.
 """
 
@@ -35,18 +36,18 @@ SIGNET_KEY_PASSPHRASE (other keys), or a prompt on the terminal; never from the 
 func runKeyCommand(_ arguments: [String]) throws -> Int32 {
     guard let sub = arguments.first, sub != "--help", sub != "-h" else {
         if arguments.isEmpty { note(keyUsage); return 2 }
-        printHelp(keyUsage)
+        printHelp(keyUsage, [])
         return 0
     }
     if sub == "rotate" { return try runKeyRotate(Array(arguments.dropFirst())) }
     let args = try Args(Array(arguments.dropFirst()), valued: ["type", "label", "passphrase-file", "pem-passphrase-file", "format"],
                         boolean: ["json", "root", "help", "all", "force"])
-    if args.flag("help") { printHelp(keyUsage); return 0 }
+    if args.flag("help") { printHelp(keyUsage, []); return 0 }
     let ring = try openKeyring()
     var passphrases = Passphrases(file: args.value("passphrase-file"))
     func labels() throws -> [(String, String)] {
         var out: [(String, String)] = []
-        for l in args.values("label") {
+        for l in args.repeated("label") {
             guard let eq = l.firstIndex(of: "=") else { throw UsageError("--label takes NAME=VALUE, got \"\(l)\"") }
             let (name, value) = (String(l[..<eq]), String(l[l.index(after: eq)...]))
             guard EncryptedKeyFile.isValidLabelName(name), EncryptedKeyFile.isValidLabelValue(value) else {
@@ -135,9 +136,12 @@ func runKeyCommand(_ arguments: [String]) throws -> Int32 {
             var l = try labels()
             if l.isEmpty, let role = keyFile.role { l = [("role", role)] }
             let isRoot = keyFile.isRoot || l.contains { $0 == ("role", "root") }
-            let pass = try passphrases.get(root: isRoot, what: "the imported \(isRoot ? "root " : "")key", confirm: true)
+            // Sealed under the passphrase it will be unlocked with: its role's variable when set
+            // (SIGNET_TARGETS_PASSPHRASE, …), else SIGNET_KEY_PASSPHRASE.
+            let role = l.first { $0.0 == "role" }?.1
+            let pass = try passphrases.get(root: isRoot, role: role, what: "the imported \(isRoot ? "root " : role.map { "\($0) " } ?? "")key", confirm: true)
             let (e, added): (KeyringEntry, Bool)
-            if args.values("label").isEmpty && !args.flag("root") {
+            if args.repeated("label").isEmpty && !args.flag("root") {
                 (e, added) = try ring.importDCT(key, from: keyFile, passphrase: pass)
             } else {
                 do { (e, added) = (try ring.add(key, passphrase: pass, labels: l), true) } catch {

@@ -63,7 +63,7 @@ func manualPage() -> String {
     for (command, usage) in helpSections {
         out += ".SH \(command.uppercased())\n.nf\n\(escape(usage))\n.fi\n"
     }
-    out += ".SH COMMON OPTIONS\n.nf\n\(escape(commonHelp.trimmingNewlines()))\n.fi\n"
+    out += ".SH COMMON OPTIONS\n.nf\n\(escape((registryHelp + trustHelp + passphraseHelp + outputAndExitHelp).trimmingNewlines()))\n.fi\n"
     out += ".SH SEE ALSO\nREADME.md, SECURITY.md and docs/ in the Signet sources.\n"
     return out
 }

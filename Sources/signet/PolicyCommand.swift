@@ -18,11 +18,11 @@ literal characters) or the default, the decision (reject, require-signed, allow-
 /// `signet policy check REF`.
 func runPolicyCommand(_ arguments: [String]) throws -> Int32 {
     guard arguments.first == "check" else {
-        if arguments.first == "--help" || arguments.first == "-h" { printHelp(policyUsage); return 0 }
+        if arguments.first == "--help" || arguments.first == "-h" { printHelp(policyUsage, []); return 0 }
         throw UsageError("unknown policy command" + (arguments.first.map { " \"\($0)\"" } ?? "") + "\n\(policyUsage)")
     }
     let args = try Args(Array(arguments.dropFirst()), valued: ["policy"], boolean: ["json", "help"])
-    if args.flag("help") { printHelp(policyUsage); return 0 }
+    if args.flag("help") { printHelp(policyUsage, []); return 0 }
     let reference = try ImageReference(parsing: try args.positional(0, "REF"))
     try args.expectPositionals(1)
     guard let policy = try TrustPolicy.load(file: args.value("policy"), home: Keyring.defaultHome) else {
@@ -52,7 +52,7 @@ func runPolicyCommand(_ arguments: [String]) throws -> Int32 {
         if !rule.rootKeyIDs.isEmpty { print("  the root must be signed by its threshold of: \(rule.rootKeyIDs.joined(separator: ", "))") }
         if !rule.signers.isEmpty { print("  tags must be signed by \(rule.threshold) of: \(rule.signers.joined(separator: ", "))") }
         if let s = rule.sameAs { print("  a copy of \(s): verified with its trust data") }
-        if let d = rule.exportValidityDays { print("  exported layouts stay valid \(d) days after the export") }
+        if let d = rule.exportValidityDays { print("  an imported copy's timestamp is accepted up to \(d) days after it expired (every other role must be unexpired)") }
     }
     return 0
 }

@@ -89,6 +89,10 @@ struct PullInvocation {
         identity = args.value("as")
         ignoreRegistryTag = args.flag("ignore-registry-tag")
         policyFile = args.value("policy")
+        if rootFile != nil && trustOnFirstUse { throw UsageError("give --root ROOT_FILE or --trust-on-first-use, not both") }
+        if unsafeNoTrust, let other = ["root", "as", "policy"].first(where: { args.value($0) != nil }) ?? (trustOnFirstUse ? "trust-on-first-use" : nil) {
+            throw UsageError("--unsafe-no-trust verifies no trust data, so --\(other) would have no effect; give one or the other")
+        }
     }
 }
 
@@ -99,7 +103,7 @@ func runPullCommand(_ arguments: [String]) throws -> Int32 {
         return 2
     }
     if arguments.contains("--help") || arguments.contains("-h") {
-        printHelp(pullUsage)
+        printHelp(pullUsage, [.registry])
         return 0
     }
     let invocation = try PullInvocation(arguments)

@@ -55,6 +55,7 @@ struct PushInvocation {
     init(_ arguments: [String]) throws {
         let args = try Args(arguments, valued: RegistryOptions.valued.union(["ref-name", "mount-from", "concurrency", "passphrase-file", "root"]),
                             boolean: RegistryOptions.boolean.union(["json", "unsigned", "no-retry", "trust-on-first-use"]))
+        if args.value("root") != nil && args.flag("trust-on-first-use") { throw UsageError("give --root ROOT_FILE or --trust-on-first-use, not both") }
         rootChoice = RootChoice(trustOnFirstUse: args.flag("trust-on-first-use"))
         if let file = args.value("root") { rootChoice.given = try RootChoice.file(file).given }
         unsigned = args.flag("unsigned")
@@ -91,10 +92,12 @@ func runPushCommand(_ arguments: [String]) throws -> Int32 {
         return 2
     }
     if arguments.contains("--help") || arguments.contains("-h") {
-        printHelp(pushUsage)
+        printHelp(pushUsage, [.registry, .passphrases])
         return 0
     }
     let invocation = try PushInvocation(arguments)
+    // The layout is read before anything is asked of the registry: a wrong path is named as such.
+    _ = try OCILayout(existingAt: invocation.layout).readIndex()
     let client = try invocation.registry.makeClient(for: invocation.reference)
     let display = TransferProgress(verb: "push", enabled: standardErrorIsTerminal)
     let options = PushOptions(refName: invocation.refName, mountFrom: invocation.mountFrom, concurrency: invocation.concurrency)

@@ -40,7 +40,7 @@ Common options: --passphrase-file FILE, --json, --root ROOT_FILE, --trust-on-fir
 func runTUFCommand(_ arguments: [String]) throws -> Int32 {
     guard let sub = arguments.first, sub != "--help", sub != "-h" else {
         if arguments.isEmpty { note(tufUsage); return 2 }
-        printHelp(tufUsage)
+        printHelp(tufUsage, [.passphrases])
         return 0
     }
     let args = try Args(Array(arguments.dropFirst()),
@@ -48,7 +48,7 @@ func runTUFCommand(_ arguments: [String]) throws -> Int32 {
                                  "snapshot-threshold", "timestamp-threshold", "path", "role", "custom", "key", "threshold", "from",
                                  "hash-prefix", "bins", "add-key", "remove-key", "within", "passphrase-file", "root"],
                         boolean: ["replace", "terminating", "json", "help", "trust-on-first-use", "yes", "allow-expired", "start-over"])
-    if args.flag("help") { printHelp(tufUsage); return 0 }
+    if args.flag("help") { printHelp(tufUsage, [.passphrases]); return 0 }
     let dir = try args.positional(0, "repository DIR")
     let ring = try openKeyring()
     var passphrases = Passphrases(file: args.value("passphrase-file"))

@@ -96,6 +96,7 @@ struct TrustContext {
         trust = RegistryTrust(reference: ref, client: client, options: try trustOptions(as: args.value("as") ?? policyRule?.sameAs), events: trustEventPrinter())
         keyring = try openKeyring()
         passphrases = Passphrases(file: args.value("passphrase-file"))
+        if args.value("root") != nil && args.flag("trust-on-first-use") { throw UsageError("give --root ROOT_FILE or --trust-on-first-use, not both") }
         var choice = RootChoice(trustOnFirstUse: args.flag("trust-on-first-use"))
         if let file = args.value("root") ?? policyRule?.roots.first { choice.given = try RootChoice.file(file).given }
         root = choice
@@ -254,6 +255,12 @@ func runTrustCommand(_ arguments: [String]) throws -> Int32 {
         var thresholds: [String: Int] = [:]
         if let t = try args.int("signer-threshold") { thresholds[TrustPublisher.releasesRole] = t }
         let lifetimes = try parseLifetimes(args.values("expiry"))
+        // Checked before any key is made (and any passphrase asked for).
+        for (role, seconds) in lifetimes {
+            let roles = Root.topLevelRoles + [TrustPublisher.releasesRole]
+            guard roles.contains(role) else { throw UsageError("--expiry \(role)=…: unknown role (expected one of \(roles.joined(separator: ", ")))") }
+            guard RepositoryEditor.lifetimeBounds.contains(seconds) else { throw UsageError("--expiry \(role)=…: a lifetime must be between 1 hour and 10 years") }
+        }
         var p = ctx.passphrases
         let result = try ctx.publisher().initialize(keys: keys, thresholds: thresholds, lifetimes: lifetimes, startOver: args.flag("start-over"),
                                                     storage: args.flag("immutable-tags") ? .versioned : .normal) { role in
@@ -391,7 +398,8 @@ func reportExpiry(_ notices: [ExpiryNotice]) -> [[String: Any]] {
 func runVerifyCommand(_ arguments: [String]) throws -> Int32 {
     let args = try Args(arguments, valued: registryValued.union(trustValued).union(["layout", "platform", "expiry-warning", "tag"]),
                         boolean: registryBoolean.union(trustBoolean).union(["deep", "help", "all-platforms", "ignore-registry-tag"]))
-    if args.flag("help") { printHelp(verifyUsage); return 0 }
+    if args.flag("help") { printHelp(verifyUsage, [.registry, .trust]); return 0 }
+    let windows = try expiryWindows(args)   // checked before anything is fetched
     if let layout = args.value("layout") {
         try args.expectPositionals(1)
         let ref = try args.positionals.first.map { try ImageReference(parsing: $0) }
@@ -418,7 +426,7 @@ func runVerifyCommand(_ arguments: [String]) throws -> Int32 {
         return 0
     }
     if ctx.reference.tag == nil, let digest = ctx.reference.digest {
-        return try verifyDigest(ctx, digest: digest, args: args)
+        return try verifyDigest(ctx, digest: digest, args: args, windows: windows)
     }
     guard let tag = ctx.reference.tag else { throw UsageError("\(ctx.reference) names no tag or digest to verify") }
     let checkRegistryTag = !args.flag("ignore-registry-tag")
@@ -437,7 +445,7 @@ func runVerifyCommand(_ arguments: [String]) throws -> Int32 {
     }
     let pinnedRef = "\(ctx.reference.name)@\(target.digest.ociString)"
     let warnings = reportExpiry(ExpiryNotice.notices(state.updater.trusted, repository: ctx.reference.name, now: ctx.trust.options.clock(),
-                                                     windows: try expiryWindows(args)))
+                                                     windows: windows))
     if args.flag("json") {
         printJSON(["reference": pinnedRef, "tag": tag, "digest": target.digest.ociString, "size": Int(target.length), "mediaType": verified.manifest.mediaType,
                    "deep": args.flag("deep"), "warnings": warnings])
@@ -464,7 +472,7 @@ func policyAllowsUnsigned(_ ctx: TrustContext) throws -> Bool {
 }
 
 /// `signet verify REPO@sha256:D`: D must be the signed digest of some tag (or of `--tag T`).
-func verifyDigest(_ ctx: TrustContext, digest: Digest, args: Args) throws -> Int32 {
+func verifyDigest(_ ctx: TrustContext, digest: Digest, args: Args, windows: ExpiryWindows) throws -> Int32 {
     let state = try ctx.refresh()
     var signed = try ctx.trust.tags(signing: digest, state: state)
     if let wanted = args.value("tag") {
@@ -492,7 +500,7 @@ func verifyDigest(_ ctx: TrustContext, digest: Digest, args: Args) throws -> Int
     }
     let pinnedRef = "\(ctx.reference.name)@\(digest.ociString)"
     let warnings = reportExpiry(ExpiryNotice.notices(state.updater.trusted, repository: ctx.reference.name, now: ctx.trust.options.clock(),
-                                                     windows: try expiryWindows(args)))
+                                                     windows: windows))
     if args.flag("json") {
         printJSON(["reference": pinnedRef, "tag": target.tag, "tags": signed.map(\.tag), "digest": digest.ociString, "size": Int(target.length),
                    "mediaType": manifest.mediaType, "deep": args.flag("deep"), "warnings": warnings])
@@ -513,7 +521,7 @@ Expired trust data is still shown (signatures checked, marked EXPIRED, nothing s
 func runInspectCommand(_ arguments: [String]) throws -> Int32 {
     let args = try Args(arguments, valued: registryValued.union(trustValued).union(["expiry-warning"]),
                         boolean: registryBoolean.union(publishingBoolean).union(["help"]))
-    if args.flag("help") { printHelp(inspectUsage); return 0 }
+    if args.flag("help") { printHelp(inspectUsage, [.registry, .trust]); return 0 }
     let ctx = try TrustContext(args)
     try args.expectPositionals(1)
     return try printInspection(ctx, json: args.flag("json"), windows: try expiryWindows(args))
@@ -582,6 +590,12 @@ func printInspection(_ ctx: TrustContext, json: Bool, windows: ExpiryWindows = E
                 }
             }
         }
+    }
+    // Only what a client would accept: a path listed by a role the client's search does not reach for
+    // it (outside the delegation's paths, in another hash bin, behind an earlier role) is not shown.
+    tags = tags.filter { tag in
+        guard let resolved = try? updater.lookup(tag.0) else { return false }
+        return resolved.sha256?.ociString == tag.1 && resolved.length == tag.2
     }
     let staged = ((try? ctx.trust.fetchIndex(tag: ctx.trust.options.stagedTag)) ?? nil).map { !$0.0.files.isEmpty } ?? false
     let notices = ExpiryNotice.notices(set, repository: ctx.reference.name, now: now, windows: windows)
@@ -752,7 +766,7 @@ func runTimestampCommand(_ arguments: [String]) throws -> Int32 {
 /// cross-signed root; releases by replacing the signer key).
 func runKeyRotate(_ arguments: [String]) throws -> Int32 {
     let args = try Args(arguments, valued: registryValued.union(trustValued).union(["type"]), boolean: registryBoolean.union(publishingBoolean).union(["help"]))
-    if args.flag("help") { printHelp(keyUsage); return 0 }
+    if args.flag("help") { printHelp(keyUsage, []); return 0 }
     var ctx = try TrustContext(args)
     let role = try args.positional(1, "ROLE (root, targets, snapshot, timestamp or releases)")
     try args.expectPositionals(2)

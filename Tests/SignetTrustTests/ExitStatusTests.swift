@@ -34,6 +34,48 @@ final class ExitStatusTests: TrustTestCase {
         XCTAssertTrue(helper.stderr.contains("docker-credential-signet-test-absent"), helper.stderr)
     }
 
+    /// Mistakes a new user makes are named before anything is fetched or asked for (a host that does
+    /// not resolve would give exit 3 if the registry were asked first).
+    func testMistakesAreNamedBeforeAnyRequestOrPrompt() throws {
+        let nowhere = "nowhere.invalid/team/app"
+        let inline = try signet(["verify", "--json=true", nowhere + ":v1"], expect: 2)
+        XCTAssertTrue(inline.stderr.contains("--json takes no value"), inline.stderr)
+        let dash = try signet(["verify", "-o", "x", nowhere + ":v1"], expect: 2)
+        XCTAssertTrue(dash.stderr.contains("unknown option -o"), dash.stderr)
+        let digest = try signet(["verify", nowhere + ":v1@sha256:abc"], expect: 2)
+        XCTAssertEqual(digest.stderr.components(separatedBy: "invalid digest").count, 2, digest.stderr)
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: work + "/some-root.json"))
+        let both = try signet(["verify", nowhere + ":v1", "--root", work + "/some-root.json", "--trust-on-first-use"], expect: 2)
+        XCTAssertTrue(both.stderr.contains("not both"), both.stderr)
+        let pullBoth = try signet(["pull", nowhere + ":v1", "--unsafe-no-trust", "--root", work + "/some-root.json", "--verify-only"], expect: 2)
+        XCTAssertTrue(pullBoth.stderr.contains("--unsafe-no-trust") && pullBoth.stderr.contains("--root"), pullBoth.stderr)
+        let window = try signet(["verify", nowhere + ":v1", "--expiry-warning", "3x"], expect: 2)
+        XCTAssertTrue(window.stderr.contains("3x"), window.stderr)
+        let expiry = try signet(["trust", "init", nowhere, "--expiry", "foo=7d"], env: ["SIGNET_ROOT_PASSPHRASE": "", "SIGNET_KEY_PASSPHRASE": ""], expect: 2)
+        XCTAssertTrue(expiry.stderr.contains("unknown role"), expiry.stderr)
+        XCTAssertTrue(try signet(["key", "list"]).stdout.contains("no keys"), "no key was made")
+        let layout = try signet(["push", work + "/no-such-layout", nowhere + ":v1"], expect: 4)
+        XCTAssertTrue(layout.stderr.contains(work + "/no-such-layout"), layout.stderr)
+        // A Notary root given to Signet's own verify, and Signet's root given to `signet dct`: each named.
+        try Data(#"{"signed":{"_type":"Root","version":1},"signatures":[]}"#.utf8).write(to: URL(fileURLWithPath: work + "/notary-root.json"))
+        let notary = try signet(["verify", nowhere + ":v1", "--root", work + "/notary-root.json"], expect: 2)
+        XCTAssertTrue(notary.stderr.contains("Notary v1") && notary.stderr.contains("signet dct"), notary.stderr)
+        try Data(#"{"signed":{"_type":"root","version":1},"signatures":[]}"#.utf8).write(to: URL(fileURLWithPath: work + "/signet-root.json"))
+        let signetRoot = try signet(["dct", "verify", nowhere + ":v1", "--root", work + "/signet-root.json"], expect: 2)
+        XCTAssertTrue(signetRoot.stderr.contains("not a Notary v1 root"), signetRoot.stderr)
+        let auth = try signet(["dct", "verify", nowhere + ":v1", "--trust-on-first-use"], env: ["NOTARY_AUTH": "not base64!"], expect: 2)
+        XCTAssertTrue(auth.stderr.contains("NOTARY_AUTH"), auth.stderr)
+        // A label value may hold commas.
+        let labelled = try json(try signet(["key", "generate", "--label", "owner=Smith, John", "--json"]))
+        XCTAssertEqual((labelled["labels"] as? [String: String])?["owner"], "Smith, John", "\(labelled)")
+        // An encrypted key file with no passphrase anywhere says so (not "wrong passphrase").
+        let pem = try TestProcesses.run("/usr/bin/openssl", ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+                                                             "-aes-256-cbc", "-pass", "pass:secret", "-out", work + "/encrypted.key"])
+        XCTAssertEqual(pem.status, 0, pem.stderr)
+        let noPassphrase = try signet(["key", "import", work + "/encrypted.key"], expect: 4)
+        XCTAssertTrue(noPassphrase.stderr.contains("no passphrase was given") && !noPassphrase.stderr.contains("wrong passphrase"), noPassphrase.stderr)
+    }
+
     func testUsageErrorsAreTwo() throws {
         let badLabel = try signet(["key", "generate", "--label", "role"], expect: 2)
         XCTAssertTrue(badLabel.stderr.contains("--label"), badLabel.stderr)

@@ -26,6 +26,25 @@ final class HashBinTests: TrustTestCase {
         XCTAssertEqual(r.status, 0, "python-tuf: \(r.stderr)", file: file, line: line)
     }
 
+    /// `inspect` lists only what a client accepts: a tag listed by two roles (here `targets`, searched
+    /// first, and `releases`) shows the entry the client's search reaches, once.
+    func testInspectShowsTheEntryClientsResolve() throws {
+        let (rootFile, first) = try setUpSignedRepository()
+        let other = try signet(["push", try image("other", message: "other"), repo + ":other", "--unsigned"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let otherManifest = try manifestBytes("other")
+        _ = try publisher().update { editor in
+            var custom = JSONObject(); custom["mediaType"] = .string(MediaType.ociManifest)
+            try editor.addTarget(path: "v1", content: nil, length: Int64(otherManifest.count), hashes: [("sha256", String(other.dropFirst(7)))],
+                                 custom: .object(custom), role: "targets", replace: true)
+        }
+        XCTAssertEqual(try signet(["verify", repo + ":v1", "--ignore-registry-tag", "--root", rootFile], home: "client").stdout, "\(repo)@\(other)\n")
+        let inspect = try json(try signet(["inspect", repo, "--json"], home: "client"))
+        let v1 = ((inspect["tags"] as? [[String: Any]]) ?? []).filter { $0["tag"] as? String == "v1" }
+        XCTAssertEqual(v1.count, 1, "\(v1)")
+        XCTAssertEqual(v1.first?["digest"] as? String, other)
+        XCTAssertNotEqual(other, first)
+    }
+
     func testReleasesSplitsIntoHashBinsPastTheThresholdAndClientsFollow() throws {
         let (rootFile, pushed) = try setUpSignedRepository()
         let digest = try Digest(oci: pushed.trimmingCharacters(in: .whitespacesAndNewlines))
