@@ -382,24 +382,29 @@ public final class RegistryTrust {
         let probe = RegistryTrust(reference: reference, client: client, options: { var o = options; o.home = scratch.path; return o }(), events: { _ in })
         _ = try probe.refresh(RootChoice(given: root))
         do {
-            let store = try DirectoryMetadataStore(directory: trustDirectory)
-            for role in ["timestamp", "snapshot"] { try store.remove(role: role) }
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: trustDirectory)) ?? [] where name.hasSuffix(".json") && name != "root.json" {
+            // The new state is written in one batch (every file written and fsynced before any replaces
+            // its old version; root.json last), then what the old state had beyond it is removed.
+            var files: [(path: String, bytes: [UInt8])] = []
+            var archived: [(path: String, bytes: [UInt8])] = []
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: probe.rootArchive)) ?? [] where name.hasSuffix(".json") {
+                if let bytes = try AtomicFile.read(probe.rootArchive + "/" + name, limit: 1 << 20) { archived.append((rootArchive + "/" + name, bytes)) }
+            }
+            var newRoot: [UInt8]?
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: probe.trustDirectory)) ?? [] where name.hasSuffix(".json") {
+                guard let bytes = try AtomicFile.read(probe.trustDirectory + "/" + name, limit: 64 << 20) else { continue }
+                if name == "root.json" { newRoot = bytes } else { files.append((trustDirectory + "/" + name, bytes)) }
+            }
+            guard let newRoot else { throw TrustError.usage("the new root was not kept while verifying with it") }
+            if !archived.isEmpty { try AtomicFile.makeDirectory(rootArchive) }
+            try AtomicFile.writeAll(archived + files + [(trustDirectory + "/root.json", newRoot)])
+            let kept = Set((archived + files).map(\.path) + [trustDirectory + "/root.json"])
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: trustDirectory)) ?? [] where name.hasSuffix(".json") && !kept.contains(trustDirectory + "/" + name) {
                 try? AtomicFile.remove(trustDirectory + "/" + name)
             }
-            try? FileManager.default.removeItem(atPath: rootArchive)
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: probe.trustDirectory)) ?? [] where name.hasSuffix(".json") {
-                if let bytes = try AtomicFile.read(probe.trustDirectory + "/" + name, limit: 64 << 20) {
-                    try AtomicFile.write(bytes, to: trustDirectory + "/" + name)
-                }
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: rootArchive)) ?? [] where !kept.contains(rootArchive + "/" + name) {
+                try? AtomicFile.remove(rootArchive + "/" + name)
             }
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: probe.rootArchive)) ?? [] {
-                if let bytes = try AtomicFile.read(probe.rootArchive + "/" + name, limit: 1 << 20) {
-                    try AtomicFile.makeDirectory(rootArchive)
-                    try AtomicFile.write(bytes, to: rootArchive + "/" + name)
-                }
-            }
-        } catch { throw TrustError.wrap(error) }
+        } catch let e as TrustError { throw e } catch { throw TrustError.wrap(error) }
         return old.map { RootPin.describe($0) }
     }
 

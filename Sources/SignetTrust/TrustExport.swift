@@ -15,6 +15,8 @@ public enum TrustExport {
     static let descriptionFile = "signet-trust/export.json"
     /// The metadata files, as the trust index lists them.
     static let metadataDirectory = "signet-trust/remote"
+    /// All metadata files of an export together (each at most 64 MiB).
+    static let maxMetadataBytes = 512 << 20
 
     /// Writes `tags` (nil: every signed tag) of the verified `trust` into the layout at `directory`.
     /// - Returns: the tags and digests written.
@@ -87,8 +89,13 @@ public enum TrustExport {
         do {
             let names = try AtomicFile.list(directory + "/" + metadataDirectory).sorted()
             guard names.count <= TrustIndex.maxFiles else { throw TrustError.invalidIndex("the export holds more than \(TrustIndex.maxFiles) metadata files") }
+            var total = 0
             for name in names where name.hasSuffix(".json") && SafeName.isFileName(name) {
                 guard let bytes = try AtomicFile.readRegularFile(directory + "/" + metadataDirectory + "/" + name, limit: 64 << 20) else { continue }
+                total += bytes.count
+                guard total <= TrustExport.maxMetadataBytes else {
+                    throw TrustError.invalidIndex("the export's metadata is larger than \(TrustExport.maxMetadataBytes >> 20) MiB")
+                }
                 files.append((name, bytes))
             }
         } catch let e as TrustError { throw e } catch { throw TrustError.usage("cannot read \(directory)/\(metadataDirectory): \(error)") }

@@ -136,6 +136,20 @@ final class OperationsTests: TrustTestCase {
         let stranger = try signet(["trust", "restore", repo, "--root", rootFile], home: "stranger", expect: 1)
         XCTAssertTrue(stranger.stderr.contains("no trusted root pinned"), stranger.stderr)
         XCTAssertEqual(try manifestBytes("_tuf"), imageManifest)
+        // Starting over makes a new root: the pinned client refuses it until it replaces its pin on
+        // purpose; then it verifies, with none of the old state's files (higher versions) left to refuse it.
+        let junk = try signet(["push", try image("junk", message: "junk"), repo + ":junk", "--unsigned"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try putManifest("_tuf", try manifestBytes(junk))
+        XCTAssertEqual(try TestProcesses.run("/usr/bin/curl", ["-fsS", "-X", "DELETE", "http://\(registry.address)/v2/team/app/manifests/\(junk)"]).status, 0)
+        let fresh = try XCTUnwrap(try json(try signet(["trust", "init", repo, "--start-over", "--json"]))["rootFile"] as? String)
+        try signet(["sign", repo + ":v1@" + digest])
+        try signet(["verify", repo + ":v1"], home: "client", expect: 1)
+        let repinned = try signet(["trust", "pin", repo, "--root", fresh, "--replace"], home: "client")
+        XCTAssertTrue(repinned.stdout.contains("replacing the root pinned before"), repinned.stdout)
+        XCTAssertEqual(try signet(["verify", repo + ":v1"], home: "client").stdout, "\(repo)@\(digest)\n")
+        let pinDirectory = work + "/home-client/" + ((pinnedRoots(home: "client").first).map { String($0.dropLast("/root.json".count)) } ?? "")
+        let archived = try FileManager.default.contentsOfDirectory(atPath: pinDirectory + "/roots")
+        XCTAssertEqual(archived, ["1.root.json"], "only the new chain's roots are archived")
     }
 
     /// Pushing into a repository with trust data: no silent unsigned pushes, and verify and pull agree
