@@ -726,26 +726,26 @@ public final class RepositoryEditor {
     }
 
     /// Keys and role definition that verify role `name` in a given state: the top-level roles from root; a
-    /// delegated role from the first role that delegates to it in a depth-first walk from `targets`
-    /// through the delegations in their listed order (the order a client searches in). A role that no
-    /// role reachable from `targets` delegates to has no keys, whatever other roles of `roles` say: a
-    /// role cannot vouch for itself, nor can one that no client would ever reach.
+    /// delegated role from the first role that delegates to it in a breadth-first walk from `targets`
+    /// through the delegations in their listed order (hash bins in order) — the walk that verifies a
+    /// whole repository (`Updater.verifiedRepository`), so that what is signed here verifies there. A
+    /// role that no role reachable from `targets` delegates to has no keys, whatever other roles of
+    /// `roles` say: a role cannot vouch for itself, nor can one that no client would ever reach.
     static func keysAndRole(for name: String, root: Metadata<Root>, roles: [ByteKey: Metadata<Targets>]) -> ([ByteKey: Key], RoleKeys)? {
         if Root.topLevelRoles.contains(name) { return root.signed.roles[name].map { (root.signed.keyMap, $0) } }
         var visited: Set<ByteKey> = []
-        var stack = ["targets"]
-        while let current = stack.popLast() {
+        var queue = ["targets"]
+        var head = 0
+        while head < queue.count {
+            let current = queue[head]
+            head += 1
             guard visited.insert(ByteKey(current)).inserted, let d = roles[ByteKey(current)]?.signed.delegations else { continue }
             if let r = d.roleKeys(for: name) { return (d.keyMap, r) }
-            let children: [String]
             if let listed = d.roles {
-                children = listed.map(\.name)
+                queue.append(contentsOf: listed.map(\.name))
             } else if let bins = d.succinctRoles {
-                children = roles.keys.map(\.string).filter { bins.isDelegatedRole($0) }.sorted()
-            } else {
-                children = []
+                queue.append(contentsOf: roles.keys.map(\.string).filter { bins.isDelegatedRole($0) }.sorted())
             }
-            stack.append(contentsOf: children.reversed())
         }
         return nil
     }
@@ -879,6 +879,22 @@ public final class RepositoryEditor {
             checked.targetContents.append((path, bytes))
         }
         return checked
+    }
+
+    /// Whether a staged change carries at least one signature, by a key the current state trusts, on a
+    /// file it re-signs (root: the current root keys; a role: the keys its current delegator lists).
+    /// Whoever stages a change signs what their keys may sign, so a change without any such signature
+    /// is one that anybody able to write to its store could have written.
+    public func carriesATrustedSignature(_ change: StagedChange) throws(RepositoryError) -> Bool {
+        let c = try check(change)
+        if let r = c.root, let role = root.signed.roles["root"] {
+            if !validSigners(message: try canonical(r), signatures: r.signatures, role: role, keys: root.signed.keyMap).isEmpty { return true }
+        }
+        for (name, m) in c.roles {
+            guard let (keys, role) = RepositoryEditor.keysAndRole(for: name, root: root, roles: roles) else { continue }
+            if !validSigners(message: try canonical(m), signatures: m.signatures, role: role, keys: keys).isEmpty { return true }
+        }
+        return false
     }
 
     /// The roles a staged change re-signs ("root" for a root version), read from its file names (not

@@ -275,12 +275,19 @@ public final class TrustPublisher {
         do {
             guard let change = try fetchStaged() else { return nil }
             _ = try editor.review(change)
+            guard try editor.carriesATrustedSignature(change) else {
+                trust.events(.waitingChangeIgnored(repository: reference.name, reason: "none of its files is signed by a key the repository trusts now"))
+                return nil
+            }
             return RepositoryEditor.roleNames(in: change)
         } catch let e as RepositoryError {
             trust.events(.waitingChangeIgnored(repository: reference.name, reason: "\(e)"))
         } catch let e as TrustError {
-            guard case .repository(let r) = e else { throw e }
-            trust.events(.waitingChangeIgnored(repository: reference.name, reason: "\(r)"))
+            switch e {
+            case .repository(let r): trust.events(.waitingChangeIgnored(repository: reference.name, reason: "\(r)"))
+            case .invalidIndex: trust.events(.waitingChangeIgnored(repository: reference.name, reason: "\(e)"))
+            default: throw e
+            }
         }
         return nil
     }
@@ -288,7 +295,12 @@ public final class TrustPublisher {
     /// The roles named by the file names of the change under the staged tag (not verified), or nil when
     /// nothing waits there.
     public func waitingChangeRoles() throws -> Set<String>? {
-        guard let (staged, _) = try trust.fetchIndex(tag: trust.options.stagedTag), !staged.files.isEmpty else { return nil }
+        let fetched: (TrustIndex, Digest)?
+        do { fetched = try trust.fetchIndex(tag: trust.options.stagedTag) } catch {
+            if case .invalidIndex = error { return [] }   // something that is not a change (the check reports it)
+            throw error
+        }
+        guard let (staged, _) = fetched, !staged.files.isEmpty else { return nil }
         return RepositoryEditor.roleNames(inFiles: Array(staged.files.keys))
     }
 
@@ -559,13 +571,16 @@ public final class TrustPublisher {
     func completeWaitingChange() throws -> String? {
         let staged: StagedChange?
         do { staged = try fetchStaged() } catch let e as TrustError {
-            guard case .repository = e else { throw e }
-            return nil   // not a change (the renewal's own check reports it)
+            switch e {
+            case .repository, .invalidIndex: return nil   // not a change (the renewal's own check reports it)
+            default: throw e
+            }
         }
         guard let change = staged else { return nil }
         let (state, editor) = try checkout(renewal: true)
         let review: ChangeReview
         do { review = try editor.review(change) } catch { return nil }
+        guard (try? editor.carriesATrustedSignature(change)) == true else { return nil }
         let online = Set(["snapshot", "timestamp"].flatMap { editor.root.signed.roles[$0]?.keyIDs ?? [] })
         var roleKeys = try editor.signingKeyIDs(for: change).root
         for name in RepositoryEditor.roleNames(in: change) where name != "root" {

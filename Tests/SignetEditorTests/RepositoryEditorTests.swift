@@ -207,6 +207,39 @@ final class RepositoryEditorTests: XCTestCase {
         try verifyWithPythonTUF(["release/3.0": "three"])
     }
 
+    /// A role delegated by two parents with different keys (targets → [A, B], A → C → X, B → X): the
+    /// editor signs X for the delegator that verifying the whole repository uses (breadth-first: B), and
+    /// a role no reachable role delegates to has no keys.
+    func testARoleWithTwoDelegatorsTakesItsKeysFromTheOneTheRepositoryIsVerifiedThrough() throws {
+        let sim = try RepositorySimulator()
+        try sim.delegate(from: "targets", to: DelegatedRole(name: "A", keyIDs: [], threshold: 1, paths: ["a/*"]))
+        try sim.delegate(from: "targets", to: DelegatedRole(name: "B", keyIDs: [], threshold: 1, paths: ["x/*"]))
+        try sim.delegate(from: "A", to: DelegatedRole(name: "C", keyIDs: [], threshold: 1, paths: ["a/*"]))
+        let viaC = try sim.delegate(from: "C", to: DelegatedRole(name: "X", keyIDs: [], threshold: 1, paths: ["x/*"]))
+        let (otherID, otherKey) = try sim.newKey()
+        var bd = try XCTUnwrap(sim.targets["B"]?.signed.delegations ?? Delegations(keys: [], roles: []))
+        bd.keys.append((otherID, try Key(publicKey: otherKey.publicKey)))
+        bd.roles = (bd.roles ?? []) + [DelegatedRole(name: "X", keyIDs: [otherID], threshold: 1, paths: ["x/*"])]
+        sim.targets["B"]?.signed.delegations = bd
+        sim.signers["X"] = [(otherID, otherKey)]
+        try sim.publish(roles: ["X", "C", "A", "B", "targets"])
+        let updater = try Updater(metadataBaseURL: RepositorySimulator.metadataURL, transport: sim, store: InMemoryMetadataStore(root: sim.signedRoots[0]),
+                                  clock: { RepositorySimulator.now })
+        let verified = try updater.verifiedRepository(earlierRoots: { _ in nil })
+        XCTAssertEqual(verified.roles.first { $0.name == "X" }?.delegator, "B")
+        var roles: [ByteKey: Metadata<Targets>] = [:]
+        for (name, m) in sim.targets { roles[ByteKey(name)] = m }
+        let found = try XCTUnwrap(RepositoryEditor.keysAndRole(for: "X", root: sim.root, roles: roles))
+        XCTAssertEqual(found.1.keyIDs, [otherID])
+        XCTAssertNotEqual(found.1.keyIDs, viaC.map(\.0))
+        // A role only an unreachable role delegates to has no keys.
+        var orphan = Metadata<Targets>(signed: Targets(header: Header(version: 1, expiresAt: RepositorySimulator.farFuture)))
+        orphan.signed.delegations = Delegations(keys: [(otherID, try Key(publicKey: otherKey.publicKey))],
+                                                roles: [DelegatedRole(name: "Y", keyIDs: [otherID], threshold: 1, paths: ["*"])])
+        roles[ByteKey("aaa")] = orphan
+        XCTAssertNil(RepositoryEditor.keysAndRole(for: "Y", root: sim.root, roles: roles))
+    }
+
     func testHashBinDelegationWithTenThousandTargets() throws {
         now = Int64(Date().timeIntervalSince1970)
         let repo = try makeRepository()

@@ -307,6 +307,32 @@ final class TrustAttackTests: TrustTestCase {
         try signet(["trust", "discard-staged", repo])
         try signet(["push", try image("img3", message: "three"), repo + ":v3"])
         try signet(["verify", repo + ":v3", "--root", rootFile], home: "fresh")
+
+        // A well-formed change no key signed (the current releases, next version, no signatures): ignored.
+        let now = try indexFiles()
+        let currentTitle = try XCTUnwrap(now.keys.filter { $0.hasSuffix(".releases.json") }.max())
+        let currentVersion = try XCTUnwrap(Int64(currentTitle.split(separator: ".")[0]))
+        var bumped = try XCTUnwrap(try JSONParser.parse(try blob(try XCTUnwrap(now[currentTitle]))).objectValue)
+        var bumpedSigned = try XCTUnwrap(bumped["signed"]?.objectValue)
+        bumpedSigned["version"] = .integer(currentVersion + 1)
+        bumped["signed"] = .object(bumpedSigned)
+        bumped["signatures"] = .array([])
+        var nowRoles: [String: ChangeBase.File] = [:]
+        for (title, d) in now where title.hasSuffix(".targets.json") || title.hasSuffix(".releases.json") {
+            let parts = title.split(separator: ".")
+            nowRoles[String(parts[1])] = ChangeBase.File(version: Int64(parts[0]) ?? 0, sha256: d.digest.hex)
+        }
+        let unsigned = StagedChange(base: ChangeBase(root: ChangeBase.File(version: 1, sha256: try SHA256.hash(root1).hex), roles: nowRoles),
+                                    files: [("\(currentVersion + 1).releases.json", try CanonicalJSON.encode(.object(bumped)))])
+        try putFiles(unsigned.storedFiles, tag: "_tuf-staged")
+        let afterUnsigned = try signet(["push", try image("img4", message: "four"), repo + ":v4"])
+        XCTAssertTrue(afterUnsigned.stderr.contains("is ignored") && afterUnsigned.stderr.contains("trusts now"), afterUnsigned.stderr)
+        // Something that is not a change at all under the staged tag: ignored too, by publishing and renewal.
+        try putManifest("_tuf-staged", try manifestBytes("v1"))
+        let afterJunk = try signet(["push", try image("img5", message: "five"), repo + ":v5"])
+        XCTAssertTrue(afterJunk.stderr.contains("is ignored"), afterJunk.stderr)
+        try signet(["timestamp", "renew", repo])
+        try signet(["verify", repo + ":v5", "--root", rootFile], home: "fresh")
     }
 
     /// A key rotation whose read-back fails after the registry stored the new state (here versioned
