@@ -46,8 +46,15 @@ final class DirectoryFilesTransport: Transport, @unchecked Sendable {
 final class HeldStateTransport: Transport, @unchecked Sendable {
     static let base = "held-tuf://metadata/"
     let store: DirectoryMetadataStore
+    /// The layout's own files: a role this machine does not hold in the version its snapshot lists (a
+    /// hash bin it never needed) is taken from there when the layout has exactly that version (the
+    /// client checks it against the held snapshot's entry and the delegator's keys).
+    let layoutFiles: DirectoryFilesTransport?
 
-    init(store: DirectoryMetadataStore) { self.store = store }
+    init(store: DirectoryMetadataStore, layoutFiles: DirectoryFilesTransport? = nil) {
+        self.store = store
+        self.layoutFiles = layoutFiles
+    }
 
     func send(_ request: HTTPRequest, maxBodyBytes: Int) throws(HTTPError) -> HTTPResponse {
         let missing = HTTPResponse(head: HTTPResponseHead(status: 404, finalURL: request.url), body: [])
@@ -61,6 +68,10 @@ final class HeldStateTransport: Transport, @unchecked Sendable {
             guard let dot = name.firstIndex(of: "."), Int64(name[..<dot]) != nil,
                   let decoded = PercentEncoding.decode(String(name[name.index(after: dot)...].dropLast(5))), decoded != "root" else { return missing }
             role = decoded
+        }
+        if role != "timestamp", role != "snapshot", let layoutFiles {
+            let fromLayout = try layoutFiles.send(HTTPRequest(method: .get, url: DirectoryFilesTransport.base + name), maxBodyBytes: maxBodyBytes)
+            if fromLayout.status == 200 { return HTTPResponse(head: HTTPResponseHead(status: 200, finalURL: request.url), body: fromLayout.body) }
         }
         do {
             guard let bytes = try store.load(role: role, limit: maxBodyBytes) else { return missing }
@@ -155,7 +166,7 @@ public enum LayoutVerifier {
         }
         let checked: Int
         do { checked = try checkContent(layout: layout, digest: digest, length: target.length,
-                                        mediaType: target.custom?["mediaType"]?.stringValue, what: "\(repo.name):\(tag)") } catch { throw TrustError.wrap(error) }
+                                        mediaType: target.custom?["mediaType"]?.stringValue, tag: tag, what: "\(repo.name):\(tag)") } catch { throw TrustError.wrap(error) }
         return Result(reference: "\(repo.name)@\(digest.ociString)", repository: repo.name, tag: tag, digest: digest, checked: checked)
     }
 
@@ -176,7 +187,9 @@ public enum LayoutVerifier {
         do {
             var config = UpdaterConfig()
             config.expiredMetadata = .unsafeAllowAny
-            held = try Updater(metadataBaseURL: HeldStateTransport.base, transport: HeldStateTransport(store: try DirectoryMetadataStore(directory: pinDirectory)),
+            held = try Updater(metadataBaseURL: HeldStateTransport.base,
+                               transport: HeldStateTransport(store: try DirectoryMetadataStore(directory: pinDirectory),
+                                                             layoutFiles: DirectoryFilesTransport(directory: layout + "/signet-trust/remote")),
                                store: InMemoryMetadataStore(root: pinned), clock: clock, config: config)
             try held.refresh()
             target = try held.lookup(tag)
@@ -196,7 +209,7 @@ public enum LayoutVerifier {
     /// about a manifest is taken on trust: the signed manifest is parsed as a manifest whatever
     /// `index.json` calls it (its media type comes from the signed target or from its own bytes), and the
     /// media types below it come from the verified manifests that list them.
-    static func checkContent(layout: String, digest: Digest, length: Int64, mediaType: String?, what: String) throws -> Int {
+    static func checkContent(layout: String, digest: Digest, length: Int64, mediaType: String?, tag: String, what: String) throws -> Int {
         let store = try OCILayout(existingAt: layout)
         let entries = try store.readIndex()
         let signed = Descriptor(mediaType: mediaType ?? MediaType.ociManifest, digest: digest, size: length)
@@ -230,17 +243,28 @@ public enum LayoutVerifier {
             }
             checked += 1
         }
-        // What a tool reading the layout starts from: every entry must be a manifest checked above.
-        guard !entries.isEmpty else { throw TrustError.manifestMismatch("\(layout)/index.json names no image; it must name \(digest) of \(what)") }
+        // What a tool reading the layout starts from. The entries that name this image — by the tag, by a
+        // name an entry of the signed image carries, or by pointing into it — must each be a manifest
+        // checked above, with its verified size and media type; at least one must. Entries of other
+        // images pulled into the same layout (other names, other digests) are left to their own checks.
+        var names: Set<String> = [tag]
+        for entry in entries where manifests[entry.digest] != nil {
+            if let n = entry.annotation(Descriptor.refNameAnnotation) { names.insert(n) }
+        }
+        var named = 0
         for (position, entry) in entries.enumerated() {
-            let name = entry.annotation(Descriptor.refNameAnnotation).map { " (\($0))" } ?? ""
+            let refName = entry.annotation(Descriptor.refNameAnnotation)
+            guard manifests[entry.digest] != nil || refName.map(names.contains) == true else { continue }
+            let label = refName.map { " (\($0))" } ?? ""
             guard let known = manifests[entry.digest] else {
-                throw TrustError.manifestMismatch("\(layout)/index.json entry \(position + 1)\(name) names \(entry.digest), which is not part of the signed image \(digest) of \(what); an offline check covers a layout that holds one signed image")
+                throw TrustError.manifestMismatch("\(layout)/index.json entry \(position + 1)\(label) names \(entry.digest), which is not part of the signed image \(digest) of \(what)")
             }
             guard entry.size == known.size, entry.mediaType == known.mediaType else {
-                throw TrustError.manifestMismatch("\(layout)/index.json entry \(position + 1)\(name) describes \(entry.digest) as \(entry.mediaType), \(entry.size) bytes; the signed image has it as \(known.mediaType), \(known.size) bytes")
+                throw TrustError.manifestMismatch("\(layout)/index.json entry \(position + 1)\(label) describes \(entry.digest) as \(entry.mediaType), \(entry.size) bytes; the signed image has it as \(known.mediaType), \(known.size) bytes")
             }
+            named += 1
         }
+        guard named > 0 else { throw TrustError.manifestMismatch("\(layout)/index.json names no manifest of the signed image \(digest) of \(what)") }
         return checked
     }
 }

@@ -5,6 +5,7 @@ import SignetKeys
 import SignetOCI
 import SignetTestSupport
 import SignetTrust
+import SignetTUF
 import XCTest
 
 /// `releases` past 1 024 signed tags: split into succinct hash bins (TAP 15) by the next change, without
@@ -97,6 +98,12 @@ final class HashBinTests: TrustTestCase {
         XCTAssertTrue(ahead.contains("timestamp.json") && ahead.contains(".releases.json"), String(ahead))
         try pythonTUF(rootFile, ["v1": digest, "t1": digest, "t777": digest, "t1024": digest])
 
+        // A layout pulled now, for a tag in another bin than the next publish changes.
+        let bins6 = SuccinctRoles(keyIDs: [], threshold: 1, bitLength: 6, namePrefix: "releases")
+        let layoutTag = try XCTUnwrap((1...999).map { "t\($0)" }.first { bins6.roleName(for: $0) != bins6.roleName(for: "t1025") })
+        try putManifest(layoutTag, manifest)
+        try signet(["pull", repo + ":" + layoutTag, "--output", work + "/binned-layout"])
+
         // After the split a publish re-signs one bin (plus snapshot and timestamp), not the whole list.
         try putManifest("t1025", manifest)
         try signet(["sign", repo + ":t1025"])
@@ -107,6 +114,10 @@ final class HashBinTests: TrustTestCase {
         XCTAssertEqual(changed.filter { $0.hasPrefix("releases") }.count, 1, "one bin re-signed: \(changed.sorted())")
         XCTAssertTrue(changed.isSubset(of: ["snapshot.json", "timestamp.json", "releases-00.json"] + (0..<64).map { String(format: "releases-%02x.json", $0) }), "\(changed.sorted())")
         XCTAssertTrue(try signet(["verify", repo + ":t1025"], home: "client").stdout.hasSuffix("@\(digest)\n"))
+        // A machine that verified only t1025 since (newer trust data, without the layout's bin) still
+        // verifies the older layout offline: its unchanged bin is taken from the layout.
+        try signet(["verify", repo + ":t1025", "--root", rootFile], home: "elsewhere")
+        XCTAssertTrue(try signet(["verify", "--layout", work + "/binned-layout"], home: "elsewhere").stdout.hasSuffix("@\(digest)\n"))
 
         // Revoking, listing and signer changes work on the split role as before.
         try signet(["revoke", repo + ":t7"])

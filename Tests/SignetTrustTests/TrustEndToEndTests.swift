@@ -123,9 +123,13 @@ final class TrustEndToEndTests: TrustTestCase {
         try FileManager.default.copyItem(atPath: work + "/single", toPath: work + "/empty")
         try writeEntries([], to: work + "/empty")
         let empty = try signet(["verify", "--layout", work + "/empty", "--root", rootFile], home: "offline", expect: 1)
-        XCTAssertTrue(empty.stderr.contains("names no image"), empty.stderr)
-        // The untouched layouts still verify.
+        XCTAssertTrue(empty.stderr.contains("names no manifest of the signed image"), empty.stderr)
+        // The untouched layouts still verify; so does one holding two pulled images, for each of them.
         XCTAssertEqual(try signet(["verify", "--layout", work + "/single", "--root", rootFile], home: "offline").status, 0)
+        try signet(["pull", repo + ":single", "--output", work + "/one"])
+        XCTAssertEqual(try indexEntries(work + "/one").count, 2)
+        XCTAssertEqual(try signet(["verify", "--layout", work + "/one", "--root", rootFile], home: "offline").status, 0)
+        XCTAssertEqual(try signet(["verify", "--layout", work + "/one", repo + ":multi", "--root", rootFile], home: "offline").status, 0)
     }
 
     /// A pulled layout is never accepted below what the verifying machine has seen: after unrelated
