@@ -225,7 +225,7 @@ public enum AtomicFile {
     /// Reads a file of at most `limit` bytes; nil when it does not exist.
     /// - Throws: `FileError.tooLarge` above the limit (without reading further), `.io` for other errors.
     public static func read(_ path: String, limit: Int) throws(FileError) -> [UInt8]? {
-        try read(path, limit: limit, regularOnly: false)
+        try read(path, limit: limit, regularOnly: false, followingLinks: true)
     }
 
     /// Reads a file of at most `limit` bytes from a tree that someone else may have written (a pulled
@@ -233,15 +233,15 @@ public enum AtomicFile {
     /// last component is not followed, and anything but a regular file (a FIFO, a device, a directory)
     /// is refused without waiting on it.
     /// - Throws: `FileError.io` for those and for other errors, `.tooLarge` above the limit.
-    public static func readRegularFile(_ path: String, limit: Int) throws(FileError) -> [UInt8]? {
-        try read(path, limit: limit, regularOnly: true)
+    public static func readRegularFile(_ path: String, limit: Int, followingLinks: Bool = false) throws(FileError) -> [UInt8]? {
+        try read(path, limit: limit, regularOnly: true, followingLinks: followingLinks)
     }
 
-    private static func read(_ path: String, limit: Int, regularOnly: Bool) throws(FileError) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | (regularOnly ? O_NOFOLLOW | O_NONBLOCK : 0))
+    private static func read(_ path: String, limit: Int, regularOnly: Bool, followingLinks: Bool = true) throws(FileError) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | (regularOnly ? O_NONBLOCK : 0) | (followingLinks ? 0 : O_NOFOLLOW))
         if fd < 0 {
             if errno == ENOENT { return nil }
-            if regularOnly && errno == ELOOP { throw .io(path: path, detail: "is a symbolic link; only regular files are read here") }
+            if !followingLinks && errno == ELOOP { throw .io(path: path, detail: "is a symbolic link; only regular files are read here") }
             throw .io(path: path, detail: "cannot open: \(errnoText())")
         }
         defer { close(fd) }

@@ -154,10 +154,11 @@ public struct OCILayout: Sendable {
     /// - Throws: `OCIError.invalidLayout` when it is missing, `.tooLarge`, `.sizeMismatch`,
     ///   `.digestMismatch`.
     /// Reads a file of the layout (which someone else may have written): bounded, and only a regular
-    /// file (a symbolic link, FIFO or device is refused without waiting on it).
+    /// file (a FIFO or device is refused without waiting on it). Symbolic links are followed, as layout
+    /// builders link blobs to their build outputs; what is read is checked against its digest.
     static func readFile(_ path: String, limit: Int) throws(OCIError) -> [UInt8] {
         do throws(FileError) {
-            guard let bytes = try AtomicFile.readRegularFile(path, limit: limit) else { throw .io(path: path, detail: "no such file") }
+            guard let bytes = try AtomicFile.readRegularFile(path, limit: limit, followingLinks: true) else { throw .io(path: path, detail: "no such file") }
             return bytes
         } catch {
             if case .tooLarge = error { throw .tooLarge(what: path, limit: Int64(limit)) }

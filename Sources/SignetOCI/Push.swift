@@ -112,6 +112,12 @@ public struct ImagePusher: Sendable {
                     throw .sizeMismatch(what: "blob \(descriptor.digest) in \(layoutPath)", expected: descriptor.size,
                                         received: Int64(info.st_size))
                 }
+                // A blob that is a link to a file outside the layout (layout builders link build outputs)
+                // is hashed before any byte of it is sent: a layout must not make a push send some other
+                // file of this machine (a key, a credential file) to a registry.
+                if !ImagePusher.isInside(path, root: layoutPath) {
+                    try ImagePusher.checkDigest(of: path, descriptor: descriptor, layoutPath: layoutPath)
+                }
                 blobs.append(descriptor)
             }
         }
@@ -145,6 +151,39 @@ public struct ImagePusher: Sendable {
         return PushResult(reference: destination.with(digest: top.digest), manifest: top.descriptor,
                           childManifests: children.map(\.descriptor),
                           blobs: zip(blobs, outcomes).map { PushedBlob(descriptor: $0, outcome: $1) })
+    }
+
+    /// Whether `path`, with every link resolved, is a file under the layout directory `root`.
+    static func isInside(_ path: String, root: String) -> Bool {
+        guard let file = realpath(path, nil) else { return false }
+        defer { free(file) }
+        guard let dir = realpath(root, nil) else { return false }
+        defer { free(dir) }
+        return String(cString: file).hasPrefix(String(cString: dir) + "/")
+    }
+
+    /// Hashes a blob file and requires its descriptor's digest.
+    static func checkDigest(of path: String, descriptor: Descriptor, layoutPath: String) throws(OCIError) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { throw .io(path: path, detail: "cannot open: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let digest: StreamingDigest
+        do { digest = try StreamingDigest(descriptor.digest.algorithm) } catch { throw .io(path: path, detail: "\(error)") }
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .io(path: path, detail: "read failed: \(String(cString: strerror(errno)))")
+            }
+            if n == 0 { break }
+            chunk.withUnsafeBytes { digest.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+        }
+        let computed = digest.finalize()
+        guard computed == descriptor.digest else {
+            throw .digestMismatch(what: "blob \(descriptor.digest) in \(layoutPath) (a link to \(path) outside the layout; nothing of it was sent)",
+                                  expected: descriptor.digest.ociString, received: computed.ociString)
+        }
     }
 
     /// The `index.json` entry to push: the one named `refName`; else the only entry; else the

@@ -104,6 +104,7 @@ func runPushCommand(_ arguments: [String]) throws -> Int32 {
     // Sign before push: when the repository has trust data, the tag's new targets metadata is prepared
     // and signed first; it is published only after the manifest is in the registry.
     var signing: (TrustPublisher, TrustPublisher.PreparedChange, (RepositoryEditor) throws -> Void)?
+    var signedManifest: Descriptor?
     let registryTrust = RegistryTrust(reference: invocation.reference, client: client, options: try trustOptions(), events: trustEventPrinter())
     let trusted = try registryTrust.trustTagContent() != nil
     if trusted && invocation.reference.tag == nil && !invocation.unsigned {
@@ -115,6 +116,7 @@ func runPushCommand(_ arguments: [String]) throws -> Int32 {
     if !invocation.unsigned, let tag = invocation.reference.tag {
         if trusted {
             let descriptor = try layoutManifest(invocation.layout, name: invocation.refName ?? tag)
+            signedManifest = descriptor
             let ring = try openKeyring()
             var passphrases = Passphrases(file: invocation.passphraseFile)
             let publisher = TrustPublisher(trust: registryTrust, keyring: ring) { entry, root in
@@ -137,13 +139,17 @@ func runPushCommand(_ arguments: [String]) throws -> Int32 {
     let result: PushResult
     do {
         result = try ImagePusher(client: client, progress: display.handler)
-            .push(layoutPath: invocation.layout, to: invocation.reference, options: options)
+            .push(layoutPath: invocation.layout, to: signedManifest.map { invocation.reference.with(digest: $0.digest) } ?? invocation.reference, options: options)
     } catch {
         display.finish()
         throw error
     }
     display.finish()
     var signed = false
+    // What was pushed must be what was signed (the layout is read twice; someone may change it between).
+    if let signedManifest, signing != nil, result.manifest.digest != signedManifest.digest {
+        throw TrustError.manifestMismatch("\(invocation.layout) changed during the push: \(signedManifest.digest) was signed, \(result.manifest.digest) was pushed; the signature was not published (the tag now names an unsigned manifest: push again)")
+    }
     if let (publisher, first, change) = signing {
         // The manifest is under the tag now: its signature is published even if a stop was asked for
         // meanwhile, so the tag is never left moved but unsigned (the transfers keep their deadlines).

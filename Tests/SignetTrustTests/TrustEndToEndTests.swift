@@ -1,4 +1,5 @@
 import Foundation
+import SignetCrypto
 import SignetTestSupport
 import XCTest
 
@@ -157,6 +158,41 @@ final class TrustEndToEndTests: TrustTestCase {
         XCTAssertTrue(revoked.stderr.contains("no longer signs v1"), revoked.stderr)
         // Nothing was written to the client's trust data by the offline checks.
         XCTAssertEqual(try signet(["verify", repo + ":v2"], home: "client").status, 0)
+    }
+
+    /// Layout builders link blobs to their build outputs, so a link is followed; but a link to a file
+    /// outside the layout is hashed before any byte of it is sent: a layout whose layer links to a
+    /// private file of the same size is refused and the registry never receives that file.
+    func testALayoutLinkingOutsideItselfSendsOnlyWhatItsDigestsName() throws {
+        let layout = try image("linked", message: "linked")
+        let index = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: layout + "/index.json"))) as? [String: Any])
+        let manifestDigest = try XCTUnwrap(((index["manifests"] as? [[String: Any]])?.first?["digest"] as? String)?.dropFirst(7))
+        let manifest = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: layout + "/blobs/sha256/" + manifestDigest))) as? [String: Any])
+        let layer = try XCTUnwrap(((manifest["layers"] as? [[String: Any]])?.first?["digest"] as? String)?.dropFirst(7))
+        let layerPath = layout + "/blobs/sha256/" + layer
+        // Legitimate: the layer is a link to the same bytes kept elsewhere.
+        let outside = work + "/build-output"
+        try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+        try FileManager.default.moveItem(atPath: layerPath, toPath: outside + "/layer")
+        try FileManager.default.createSymbolicLink(atPath: layerPath, withDestinationPath: outside + "/layer")
+        try signet(["push", layout, repo + ":linked", "--unsigned"])
+        // Hostile: the link names a private file of exactly the layer's size.
+        let size = try XCTUnwrap((try FileManager.default.attributesOfItem(atPath: outside + "/layer")[.size] as? NSNumber)?.intValue)
+        let secret = Array(repeating: UInt8(ascii: "S"), count: size)
+        try Data(secret).write(to: URL(fileURLWithPath: work + "/private-key"))
+        try FileManager.default.removeItem(atPath: layerPath)
+        try FileManager.default.createSymbolicLink(atPath: layerPath, withDestinationPath: work + "/private-key")
+        let other = try TestRegistry()
+        let refused = try signet(["push", layout, "\(other.address)/team/app:linked", "--unsigned"], expect: 1)
+        XCTAssertTrue(refused.stderr.contains("nothing of it was sent"), refused.stderr)
+        let secretDigest = try SHA256.hash(secret).hex
+        let blobs = (try? FileManager.default.subpathsOfDirectory(atPath: other.storage)) ?? []
+        XCTAssertFalse(blobs.contains { $0.contains(secretDigest) }, "the private file reached the registry")
+        let uploads = blobs.filter { $0.contains("_uploads/") && $0.hasSuffix("/data") }
+        for u in uploads {
+            let bytes = (try? Data(contentsOf: URL(fileURLWithPath: other.storage + "/" + u))) ?? Data()
+            XCTAssertFalse(bytes.contains(UInt8(ascii: "S")) && bytes.count == size, "an upload holds the private file")
+        }
     }
 
     func testAttacksAreRejected() throws {
