@@ -200,7 +200,7 @@ public struct ImagePuller: Sendable {
                 blobs.append((descriptor, role))
             }
         }
-        progress?(.plan(blobs: blobs.count, bytes: blobs.reduce(0) { $0 + $1.descriptor.size }))
+        progress?(.plan(blobs: blobs.count, bytes: blobs.reduce(Int64(0)) { $0.addingReportingOverflow($1.descriptor.size).overflow ? Int64.max : $0 + $1.descriptor.size }))
 
         var layout: OCILayout? = nil
         if case .layout(let path) = destination {

@@ -121,7 +121,7 @@ public struct ImagePusher: Sendable {
                 blobs.append(descriptor)
             }
         }
-        progress?(.plan(blobs: blobs.count, bytes: blobs.reduce(0) { $0 + $1.size }))
+        progress?(.plan(blobs: blobs.count, bytes: blobs.reduce(Int64(0)) { $0.addingReportingOverflow($1.size).overflow ? Int64.max : $0 + $1.size }))
 
         let repository = destination.repository
         let client = self.client

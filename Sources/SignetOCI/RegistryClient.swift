@@ -580,7 +580,7 @@ public final class RegistryClient: Sendable {
                 case .status(401, _, _) where !reauthenticated:
                     reauthenticated = true
                     // The streaming call does not return error headers: learn the challenge with a HEAD.
-                    var probe = HTTPRequest(method: .head, url: url)
+                    var probe = HTTPRequest(method: .head, url: url, deadline: transferDeadline(bytes: 0))
                     if let authorization = try authenticator.authorization(for: scopes, client: self) {
                         probe.headers.append(("Authorization", authorization))
                     }
@@ -637,7 +637,7 @@ public final class RegistryClient: Sendable {
     static func printable(_ body: [UInt8]) -> String? {
         var text = ""
         for scalar in String(decoding: body.prefix(800), as: UTF8.self).unicodeScalars.prefix(200) {
-            text.unicodeScalars.append(scalar.value < 0x20 || scalar.value == 0x7F ? " " : scalar)
+            text.unicodeScalars.append(scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) ? " " : scalar)
         }
         text = text.trimmingWhitespace(keepingNewlines: true)
         return text.isEmpty ? nil : text
@@ -648,8 +648,19 @@ public final class RegistryClient: Sendable {
         guard !body.isEmpty, body.count <= 1 << 20,
               let json = try? JSONParser.parse(body), let first = json["errors"]?[0]
         else { return nil }
-        let message = first["message"]?.stringValue.map { String($0.prefix(300)) }
-        return (first["code"]?.stringValue.map { String($0.prefix(64)) }, message)
+        // Decoded JSON strings may hold control characters (`\u001b`): replaced, like any registry text
+        // that reaches a terminal.
+        let message = first["message"]?.stringValue.map { RegistryClient.withoutControls(String($0.prefix(300))) }
+        return (first["code"]?.stringValue.map { RegistryClient.withoutControls(String($0.prefix(64))) }, message)
+    }
+
+    /// `text` with C0 and C1 control characters and DEL replaced by spaces.
+    static func withoutControls(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            out.unicodeScalars.append(scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) ? " " : scalar)
+        }
+        return out
     }
 
     static func isRetryable(status: Int) -> Bool { RetryPolicy.isRetryable(status: status) }

@@ -63,6 +63,15 @@ public struct TrustCopy {
         let scratch: TemporaryDirectory
         do { scratch = try TemporaryDirectory(prefix: "signet-copy") } catch { throw TrustError.file(error) }
         let sameRegistry = source.reference.registry == destination.registry
+        // Nothing is copied over a newer state of the same repository (checked before any tag moves).
+        let identity = source.identity
+        let check = RegistryTrust(reference: destination, client: destinationClient, options: scratchOptions(scratch, identity: identity))
+        if let current = try check.trustTagContent(), current.isIndex,
+           let theirs = try? check.refresh(RootChoice(given: (path: "source root", bytes: trustFiles.first { $0.name == "1.root.json" }?.bytes ?? [])), persist: false),
+           let theirVersion = theirs.updater.trusted.timestamp?.signed.header.version,
+           let ours = state.updater.trusted.timestamp?.signed.header.version, theirVersion > ours {
+            throw TrustError.conflict("\(destination.name) holds newer trust data of \(identity) (timestamp version \(theirVersion), the source's is \(ours)); nothing of it was replaced")
+        }
         for target in targets {
             let layout = scratch.path + "/" + target.digest.hex
             do {
@@ -86,15 +95,6 @@ public struct TrustCopy {
                 }
             } catch let e as TrustError { throw e } catch let e as OCIError { throw TrustError.oci(e) } catch { throw TrustError.wrap(error) }
             report.tags.append((target.tag, target.digest))
-        }
-        // 3. The trust data, unchanged, unless the destination holds a newer state of the same repository.
-        let identity = source.identity
-        let check = RegistryTrust(reference: destination, client: destinationClient, options: scratchOptions(scratch, identity: identity))
-        if let current = try check.trustTagContent(), current.isIndex,
-           let theirs = try? check.refresh(RootChoice(given: (path: "source root", bytes: trustFiles.first { $0.name == "1.root.json" }?.bytes ?? [])), persist: false),
-           let theirVersion = theirs.updater.trusted.timestamp?.signed.header.version,
-           let ours = state.updater.trusted.timestamp?.signed.header.version, theirVersion > ours {
-            throw TrustError.conflict("\(destination.name) holds newer trust data of \(identity) (timestamp version \(theirVersion), the source's is \(ours)); nothing of it was replaced")
         }
         report.trustIndex = try TrustCopy.publishIndex(trustFiles, at: check)
         // 4. Verify the copy as a client pinned to the source's root would.

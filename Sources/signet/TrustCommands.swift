@@ -593,9 +593,10 @@ func printInspection(_ ctx: TrustContext, json: Bool, windows: ExpiryWindows = E
     }
     // Only what a client would accept: a path listed by a role the client's search does not reach for
     // it (outside the delegation's paths, in another hash bin, behind an earlier role) is not shown.
+    var shown: Set<String> = []
     tags = tags.filter { tag in
         guard let resolved = try? updater.lookup(tag.0) else { return false }
-        return resolved.sha256?.ociString == tag.1 && resolved.length == tag.2
+        return resolved.sha256?.ociString == tag.1 && resolved.length == tag.2 && shown.insert(tag.0).inserted
     }
     let staged = ((try? ctx.trust.fetchIndex(tag: ctx.trust.options.stagedTag)) ?? nil).map { !$0.0.files.isEmpty } ?? false
     let notices = ExpiryNotice.notices(set, repository: ctx.reference.name, now: now, windows: windows)
@@ -766,7 +767,7 @@ func runTimestampCommand(_ arguments: [String]) throws -> Int32 {
 /// cross-signed root; releases by replacing the signer key).
 func runKeyRotate(_ arguments: [String]) throws -> Int32 {
     let args = try Args(arguments, valued: registryValued.union(trustValued).union(["type"]), boolean: registryBoolean.union(publishingBoolean).union(["help"]))
-    if args.flag("help") { printHelp(keyUsage, []); return 0 }
+    if args.flag("help") { printHelp(keyUsage, [.registry, .trust]); return 0 }
     var ctx = try TrustContext(args)
     let role = try args.positional(1, "ROLE (root, targets, snapshot, timestamp or releases)")
     try args.expectPositionals(2)

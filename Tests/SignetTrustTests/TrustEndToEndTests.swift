@@ -1,5 +1,6 @@
 import Foundation
 import SignetCrypto
+import SignetOCI
 import SignetTestSupport
 import XCTest
 
@@ -343,6 +344,26 @@ final class TrustEndToEndTests: TrustTestCase {
         XCTAssertTrue(asItself.stderr.contains("belongs to repository \(repo)"), asItself.stderr)
         let copied = try signet(["verify", "\(second.address)/team/app:v1", "--root", rootFile, "--as", repo], home: "elsewhere")
         XCTAssertEqual(copied.stdout, "\(second.address)/team/app@\(digest)\n")
+    }
+
+    /// A copy from a source showing an older state than the destination holds is refused before any
+    /// of the destination's tags moves.
+    func testACopyOverANewerStateMovesNoTag() throws {
+        let (rootFile, _) = try setUpSignedRepository()
+        let older = try manifestBytes("_tuf")
+        let second = try TestRegistry()
+        let destination = "\(second.address)/team/app"
+        try signet(["copy", repo, destination])
+        let newer = try signet(["push", try image("img1b", message: "one again"), repo + ":v1"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try signet(["copy", repo, destination])
+        let client = try registryClient(second.address)
+        func destinationV1() throws -> Digest { try SHA256.hash(try client.fetchManifest(repository: "team/app", reference: "v1", what: "v1").bytes) }
+        XCTAssertEqual(try destinationV1().ociString, newer)
+        // The source's trust tag is put back to the older state; a machine that never saw the newer one copies.
+        try putManifest("_tuf", older)
+        let refused = try signet(["copy", repo, destination, "--root", rootFile], home: "third", expect: 5)
+        XCTAssertTrue(refused.stderr.contains("holds newer trust data"), refused.stderr)
+        XCTAssertEqual(try destinationV1().ociString, newer, "the destination's tag did not move")
     }
 
     func testUpkeepAfterExpiryAndGuards() throws {
