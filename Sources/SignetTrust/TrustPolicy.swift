@@ -43,7 +43,9 @@ public struct TrustPolicy: Sendable {
         var specificity: Int { pattern.filter { $0 != "*" }.count + (pattern.contains("*") ? 0 : 10_000) }
 
         /// Whether the pattern matches `name` (`REGISTRY/NAME`).
-        public func matches(_ name: String) -> Bool { TrustPolicy.glob(Array(pattern.utf8)[...], Array(name.utf8)[...]) }
+        public func matches(_ name: String) -> Bool {
+            TrustPolicy.glob(Array(TrustPolicy.canonicalRegistry(pattern).utf8)[...], Array(TrustPolicy.canonicalRegistry(name).utf8)[...])
+        }
     }
 
     public let defaultDecision: Decision
@@ -139,6 +141,18 @@ public struct TrustPolicy: Sendable {
             if file != nil { throw TrustError.usage("the policy file \(path) does not exist") }
         }
         return nil
+    }
+
+    /// `name` (`REGISTRY/PATH`, or a pattern of one) with the registry spelled one way, so that every
+    /// spelling of a host that reaches the same registry meets the same rule: the host in lower case
+    /// (host names are case-insensitive), without the default HTTPS port `:443`, and Docker Hub's other
+    /// names (`index.docker.io`, `registry-1.docker.io`) as `docker.io`.
+    static func canonicalRegistry(_ name: String) -> String {
+        guard let slash = name.firstIndex(of: "/") else { return name }
+        var host = name[..<slash].lowercased()
+        if host.hasSuffix(":443") { host = String(host.dropLast(4)) }
+        if host == "index.docker.io" || host == "registry-1.docker.io" { host = ImageReference.dockerHub }
+        return host + name[slash...]
     }
 
     /// Glob match: `*` any run of bytes without `/`, `**` any run of bytes.

@@ -1,5 +1,6 @@
 import Foundation
 import SignetTestSupport
+import SignetTrust
 import XCTest
 
 /// A trust policy on a deploy machine (docs/policy.md), against a real docker-registry: three rules, a
@@ -8,6 +9,21 @@ final class PolicyTests: TrustTestCase {
     func initRepository(_ name: String) throws -> (rootFile: String, rootKeyID: String) {
         let r = try json(try signet(["trust", "init", "\(registry.address)/\(name)", "--json"]))
         return (try XCTUnwrap(r["rootFile"] as? String), try XCTUnwrap((r["rootKeyIDs"] as? [String])?.first))
+    }
+
+    /// A rule meets every spelling of its registry that reaches the same server: host case, the default
+    /// HTTPS port, Docker Hub's other names. Another port is another registry.
+    func testRulesMeetEverySpellingOfTheirRegistry() throws {
+        let text = #"{"version":1,"default":"allow-unsigned","repositories":{"registry.example/team/app":{"roots":["/etc/r.json"]},"docker.io/library/*":{"decision":"reject"}}}"#
+        let policy = try TrustPolicy(bytes: Array(text.utf8), source: "test")
+        for name in ["registry.example/team/app", "REGISTRY.Example/team/app", "registry.example:443/team/app"] {
+            XCTAssertEqual(policy.rule(for: name)?.roots, ["/etc/r.json"], name)
+        }
+        XCTAssertNil(policy.rule(for: "registry.example:5000/team/app"))
+        XCTAssertNil(policy.rule(for: "registry.example/TEAM/app"), "paths stay case-sensitive")
+        for name in ["docker.io/library/x", "index.docker.io/library/x", "registry-1.docker.io/library/x"] {
+            XCTAssertEqual(policy.decision(for: name), .reject, name)
+        }
     }
 
     func testAPolicyDecidesEachRepositoryAndDigestsAreVerified() throws {
