@@ -731,23 +731,35 @@ public final class RepositoryEditor {
     /// whole repository (`Updater.verifiedRepository`), so that what is signed here verifies there. A
     /// role that no role reachable from `targets` delegates to has no keys, whatever other roles of
     /// `roles` say: a role cannot vouch for itself, nor can one that no client would ever reach.
+    /// A role that two reachable roles delegate to with different keys or thresholds has no keys either:
+    /// a client searching depth-first for a target may reach it through the other delegator, and no
+    /// signature can satisfy both.
     static func keysAndRole(for name: String, root: Metadata<Root>, roles: [ByteKey: Metadata<Targets>]) -> ([ByteKey: Key], RoleKeys)? {
         if Root.topLevelRoles.contains(name) { return root.signed.roles[name].map { (root.signed.keyMap, $0) } }
         var visited: Set<ByteKey> = []
         var queue = ["targets"]
         var head = 0
+        var found: ([ByteKey: Key], RoleKeys)?
         while head < queue.count {
             let current = queue[head]
             head += 1
             guard visited.insert(ByteKey(current)).inserted, let d = roles[ByteKey(current)]?.signed.delegations else { continue }
-            if let r = d.roleKeys(for: name) { return (d.keyMap, r) }
+            if let r = d.roleKeys(for: name) {
+                if let (keys, first) = found {
+                    let same = first.threshold == r.threshold && Set(first.keyIDs.compactMap { keys[ByteKey($0)]?.identity })
+                        == Set(r.keyIDs.compactMap { d.keyMap[ByteKey($0)]?.identity })
+                    if !same { return nil }
+                } else {
+                    found = (d.keyMap, r)
+                }
+            }
             if let listed = d.roles {
                 queue.append(contentsOf: listed.map(\.name))
             } else if let bins = d.succinctRoles {
                 queue.append(contentsOf: roles.keys.map(\.string).filter { bins.isDelegatedRole($0) }.sorted())
             }
         }
-        return nil
+        return found
     }
 
     private func keyMap(_ signers: [PrivateKey]) throws(RepositoryError) -> [String: PrivateKey] {
@@ -879,22 +891,6 @@ public final class RepositoryEditor {
             checked.targetContents.append((path, bytes))
         }
         return checked
-    }
-
-    /// Whether a staged change carries at least one signature, by a key the current state trusts, on a
-    /// file it re-signs (root: the current root keys; a role: the keys its current delegator lists).
-    /// Whoever stages a change signs what their keys may sign, so a change without any such signature
-    /// is one that anybody able to write to its store could have written.
-    public func carriesATrustedSignature(_ change: StagedChange) throws(RepositoryError) -> Bool {
-        let c = try check(change)
-        if let r = c.root, let role = root.signed.roles["root"] {
-            if !validSigners(message: try canonical(r), signatures: r.signatures, role: role, keys: root.signed.keyMap).isEmpty { return true }
-        }
-        for (name, m) in c.roles {
-            guard let (keys, role) = RepositoryEditor.keysAndRole(for: name, root: root, roles: roles) else { continue }
-            if !validSigners(message: try canonical(m), signatures: m.signatures, role: role, keys: keys).isEmpty { return true }
-        }
-        return false
     }
 
     /// The roles a staged change re-signs ("root" for a root version), read from its file names (not

@@ -100,6 +100,7 @@ public struct ImagePusher: Sendable {
         }
 
         var blobs: [Descriptor] = []
+        var linkedOutside = Set<Digest>()
         var seen = Set<Digest>()
         for image in images {
             for descriptor in [image.config] + image.layers where seen.insert(descriptor.digest).inserted {
@@ -113,11 +114,10 @@ public struct ImagePusher: Sendable {
                                         received: Int64(info.st_size))
                 }
                 // A blob that is a link to a file outside the layout (layout builders link build outputs)
-                // is hashed before any byte of it is sent: a layout must not make a push send some other
-                // file of this machine (a key, a credential file) to a registry.
-                if !ImagePusher.isInside(path, root: layoutPath) {
-                    try ImagePusher.checkDigest(of: path, descriptor: descriptor, layoutPath: layoutPath)
-                }
+                // is hashed before any byte of it is sent (in its upload job, once the registry turns out
+                // not to have it): a layout must not make a push send some other file of this machine (a
+                // key, a credential file) to a registry.
+                if !ImagePusher.isInside(path, root: layoutPath) { linkedOutside.insert(descriptor.digest) }
                 blobs.append(descriptor)
             }
         }
@@ -127,11 +127,19 @@ public struct ImagePusher: Sendable {
         let client = self.client
         let progress = self.progress
         let jobs = blobs
+        let outside = linkedOutside
         let mountFrom = options.mountFrom
         let outcomes = try runConcurrently(jobs.count, concurrency: options.concurrency) { (index, flag) throws(OCIError) -> BlobUploadOutcome in
             if flag.isCancelled { throw .cancelled }
             let descriptor = jobs[index]
             progress?(.started(digest: descriptor.digest, size: descriptor.size, role: "blob"))
+            if outside.contains(descriptor.digest) {
+                if try client.blobExists(repository: repository, descriptor: descriptor) {
+                    progress?(.finished(digest: descriptor.digest, detail: BlobUploadOutcome.alreadyPresent.rawValue))
+                    return .alreadyPresent
+                }
+                try ImagePusher.checkDigest(of: layout.blobPath(descriptor.digest), descriptor: descriptor, layoutPath: layoutPath)
+            }
             let outcome = try client.uploadBlob(repository: repository, descriptor: descriptor,
                                                 source: .file(layout.blobPath(descriptor.digest)), mountFrom: mountFrom)
             progress?(.progress(digest: descriptor.digest, bytes: descriptor.size))

@@ -162,7 +162,7 @@ final class RegistryAuthenticator: @unchecked Sendable {
         let challenges = AuthChallenge.parse(headers.values("WWW-Authenticate"))
         var detail = "the registry still answers HTTP 401"
         if let error = challenges.first(where: { $0.error != nil })?.error {
-            detail += " (\(error))"
+            detail += " (\(RegistryClient.withoutControls(String(error.prefix(200)))))"
         }
         if let registryError = RegistryClient.errorBody(body) {
             detail += ": \(registryError.code ?? "")\(registryError.message.map { " \($0)" } ?? "")"

@@ -654,11 +654,14 @@ public final class RegistryClient: Sendable {
         return (first["code"]?.stringValue.map { RegistryClient.withoutControls(String($0.prefix(64))) }, message)
     }
 
-    /// `text` with C0 and C1 control characters and DEL replaced by spaces.
+    /// `text` with C0 and C1 control characters, DEL and bidirectional overrides and isolates replaced
+    /// by spaces.
     static func withoutControls(_ text: String) -> String {
         var out = ""
         for scalar in text.unicodeScalars {
-            out.unicodeScalars.append(scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) ? " " : scalar)
+            let v = scalar.value
+            let control = v < 0x20 || (0x7F...0x9F).contains(v) || (0x202A...0x202E).contains(v) || (0x2066...0x2069).contains(v)
+            out.unicodeScalars.append(control ? " " : scalar)
         }
         return out
     }

@@ -166,7 +166,7 @@ public enum LayoutVerifier {
         }
         let checked: Int
         do { checked = try checkContent(layout: layout, digest: digest, length: target.length,
-                                        mediaType: target.custom?["mediaType"]?.stringValue, tag: tag, what: "\(repo.name):\(tag)") } catch { throw TrustError.wrap(error) }
+                                        mediaType: target.custom?["mediaType"]?.stringValue, tag: tag, repository: repo.name, what: "\(repo.name):\(tag)") } catch { throw TrustError.wrap(error) }
         return Result(reference: "\(repo.name)@\(digest.ociString)", repository: repo.name, tag: tag, digest: digest, checked: checked)
     }
 
@@ -209,7 +209,7 @@ public enum LayoutVerifier {
     /// about a manifest is taken on trust: the signed manifest is parsed as a manifest whatever
     /// `index.json` calls it (its media type comes from the signed target or from its own bytes), and the
     /// media types below it come from the verified manifests that list them.
-    static func checkContent(layout: String, digest: Digest, length: Int64, mediaType: String?, tag: String, what: String) throws -> Int {
+    static func checkContent(layout: String, digest: Digest, length: Int64, mediaType: String?, tag: String, repository: String = "", what: String) throws -> Int {
         let store = try OCILayout(existingAt: layout)
         let entries = try store.readIndex()
         let signed = Descriptor(mediaType: mediaType ?? MediaType.ociManifest, digest: digest, size: length)
@@ -247,14 +247,23 @@ public enum LayoutVerifier {
         // name an entry of the signed image carries, or by pointing into it — must each be a manifest
         // checked above, with its verified size and media type; at least one must. Entries of other
         // images pulled into the same layout (other names, other digests) are left to their own checks.
+        // A name is an image's name as `ref.name` (the OCI layout spec) or `io.containerd.image.name`
+        // (what containerd's importer prefers) gives it, bare (`v1`) or as a full reference; an entry with
+        // neither is an image anyone loading the layout may take, so it must be part of this one too.
+        let nameKeys = [Descriptor.refNameAnnotation, "io.containerd.image.name"]
+        func entryNames(_ entry: Descriptor) -> [String] { nameKeys.compactMap { entry.annotation($0) } }
         var names: Set<String> = [tag]
-        for entry in entries where manifests[entry.digest] != nil {
-            if let n = entry.annotation(Descriptor.refNameAnnotation) { names.insert(n) }
+        for entry in entries where manifests[entry.digest] != nil { names.formUnion(entryNames(entry)) }
+        func namesThisImage(_ name: String) -> Bool {
+            if names.contains(name) { return true }
+            guard let ref = try? ImageReference(parsing: name) else { return false }
+            return ref.tag == tag && (repository.isEmpty || ref.name == repository)
         }
         var named = 0
         for (position, entry) in entries.enumerated() {
-            let refName = entry.annotation(Descriptor.refNameAnnotation)
-            guard manifests[entry.digest] != nil || refName.map(names.contains) == true else { continue }
+            let given = entryNames(entry)
+            guard manifests[entry.digest] != nil || given.isEmpty || given.contains(where: namesThisImage) else { continue }
+            let refName = given.first
             let label = refName.map { " (\($0))" } ?? ""
             guard let known = manifests[entry.digest] else {
                 throw TrustError.manifestMismatch("\(layout)/index.json entry \(position + 1)\(label) names \(entry.digest), which is not part of the signed image \(digest) of \(what)")

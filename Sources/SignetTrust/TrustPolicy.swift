@@ -150,9 +150,18 @@ public struct TrustPolicy: Sendable {
     static func canonicalRegistry(_ name: String) -> String {
         guard let slash = name.firstIndex(of: "/") else { return name }
         var host = name[..<slash].lowercased()
-        if host.hasSuffix(":443") { host = String(host.dropLast(4)) }
+        var port: String?
+        if let colon = host.lastIndex(of: ":"), !host[colon...].contains("]") {
+            let digits = host[host.index(after: colon)...]
+            host = String(host[..<colon])
+            // A port is a number: `0443` is `443`. A pattern's `*` stays as written.
+            port = Int(digits).map(String.init) ?? String(digits)
+        }
+        // `:443` is the default only where HTTPS is used: not on loopback, which is reached over HTTP.
+        let loopback = host == "localhost" || host.hasPrefix("127.") || host == "[::1]"
+        if port == "443" && !loopback { port = nil }
         if host == "index.docker.io" || host == "registry-1.docker.io" { host = ImageReference.dockerHub }
-        return host + name[slash...]
+        return host + (port.map { ":" + $0 } ?? "") + name[slash...]
     }
 
     /// Glob match: `*` any run of bytes without `/`, `**` any run of bytes.

@@ -275,10 +275,6 @@ public final class TrustPublisher {
         do {
             guard let change = try fetchStaged() else { return nil }
             _ = try editor.review(change)
-            guard try editor.carriesATrustedSignature(change) else {
-                trust.events(.waitingChangeIgnored(repository: reference.name, reason: "none of its files is signed by a key the repository trusts now"))
-                return nil
-            }
             return RepositoryEditor.roleNames(in: change)
         } catch let e as RepositoryError {
             trust.events(.waitingChangeIgnored(repository: reference.name, reason: "\(e)"))
@@ -580,7 +576,6 @@ public final class TrustPublisher {
         let (state, editor) = try checkout(renewal: true)
         let review: ChangeReview
         do { review = try editor.review(change) } catch { return nil }
-        guard (try? editor.carriesATrustedSignature(change)) == true else { return nil }
         let online = Set(["snapshot", "timestamp"].flatMap { editor.root.signed.roles[$0]?.keyIDs ?? [] })
         var roleKeys = try editor.signingKeyIDs(for: change).root
         for name in RepositoryEditor.roleNames(in: change) where name != "root" {

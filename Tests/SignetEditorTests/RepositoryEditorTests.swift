@@ -207,9 +207,10 @@ final class RepositoryEditorTests: XCTestCase {
         try verifyWithPythonTUF(["release/3.0": "three"])
     }
 
-    /// A role delegated by two parents with different keys (targets → [A, B], A → C → X, B → X): the
-    /// editor signs X for the delegator that verifying the whole repository uses (breadth-first: B), and
-    /// a role no reachable role delegates to has no keys.
+    /// A role delegated by two parents (targets → [A, B], A → C → X, B → X) takes its keys from the
+    /// first found breadth-first (B, as the whole repository is verified) when both list the same keys,
+    /// and has none when they list different ones (a client could reach it through either); a role no
+    /// reachable role delegates to has no keys.
     func testARoleWithTwoDelegatorsTakesItsKeysFromTheOneTheRepositoryIsVerifiedThrough() throws {
         let sim = try RepositorySimulator()
         try sim.delegate(from: "targets", to: DelegatedRole(name: "A", keyIDs: [], threshold: 1, paths: ["a/*"]))
@@ -229,6 +230,12 @@ final class RepositoryEditorTests: XCTestCase {
         XCTAssertEqual(verified.roles.first { $0.name == "X" }?.delegator, "B")
         var roles: [ByteKey: Metadata<Targets>] = [:]
         for (name, m) in sim.targets { roles[ByteKey(name)] = m }
+        XCTAssertNil(RepositoryEditor.keysAndRole(for: "X", root: sim.root, roles: roles), "two delegators, two key sets")
+        // C lists the same key as B for X: X's keys are found (B's entry, the first breadth-first).
+        var cd = try XCTUnwrap(sim.targets["C"]?.signed.delegations)
+        cd.keys = [(otherID, try Key(publicKey: otherKey.publicKey))]
+        cd.roles = [DelegatedRole(name: "X", keyIDs: [otherID], threshold: 1, paths: ["x/*"])]
+        roles[ByteKey("C")]?.signed.delegations = cd
         let found = try XCTUnwrap(RepositoryEditor.keysAndRole(for: "X", root: sim.root, roles: roles))
         XCTAssertEqual(found.1.keyIDs, [otherID])
         XCTAssertNotEqual(found.1.keyIDs, viaC.map(\.0))

@@ -16,11 +16,11 @@ final class CredentialEncodingTests: XCTestCase {
     /// A registry's error text reaches the terminal: control characters decoded from JSON escapes
     /// (`\u001b[2K`, OSC sequences) are replaced, in the code and the message alike.
     func testRegistryErrorTextCarriesNoTerminalControls() {
-        let body = Array(#"{"errors":[{"code":"DENIED\u001b]0;x\u0007","message":"\u001b[2K\u001b[1Averified \u009b31m ok"}]}"#.utf8)
+        let body = Array(#"{"errors":[{"code":"DENIED\u001b]0;x\u0007","message":"\u001b[2K\u001b[1Averified \u009b31m ok \u202egnp.exe"}]}"#.utf8)
         let parsed = RegistryClient.errorBody(body)
         XCTAssertEqual(parsed?.message?.contains("verified"), true)
         for text in [parsed?.code ?? "", parsed?.message ?? ""] {
-            XCTAssertFalse(text.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }, text.debugDescription)
+            XCTAssertFalse(text.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) || (0x202A...0x202E).contains($0.value) }, text.debugDescription)
         }
     }
 }

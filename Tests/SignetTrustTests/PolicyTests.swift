@@ -16,10 +16,14 @@ final class PolicyTests: TrustTestCase {
     func testRulesMeetEverySpellingOfTheirRegistry() throws {
         let text = #"{"version":1,"default":"allow-unsigned","repositories":{"registry.example/team/app":{"roots":["/etc/r.json"]},"docker.io/library/*":{"decision":"reject"}}}"#
         let policy = try TrustPolicy(bytes: Array(text.utf8), source: "test")
-        for name in ["registry.example/team/app", "REGISTRY.Example/team/app", "registry.example:443/team/app"] {
+        for name in ["registry.example/team/app", "REGISTRY.Example/team/app", "registry.example:443/team/app", "registry.example:0443/team/app"] {
             XCTAssertEqual(policy.rule(for: name)?.roots, ["/etc/r.json"], name)
         }
         XCTAssertNil(policy.rule(for: "registry.example:5000/team/app"))
+        let loopback = try TrustPolicy(bytes: Array(#"{"version":1,"default":"allow-unsigned","repositories":{"localhost/x":{"decision":"reject"},"127.0.0.1:5000/y":{"decision":"reject"}}}"#.utf8), source: "test")
+        XCTAssertEqual(loopback.decision(for: "localhost/x"), .reject)
+        XCTAssertEqual(loopback.decision(for: "localhost:443/x"), .allowUnsigned, "loopback is HTTP: 443 is another port")
+        XCTAssertEqual(loopback.decision(for: "127.0.0.1:05000/y"), .reject)
         XCTAssertNil(policy.rule(for: "registry.example/TEAM/app"), "paths stay case-sensitive")
         for name in ["docker.io/library/x", "index.docker.io/library/x", "registry-1.docker.io/library/x"] {
             XCTAssertEqual(policy.decision(for: name), .reject, name)

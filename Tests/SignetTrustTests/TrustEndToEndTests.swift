@@ -105,6 +105,15 @@ final class TrustEndToEndTests: TrustTestCase {
         try writeEntries(try indexEntries(work + "/one") + [evilEntry], to: work + "/extra")
         let extra = try signet(["verify", "--layout", work + "/extra", "--root", rootFile], home: "offline", expect: 1)
         XCTAssertTrue(extra.stderr.contains("index.json entry 2 (multi)"), extra.stderr)
+        // 2b. The same entry named the way containerd's importer reads names, as a full reference, or not
+        //     named at all (any loader may take it).
+        var unnamedEvil = evilEntry
+        for annotations: [String: String]? in [["io.containerd.image.name": repo + ":multi"], ["org.opencontainers.image.ref.name": repo + ":multi"], nil] {
+            unnamedEvil["annotations"] = annotations
+            try writeEntries(try indexEntries(work + "/one") + [unnamedEvil], to: work + "/extra")
+            let other = try signet(["verify", "--layout", work + "/extra", "--root", rootFile], home: "offline", expect: 1)
+            XCTAssertTrue(other.stderr.contains("index.json entry 2") && other.stderr.contains("not part of the signed image"), other.stderr)
+        }
         // 3. The signed manifest called a plain blob in index.json, and its layer replaced.
         try FileManager.default.copyItem(atPath: work + "/single", toPath: work + "/retyped")
         var entry = try XCTUnwrap(try indexEntries(work + "/single").first)
