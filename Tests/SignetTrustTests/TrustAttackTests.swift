@@ -19,6 +19,36 @@ final class TrustAttackTests: TrustTestCase {
         return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// A releases file (`bytes`) with `tag` added for the image `digest` of `length` bytes, signatures
+    /// kept; with `version`, also at that version and without signatures.
+    func releasesAdding(_ tag: String, digest: String, length: Int, to bytes: [UInt8], version: Int64? = nil) throws -> [UInt8] {
+        var top = try XCTUnwrap(try JSONParser.parse(bytes).objectValue)
+        var signed = try XCTUnwrap(top["signed"]?.objectValue)
+        var targets = try XCTUnwrap(signed["targets"]?.objectValue)
+        var hashes = JSONObject(); hashes["sha256"] = .string(String(digest.dropFirst(7)))
+        var entry = JSONObject(); entry["hashes"] = .object(hashes); entry["length"] = .integer(Int64(length))
+        var custom = JSONObject(); custom["mediaType"] = .string(MediaType.ociManifest); entry["custom"] = .object(custom)
+        targets[tag] = .object(entry)
+        signed["targets"] = .object(targets)
+        if let version {
+            signed["version"] = .integer(version)
+            top["signatures"] = .array([])
+        }
+        top["signed"] = .object(signed)
+        return try CanonicalJSON.encode(.object(top))
+    }
+
+    /// The base a staged change names for the current index `files` (anyone who can read it can write it).
+    func currentBase(_ files: [String: Descriptor]) throws -> ChangeBase {
+        var roles: [String: ChangeBase.File] = [:]
+        for (title, d) in files where title.hasSuffix(".targets.json") || title.hasSuffix(".releases.json") {
+            let parts = title.split(separator: ".")
+            roles[String(parts[1])] = ChangeBase.File(version: Int64(parts[0]) ?? 0, sha256: d.digest.hex)
+        }
+        let root1 = try blob(try XCTUnwrap(files["1.root.json"]))
+        return ChangeBase(root: ChangeBase.File(version: 1, sha256: try SHA256.hash(root1).hex), roles: roles)
+    }
+
     // MARK: 1. Injected target
 
     /// The attacker swaps the newest releases metadata blob in the index for a copy that signs its own
@@ -32,17 +62,7 @@ final class TrustAttackTests: TrustTestCase {
         let releasesTitle = try XCTUnwrap(files.keys.filter { $0.hasSuffix(".releases.json") }.max())
         let original = try blob(try XCTUnwrap(files[releasesTitle]))
         // Add "evil" to the signed targets, keeping the signatures.
-        let parsed = try JSONParser.parse(original)
-        var top = try XCTUnwrap(parsed.objectValue)
-        var signed = try XCTUnwrap(top["signed"]?.objectValue)
-        var targets = try XCTUnwrap(signed["targets"]?.objectValue)
-        var hashes = JSONObject(); hashes["sha256"] = .string(String(evilDigest.dropFirst(7)))
-        var entry = JSONObject(); entry["hashes"] = .object(hashes); entry["length"] = .integer(Int64(evilManifest.count))
-        var custom = JSONObject(); custom["mediaType"] = .string(MediaType.ociManifest); entry["custom"] = .object(custom)
-        targets["evil"] = .object(entry)
-        signed["targets"] = .object(targets)
-        top["signed"] = .object(signed)
-        let forged = try CanonicalJSON.encode(.object(top))
+        let forged = try releasesAdding("evil", digest: evilDigest, length: evilManifest.count, to: original)
         files[releasesTitle] = try upload(forged, title: releasesTitle)
         try putIndex(layers: Array(files.values))
 
@@ -197,13 +217,7 @@ final class TrustAttackTests: TrustTestCase {
         root.signatures = []
         try root.sign(with: attackerKey, keyID: attackerID)
         // Its description claims the current state as base (the attacker can read it).
-        var roles: [String: ChangeBase.File] = [:]
-        for (title, d) in files where title.hasSuffix(".targets.json") || title.hasSuffix(".releases.json") {
-            let parts = title.split(separator: ".")
-            roles[String(parts[1])] = ChangeBase.File(version: Int64(parts[0]) ?? 0, sha256: d.digest.hex)
-        }
-        let base = ChangeBase(root: ChangeBase.File(version: 1, sha256: try SHA256.hash(root1).hex), roles: roles)
-        let staged = StagedChange(base: base, files: [("2.root.json", try root.encoded())])
+        let staged = StagedChange(base: try currentBase(files), files: [("2.root.json", try root.encoded())])
         try putFiles(staged.storedFiles, tag: "_tuf-staged")
 
         // The owner is shown the new root key and, without confirming, signs nothing.
@@ -265,28 +279,12 @@ final class TrustAttackTests: TrustTestCase {
         ])
         try aaa.sign(with: attackerKey, keyID: attackerID)
         // The next releases, listing "evil", signed by the attacker.
-        var top = try XCTUnwrap(try JSONParser.parse(try blob(try XCTUnwrap(files[releasesTitle]))).objectValue)
-        var signed = try XCTUnwrap(top["signed"]?.objectValue)
-        var targets = try XCTUnwrap(signed["targets"]?.objectValue)
-        var hashes = JSONObject(); hashes["sha256"] = .string(String(evilDigest.dropFirst(7)))
-        var entry = JSONObject(); entry["hashes"] = .object(hashes); entry["length"] = .integer(Int64(evilManifest.count))
-        var custom = JSONObject(); custom["mediaType"] = .string(MediaType.ociManifest); entry["custom"] = .object(custom)
-        targets["evil"] = .object(entry)
-        signed["targets"] = .object(targets)
-        signed["version"] = .integer(releasesVersion + 1)
-        top["signed"] = .object(signed)
-        top["signatures"] = .array([])
-        var releases = try Metadata<Targets>(bytes: try CanonicalJSON.encode(.object(top)), file: "releases.json", lazy: false)
+        let next = try releasesAdding("evil", digest: evilDigest, length: evilManifest.count, to: try blob(try XCTUnwrap(files[releasesTitle])),
+                                      version: releasesVersion + 1)
+        var releases = try Metadata<Targets>(bytes: next, file: "releases.json", lazy: false)
         try releases.sign(with: attackerKey, keyID: attackerID)
         // Its description claims the current state as base (the attacker can read it).
-        var roles: [String: ChangeBase.File] = [:]
-        for (title, d) in files where title.hasSuffix(".targets.json") || title.hasSuffix(".releases.json") {
-            let parts = title.split(separator: ".")
-            roles[String(parts[1])] = ChangeBase.File(version: Int64(parts[0]) ?? 0, sha256: d.digest.hex)
-        }
-        let root1 = try blob(try XCTUnwrap(files["1.root.json"]))
-        let base = ChangeBase(root: ChangeBase.File(version: 1, sha256: try SHA256.hash(root1).hex), roles: roles)
-        let staged = StagedChange(base: base, files: [("1.aaa.json", try aaa.encoded()), ("\(releasesVersion + 1).releases.json", try releases.encoded())])
+        let staged = StagedChange(base: try currentBase(files), files: [("1.aaa.json", try aaa.encoded()), ("\(releasesVersion + 1).releases.json", try releases.encoded())])
         try putFiles(staged.storedFiles, tag: "_tuf-staged")
 
         // The owner's scheduled renewal (and any review of the change) refuses it.
@@ -314,18 +312,9 @@ final class TrustAttackTests: TrustTestCase {
         let now = try indexFiles()
         let currentTitle = try XCTUnwrap(now.keys.filter { $0.hasSuffix(".releases.json") }.max())
         let currentVersion = try XCTUnwrap(Int64(currentTitle.split(separator: ".")[0]))
-        var bumped = try XCTUnwrap(try JSONParser.parse(try blob(try XCTUnwrap(now[currentTitle]))).objectValue)
-        var bumpedSigned = try XCTUnwrap(bumped["signed"]?.objectValue)
-        bumpedSigned["version"] = .integer(currentVersion + 1)
-        bumped["signed"] = .object(bumpedSigned)
-        bumped["signatures"] = .array([])
-        var nowRoles: [String: ChangeBase.File] = [:]
-        for (title, d) in now where title.hasSuffix(".targets.json") || title.hasSuffix(".releases.json") {
-            let parts = title.split(separator: ".")
-            nowRoles[String(parts[1])] = ChangeBase.File(version: Int64(parts[0]) ?? 0, sha256: d.digest.hex)
-        }
-        let unsigned = StagedChange(base: ChangeBase(root: ChangeBase.File(version: 1, sha256: try SHA256.hash(root1).hex), roles: nowRoles),
-                                    files: [("\(currentVersion + 1).releases.json", try CanonicalJSON.encode(.object(bumped)))])
+        let bumped = try releasesAdding("v1", digest: digest, length: try manifestBytes(digest).count, to: try blob(try XCTUnwrap(now[currentTitle])),
+                                        version: currentVersion + 1)
+        let unsigned = StagedChange(base: try currentBase(now), files: [("\(currentVersion + 1).releases.json", bumped)])
         try putFiles(unsigned.storedFiles, tag: "_tuf-staged")
         try signet(["timestamp", "renew", repo])
         XCTAssertEqual(try indexFiles()[currentTitle]?.digest, now[currentTitle]?.digest, "renewal did not publish it")
