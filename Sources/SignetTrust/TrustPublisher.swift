@@ -279,13 +279,24 @@ public final class TrustPublisher {
         } catch let e as RepositoryError {
             trust.events(.waitingChangeIgnored(repository: reference.name, reason: "\(e)"))
         } catch let e as TrustError {
-            switch e {
-            case .repository(let r): trust.events(.waitingChangeIgnored(repository: reference.name, reason: "\(r)"))
-            case .invalidIndex: trust.events(.waitingChangeIgnored(repository: reference.name, reason: "\(e)"))
-            default: throw e
+            guard TrustPublisher.isNotAChange(e) else { throw e }
+            if case .repository(let r) = e {
+                trust.events(.waitingChangeIgnored(repository: reference.name, reason: "\(r)"))
+            } else {
+                trust.events(.waitingChangeIgnored(repository: reference.name, reason: "\(e)"))
             }
         }
         return nil
+    }
+
+    /// Whether reading the staged tag failed because what it holds is not a change (not a trust index,
+    /// or larger than any index), rather than because the registry could not be asked.
+    static func isNotAChange(_ error: TrustError) -> Bool {
+        switch error {
+        case .invalidIndex, .repository: return true
+        case .oci(.tooLarge), .oci(.declaredTooLarge): return true
+        default: return false
+        }
     }
 
     /// The roles named by the file names of the change under the staged tag (not verified), or nil when
@@ -293,7 +304,7 @@ public final class TrustPublisher {
     public func waitingChangeRoles() throws -> Set<String>? {
         let fetched: (TrustIndex, Digest)?
         do { fetched = try trust.fetchIndex(tag: trust.options.stagedTag) } catch {
-            if case .invalidIndex = error { return [] }   // something that is not a change (the check reports it)
+            if TrustPublisher.isNotAChange(error) { return [] }   // something that is not a change (the check reports it)
             throw error
         }
         guard let (staged, _) = fetched, !staged.files.isEmpty else { return nil }
@@ -567,10 +578,8 @@ public final class TrustPublisher {
     func completeWaitingChange() throws -> String? {
         let staged: StagedChange?
         do { staged = try fetchStaged() } catch let e as TrustError {
-            switch e {
-            case .repository, .invalidIndex: return nil   // not a change (the renewal's own check reports it)
-            default: throw e
-            }
+            guard TrustPublisher.isNotAChange(e) else { throw e }
+            return nil   // not a change (the renewal's own check reports it)
         }
         guard let change = staged else { return nil }
         let (state, editor) = try checkout(renewal: true)
