@@ -173,8 +173,9 @@ public enum LayoutVerifier {
     /// No rollback below what this machine has seen: when it verified newer trust data for the repository
     /// (a higher timestamp version) than the layout carries, the tag must be signed for the same digest
     /// there too. A layout pulled before its tag was re-signed or revoked is refused once this machine has
-    /// seen that; one pulled before unrelated changes still verifies. The held data is verified again
-    /// from the pinned root (expired files accepted: it only adds refusals) and never written.
+    /// seen that; one pulled before unrelated changes still verifies, as does one whose tag's role this
+    /// machine never held in its newer version. The held data is verified again from the pinned root
+    /// (expired files accepted: it only adds refusals) and never written.
     static func checkAgainstNewerHeldState(pinned: [UInt8], pinDirectory: String, layoutState: TrustedMetadataSet, tag: String, digest: Digest,
                                            repository: String, layout: String, clock: @escaping @Sendable () -> Int64) throws(TrustError) {
         let limits = UpdaterConfig()
@@ -197,7 +198,10 @@ public enum LayoutVerifier {
             if case .targetNotFound = error {
                 throw TrustError.manifestMismatch("\(layout) holds \(repository):\(tag) as the trust data of timestamp version \(layoutVersion) signs it; this machine has since verified version \(heldVersion), which no longer signs \(tag) (revoked since the layout was pulled)")
             }
-            throw TrustError.manifestMismatch("this machine has verified newer trust data for \(repository) (timestamp version \(heldVersion)) than \(layout) carries (\(layoutVersion)), and cannot resolve \(tag) from it (\(error)); verify online, or pull the layout again")
+            // The role that would say what the newer state signs for the tag is held neither here nor in
+            // the layout in the version that state lists: this machine never saw that role change, so
+            // it has nothing to hold the layout to.
+            return
         }
         guard target.sha256 == digest else {
             throw TrustError.manifestMismatch("\(layout) holds \(repository):\(tag) signed for \(digest) in timestamp version \(layoutVersion); this machine has since verified version \(heldVersion), which signs \(target.sha256?.ociString ?? "another digest") for it: pull it again")

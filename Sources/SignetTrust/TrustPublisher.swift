@@ -243,6 +243,7 @@ public final class TrustPublisher {
     public func prepare(renewal: Bool = false, _ change: (RepositoryEditor) throws -> Void) throws -> PreparedChange {
         let listed = try waitingChangeRoles()
         let (state, editor) = try checkout(renewal: renewal)
+        ignoredStagedIndex = nil
         let waiting = listed == nil ? nil : try validWaitingChangeRoles(editor)
         waitingRoles = waiting
         do { try change(editor) } catch { throw TrustError.wrap(error) }
@@ -265,6 +266,9 @@ public final class TrustPublisher {
     /// The roles the valid change waiting under the staged tag re-signs, as found by the last `prepare`
     /// (before it ran its change), for a change that must leave them alone.
     private(set) var waitingRoles: Set<String>?
+    /// The staged index the last `prepare` found and ignored (not a valid change): a change of this
+    /// command that must wait for signatures may replace it.
+    private(set) var ignoredStagedIndex: Digest?
 
     /// The roles re-signed by the change waiting under the staged tag, when it is a valid change on the
     /// state `editor` holds (checked as `trust staged` checks it); nil when none waits or when what is
@@ -272,21 +276,22 @@ public final class TrustPublisher {
     /// write the staged tag, so what it holds neither holds back other changes nor is completed unless
     /// it verifies.
     func validWaitingChangeRoles(_ editor: RepositoryEditor) throws -> Set<String>? {
+        func ignored(_ reason: String) -> Set<String>? {
+            trust.events(.waitingChangeIgnored(repository: reference.name, reason: reason))
+            ignoredStagedIndex = (try? trust.fetchIndex(tag: trust.options.stagedTag))??.1
+            return nil
+        }
         do {
             guard let change = try fetchStaged() else { return nil }
             _ = try editor.review(change)
             return RepositoryEditor.roleNames(in: change)
         } catch let e as RepositoryError {
-            trust.events(.waitingChangeIgnored(repository: reference.name, reason: "\(e)"))
+            return ignored("\(e)")
         } catch let e as TrustError {
             guard TrustPublisher.isNotAChange(e) else { throw e }
-            if case .repository(let r) = e {
-                trust.events(.waitingChangeIgnored(repository: reference.name, reason: "\(r)"))
-            } else {
-                trust.events(.waitingChangeIgnored(repository: reference.name, reason: "\(e)"))
-            }
+            if case .repository(let r) = e { return ignored("\(r)") }
+            return ignored("\(e)")
         }
-        return nil
     }
 
     /// Whether reading the staged tag failed because what it holds is not a change (not a trust index,
@@ -320,7 +325,13 @@ public final class TrustPublisher {
             try push(files, expectedCurrent: prepared.indexDigest, present: prepared.present)
             try trust.adopt(files)
         case .staged(let change):
-            if let (staged, _) = try trust.fetchIndex(tag: trust.options.stagedTag), !staged.files.isEmpty {
+            // Another change staged since `prepare` (not what it found and ignored) is not replaced.
+            let current: (TrustIndex, Digest)?
+            do { current = try trust.fetchIndex(tag: trust.options.stagedTag) } catch {
+                guard TrustPublisher.isNotAChange(error) else { throw error }
+                current = nil
+            }
+            if let (staged, digest) = current, !staged.files.isEmpty, digest != ignoredStagedIndex {
                 throw TrustError.pendingChange(reference.name, detail: "this change also needs other signatures; one change waits at a time")
             }
             try checkTrustTag(expected: prepared.indexDigest)

@@ -51,7 +51,7 @@ struct Args {
             } else if a.count > 1, a.hasPrefix("-"), a != "-" {
                 // Single-dash options do not exist (besides -h); a word like "-o" is a mistake, not an argument.
                 let hint = nearest(String(a.drop { $0 == "-" }), among: valued.union(boolean)).map { " (did you mean --\($0)?)" } ?? ""
-                throw UsageError("unknown option \(a)\(hint); options are spelled --NAME")
+                throw UsageError("unknown option \(a)\(hint); options are spelled --NAME (put -- before an argument that starts with -)")
             } else {
                 positionals.append(a)
             }
@@ -304,12 +304,12 @@ first; 6 renewal needs keys held elsewhere; 130 interrupted.
 """
 
 /// Prints a command's usage followed by the shared blocks it accepts (a block its usage already has
-/// is not repeated), then output and exit statuses unless the usage lists its own.
+/// is not repeated), then output and exit statuses.
 func printHelp(_ usage: String, _ blocks: [HelpBlock] = [.registry, .trust, .passphrases]) {
     var parts = [usage]
     if blocks.contains(.registry) && !usage.contains(RegistryOptions.help) { parts.append(registryHelp) } else { parts.append("") }
     if blocks.contains(.trust) { parts.append(trustHelp) }
     if blocks.contains(.passphrases) { parts.append(passphraseHelp) }
-    if !usage.contains("Exit status:") { parts.append(outputAndExitHelp) }
+    parts.append(outputAndExitHelp)
     print(parts.joined(separator: "\n"))
 }

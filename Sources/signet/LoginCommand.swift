@@ -18,7 +18,7 @@ base64 in its "auths" (the file is written with mode 0600). The password comes f
 /// `signet login` / `signet logout`.
 func runLoginCommand(_ arguments: [String], logout: Bool) throws -> Int32 {
     let args = try Args(arguments, valued: ["username", "ca-file"], boolean: ["password-stdin", "tls", "unsafe-plain-http", "json", "help"])
-    if args.flag("help") { printHelp(loginUsage, [.registry]); return 0 }
+    if args.flag("help") { printHelp(loginUsage, []); return 0 }
     let registryText = try args.positional(0, "REGISTRY")
     try args.expectPositionals(1)
     let probe = try ImageReference(parsing: registryText + "/library/probe")

@@ -39,8 +39,7 @@ options:
   --ignore-registry-tag  pull the signed image even when the registry's tag was moved to another
                          manifest without a signature (otherwise refused, as `signet verify` does)
 \(RegistryOptions.help)
-Exit status: 0 success, 1 verification failure, 2 usage error, 3 network or registry error,
-4 local error (files, OCI layout, credentials), 130 interrupted (staging files are removed).
+An interrupted pull (exit 130) removes its staging files.
 """
 
 /// What `signet pull` was asked to do.

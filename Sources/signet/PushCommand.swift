@@ -33,8 +33,6 @@ options:
 When the repository has trust data (`signet trust init`), the tag is signed in the same step: the
 signature is prepared before the upload and published after the manifest is in the registry.
 \(RegistryOptions.help)
-Exit status: 0 success, 1 verification failure, 2 usage error, 3 network or registry error,
-4 local error (files, OCI layout, credentials).
 """
 
 /// What `signet push` was asked to do.

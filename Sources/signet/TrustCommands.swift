@@ -713,8 +713,8 @@ Re-signs the timestamp and snapshot over the current trust data (for a scheduled
 snapshot and timestamp keys), even while a change waits for signatures. Other roles that expire within
 DAYS (default 7) are renewed too when the keys in this key store alone meet their threshold; roles that
 need other key holders are never bundled in: they are listed with their expiry and the keys they need.
-Exit status: 0 renewed, nothing else expires within DAYS; 6 renewed, but a role expiring within DAYS
-needs keys held elsewhere (see the message); otherwise the usual statuses (1 refused, 3 registry, …).
+Renewal exits 0 when nothing else expires within DAYS, and 6 when it renewed but a role expiring within
+DAYS needs keys held elsewhere (see the message); other statuses as below.
 Expired metadata is renewed only at or above the versions this machine already verified.
 """
 

@@ -329,6 +329,12 @@ final class TrustAttackTests: TrustTestCase {
         XCTAssertTrue(afterJunk.stderr.contains("is ignored"), afterJunk.stderr)
         try signet(["timestamp", "renew", repo])
         try signet(["verify", repo + ":v5", "--root", rootFile], home: "fresh")
+        // A change that must wait for a co-signer takes the staged tag from such junk.
+        try putManifest("_tuf-staged", try manifestBytes("v1"))
+        try signet(["signer", "add", repo, "dave", "--key", try exportNewKey(home: "dave")])
+        let threshold = try signet(["signer", "threshold", repo, "2"], expect: 1)
+        XCTAssertFalse(threshold.stderr.contains("one change waits at a time"), threshold.stderr)
+        XCTAssertTrue(try indexFiles(tag: "_tuf-staged").keys.contains { $0.hasSuffix(".releases.json") || $0.hasSuffix(".targets.json") })
     }
 
     /// A key rotation whose read-back fails after the registry stored the new state (here versioned
