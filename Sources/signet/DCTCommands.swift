@@ -102,6 +102,9 @@ func runDCTCommand(_ arguments: [String]) throws -> Int32 {
     } else if args.flag("trust-on-first-use") {
         pin = .trustOnFirstUse
     }
+    // What the command needs besides the trust data, checked before anything is fetched.
+    if sub == "verify" || sub == "pull", reference.tag == nil { throw UsageError("\(reference) names no tag (dct \(sub) takes REF:TAG)") }
+    if sub == "pull", args.value("output") == nil { throw UsageError("dct pull needs --output DIR") }
     let dct = DCTTrust(reference: reference, source: source, options: options, events: trustEventPrinter())
     dct.unsafeAllowExpired = args.flag("unsafe-allow-expired")
     if dct.unsafeAllowExpired {

@@ -114,18 +114,29 @@ func runTUFCommand(_ arguments: [String]) throws -> Int32 {
             try FileManager.default.removeItem(atPath: disk.pinDirectory)
         }
         var spec: [String: (keys: [PublicKey], threshold: Int)] = [:]
-        for role in Root.topLevelRoles {
-            var ids = args.values("\(role)-key")
-            if ids.isEmpty {
-                let pass = try passphrases.get(root: role == "root", role: role, what: "the new \(role) key", confirm: true)
-                let e = try ring.generate(.ed25519, passphrase: pass, labels: [("role", role), ("repository", disk.directory)])
-                note("generated \(role) key \(e.keyID)")
-                ids = [e.keyID]
+        // Keys made here are removed again if the repository is not created (nothing names them yet).
+        var generated: [KeyringEntry] = []
+        let editor: RepositoryEditor
+        let signing: [PrivateKey]
+        do {
+            for role in Root.topLevelRoles {
+                var ids = args.values("\(role)-key")
+                if ids.isEmpty {
+                    let pass = try passphrases.get(root: role == "root", role: role, what: "the new \(role) key", confirm: true)
+                    let e = try ring.generate(.ed25519, passphrase: pass, labels: [("role", role), ("repository", disk.directory)])
+                    generated.append(e)
+                    note("generated \(role) key \(e.keyID)")
+                    ids = [e.keyID]
+                }
+                spec[role] = (try publicKeys(ids), try args.int("\(role)-threshold") ?? 1)
             }
-            spec[role] = (try publicKeys(ids), try args.int("\(role)-threshold") ?? 1)
+            editor = try RepositoryEditor(creating: spec, clock: clock)
+            signing = try signers(editor.signingKeyIDs())
+        } catch {
+            for e in generated { try? ring.remove(e) }
+            throw error
         }
-        let editor = try RepositoryEditor(creating: spec, clock: clock)
-        let outcome = try editor.publish(signers: try signers(editor.signingKeyIDs()))
+        let outcome = try editor.publish(signers: signing)
         guard case .published(let change) = outcome else { throw RepositoryError.invalidRequest("the keys given do not meet the thresholds") }
         if let first = editor.rootFile(version: 1) { try disk.pin(root: first) }
         let code = try report(.published(change))

@@ -72,6 +72,12 @@ final class TUFCommandTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("no key \"0000000000\""), r.stderr)
         r = try signet(["tuf", "add-target", "nowhere", "x"], expect: 1)
         XCTAssertTrue(r.stderr.contains("is not a Signet TUF repository"), r.stderr)
+        // An init that fails on a later role leaves none of the keys it made for the earlier ones.
+        let keysBefore = try signet(["key", "list", "--json"]).stdout
+        r = try signet(["tuf", "init", "repo2", "--targets-key", "0000000000"], expect: 2)
+        XCTAssertTrue(r.stderr.contains("no key \"0000000000\""), r.stderr)
+        XCTAssertEqual(try signet(["key", "list", "--json"]).stdout, keysBefore, "no key left behind")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: work + "/repo2/metadata"))
         r = try signet(["tuf", "add-target", "repo"], expect: 2)
         XCTAssertTrue(r.stderr.contains("missing FILE"), r.stderr)
         r = try signet(["tuf", "status", "repo", "--bogus"], expect: 2)

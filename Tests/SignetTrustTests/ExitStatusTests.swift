@@ -63,6 +63,10 @@ final class ExitStatusTests: TrustTestCase {
         try Data(#"{"signed":{"_type":"root","version":1},"signatures":[]}"#.utf8).write(to: URL(fileURLWithPath: work + "/signet-root.json"))
         let signetRoot = try signet(["dct", "verify", nowhere + ":v1", "--root", work + "/signet-root.json"], expect: 2)
         XCTAssertTrue(signetRoot.stderr.contains("not a Notary v1 root"), signetRoot.stderr)
+        let noTag = try signet(["dct", "verify", nowhere, "--trust-on-first-use"], expect: 2)
+        XCTAssertTrue(noTag.stderr.contains("names no tag"), noTag.stderr)
+        let noOutput = try signet(["dct", "pull", nowhere + ":v1", "--trust-on-first-use"], expect: 2)
+        XCTAssertTrue(noOutput.stderr.contains("--output"), noOutput.stderr)
         let auth = try signet(["dct", "verify", nowhere + ":v1", "--trust-on-first-use"], env: ["NOTARY_AUTH": "not base64!"], expect: 2)
         XCTAssertTrue(auth.stderr.contains("NOTARY_AUTH"), auth.stderr)
         // A label value may hold commas.
