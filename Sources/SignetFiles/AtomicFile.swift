@@ -229,15 +229,15 @@ public enum AtomicFile {
     }
 
     /// Reads a file of at most `limit` bytes from a tree that someone else may have written (a pulled
-    /// layout, an export, a copied trust directory); nil when it does not exist. A symbolic link as the
-    /// last component is not followed, and anything but a regular file (a FIFO, a device, a directory)
-    /// is refused without waiting on it.
+    /// layout, an export, a copied trust directory); nil when it does not exist. Anything but a regular
+    /// file (a FIFO, a device, a directory) is refused without waiting on it, and, unless
+    /// `followingLinks`, so is a symbolic link as the last path component.
     /// - Throws: `FileError.io` for those and for other errors, `.tooLarge` above the limit.
     public static func readRegularFile(_ path: String, limit: Int, followingLinks: Bool = false) throws(FileError) -> [UInt8]? {
         try read(path, limit: limit, regularOnly: true, followingLinks: followingLinks)
     }
 
-    private static func read(_ path: String, limit: Int, regularOnly: Bool, followingLinks: Bool = true) throws(FileError) -> [UInt8]? {
+    private static func read(_ path: String, limit: Int, regularOnly: Bool, followingLinks: Bool) throws(FileError) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC | (regularOnly ? O_NONBLOCK : 0) | (followingLinks ? 0 : O_NOFOLLOW))
         if fd < 0 {
             if errno == ENOENT { return nil }

@@ -149,10 +149,6 @@ public struct OCILayout: Sendable {
         return true
     }
 
-    /// Reads a blob of at most `maxBytes` and verifies its size and digest against `descriptor`.
-    ///
-    /// - Throws: `OCIError.invalidLayout` when it is missing, `.tooLarge`, `.sizeMismatch`,
-    ///   `.digestMismatch`.
     /// Reads a file of the layout (which someone else may have written): bounded, and only a regular
     /// file (a FIFO or device is refused without waiting on it). Symbolic links are followed, as layout
     /// builders link blobs to their build outputs; what is read is checked against its digest.
@@ -166,6 +162,10 @@ public struct OCILayout: Sendable {
         }
     }
 
+    /// Reads a blob of at most `maxBytes` and verifies its size and digest against `descriptor`.
+    ///
+    /// - Throws: `OCIError.invalidLayout` when it is missing, `.tooLarge`, `.sizeMismatch`,
+    ///   `.digestMismatch`.
     public func readVerifiedBlob(_ descriptor: Descriptor, maxBytes: Int, what: String) throws(OCIError) -> [UInt8] {
         let path = blobPath(descriptor.digest)
         guard FileManager.default.fileExists(atPath: path) else {

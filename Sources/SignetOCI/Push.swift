@@ -101,6 +101,7 @@ public struct ImagePusher: Sendable {
 
         var blobs: [Descriptor] = []
         var linkedOutside = Set<Digest>()
+        let layoutRoot = ImagePusher.resolved(layoutPath) ?? layoutPath
         var seen = Set<Digest>()
         for image in images {
             for descriptor in [image.config] + image.layers where seen.insert(descriptor.digest).inserted {
@@ -117,7 +118,7 @@ public struct ImagePusher: Sendable {
                 // is hashed before any byte of it is sent (in its upload job, once the registry turns out
                 // not to have it): a layout must not make a push send some other file of this machine (a
                 // key, a credential file) to a registry.
-                if !ImagePusher.isInside(path, root: layoutPath) { linkedOutside.insert(descriptor.digest) }
+                if !(ImagePusher.resolved(path).map { $0.hasPrefix(layoutRoot + "/") } ?? false) { linkedOutside.insert(descriptor.digest) }
                 blobs.append(descriptor)
             }
         }
@@ -161,33 +162,16 @@ public struct ImagePusher: Sendable {
                           blobs: zip(blobs, outcomes).map { PushedBlob(descriptor: $0, outcome: $1) })
     }
 
-    /// Whether `path`, with every link resolved, is a file under the layout directory `root`.
-    static func isInside(_ path: String, root: String) -> Bool {
-        guard let file = realpath(path, nil) else { return false }
-        defer { free(file) }
-        guard let dir = realpath(root, nil) else { return false }
-        defer { free(dir) }
-        return String(cString: file).hasPrefix(String(cString: dir) + "/")
+    /// `path` with every link resolved, or nil when it cannot be resolved.
+    static func resolved(_ path: String) -> String? {
+        guard let p = realpath(path, nil) else { return nil }
+        defer { free(p) }
+        return String(cString: p)
     }
 
-    /// Hashes a blob file and requires its descriptor's digest.
+    /// Hashes a blob file (a link outside the layout) and requires its descriptor's digest.
     static func checkDigest(of path: String, descriptor: Descriptor, layoutPath: String) throws(OCIError) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { throw .io(path: path, detail: "cannot open: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        let digest: StreamingDigest
-        do { digest = try StreamingDigest(descriptor.digest.algorithm) } catch { throw .io(path: path, detail: "\(error)") }
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .io(path: path, detail: "read failed: \(String(cString: strerror(errno)))")
-            }
-            if n == 0 { break }
-            chunk.withUnsafeBytes { digest.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-        }
-        let computed = digest.finalize()
+        let computed = try OCILayout.hashFile(path, algorithm: descriptor.digest.algorithm)
         guard computed == descriptor.digest else {
             throw .digestMismatch(what: "blob \(descriptor.digest) in \(layoutPath) (a link to \(path) outside the layout; nothing of it was sent)",
                                   expected: descriptor.digest.ociString, received: computed.ociString)

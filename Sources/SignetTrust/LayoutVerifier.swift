@@ -7,9 +7,21 @@ import SignetJSON
 import SignetOCI
 import SignetTUF
 
+/// A transport answering from local files, whole: streaming hands over the body `send` read.
+protocol LocalFilesTransport: Transport {}
+
+extension LocalFilesTransport {
+    func stream(_ request: HTTPRequest, maxBodyBytes: Int64, sink: (UnsafeRawBufferPointer) throws -> Void) throws(HTTPError) -> HTTPResponseHead {
+        let r = try send(request, maxBodyBytes: Int(clamping: maxBodyBytes))
+        if r.status == 404 { throw HTTPError.notFound(url: request.url) }
+        do { try r.body.withUnsafeBytes { try sink($0) } } catch { throw HTTPError.sinkFailed(url: request.url, underlying: error) }
+        return r.head
+    }
+}
+
 /// Serves metadata file names from one local directory (the trust metadata `signet pull` stores in a
 /// layout): names must be plain file names, reads are bounded, a missing file is "not found".
-final class DirectoryFilesTransport: Transport, @unchecked Sendable {
+final class DirectoryFilesTransport: LocalFilesTransport, @unchecked Sendable {
     static let base = "layout-tuf://metadata/"
     let directory: String
 
@@ -30,20 +42,13 @@ final class DirectoryFilesTransport: Transport, @unchecked Sendable {
             throw HTTPError.io(url: name, detail: error.detail)
         }
     }
-
-    func stream(_ request: HTTPRequest, maxBodyBytes: Int64, sink: (UnsafeRawBufferPointer) throws -> Void) throws(HTTPError) -> HTTPResponseHead {
-        let r = try send(request, maxBodyBytes: Int(clamping: maxBodyBytes))
-        if r.status == 404 { throw HTTPError.notFound(url: request.url) }
-        do { try r.body.withUnsafeBytes { try sink($0) } } catch { throw HTTPError.sinkFailed(url: request.url, underlying: error) }
-        return r.head
-    }
 }
 
 /// This machine's verified trust data for a repository (its pin directory), served under the names a
 /// client asks a repository for, so that the TUF client can verify it again and resolve a tag in it.
 /// Nothing newer than the stored root is served; every role is served as stored, whatever version is
 /// asked for (the client refuses one that is not the version the snapshot lists).
-final class HeldStateTransport: Transport, @unchecked Sendable {
+final class HeldStateTransport: LocalFilesTransport, @unchecked Sendable {
     static let base = "held-tuf://metadata/"
     let store: DirectoryMetadataStore
     /// The layout's own files: a role this machine does not hold in the version its snapshot lists (a
@@ -77,13 +82,6 @@ final class HeldStateTransport: Transport, @unchecked Sendable {
             guard let bytes = try store.load(role: role, limit: maxBodyBytes) else { return missing }
             return HTTPResponse(head: HTTPResponseHead(status: 200, finalURL: request.url), body: bytes)
         } catch { throw HTTPError.io(url: name, detail: "\(error)") }
-    }
-
-    func stream(_ request: HTTPRequest, maxBodyBytes: Int64, sink: (UnsafeRawBufferPointer) throws -> Void) throws(HTTPError) -> HTTPResponseHead {
-        let r = try send(request, maxBodyBytes: Int(clamping: maxBodyBytes))
-        if r.status == 404 { throw HTTPError.notFound(url: request.url) }
-        do { try r.body.withUnsafeBytes { try sink($0) } } catch { throw HTTPError.sinkFailed(url: request.url, underlying: error) }
-        return r.head
     }
 }
 
@@ -213,7 +211,7 @@ public enum LayoutVerifier {
     /// about a manifest is taken on trust: the signed manifest is parsed as a manifest whatever
     /// `index.json` calls it (its media type comes from the signed target or from its own bytes), and the
     /// media types below it come from the verified manifests that list them.
-    static func checkContent(layout: String, digest: Digest, length: Int64, mediaType: String?, tag: String, repository: String = "", what: String) throws -> Int {
+    static func checkContent(layout: String, digest: Digest, length: Int64, mediaType: String?, tag: String, repository: String, what: String) throws -> Int {
         let store = try OCILayout(existingAt: layout)
         let entries = try store.readIndex()
         let signed = Descriptor(mediaType: mediaType ?? MediaType.ociManifest, digest: digest, size: length)
@@ -261,7 +259,7 @@ public enum LayoutVerifier {
         func namesThisImage(_ name: String) -> Bool {
             if names.contains(name) { return true }
             guard let ref = try? ImageReference(parsing: name) else { return false }
-            return ref.tag == tag && (repository.isEmpty || ref.name == repository)
+            return ref.tag == tag && ref.name == repository
         }
         var named = 0
         for (position, entry) in entries.enumerated() {

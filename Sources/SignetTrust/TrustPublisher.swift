@@ -241,10 +241,10 @@ public final class TrustPublisher {
     /// - Throws: `TrustError.pendingChange` when a change waiting for signatures re-signs a role this one
     ///   changes, or when this one would wait too; any verification or editing error (nothing is changed then).
     public func prepare(renewal: Bool = false, _ change: (RepositoryEditor) throws -> Void) throws -> PreparedChange {
-        let listed = try waitingChangeRoles()
+        let staged = try readStagedTag()   // before the checkout, which reads it alongside `_tuf`
         let (state, editor) = try checkout(renewal: renewal)
         ignoredStagedIndex = nil
-        let waiting = listed == nil ? nil : try validWaitingChangeRoles(editor)
+        let waiting = try validWaitingChangeRoles(staged, editor)
         waitingRoles = waiting
         do { try change(editor) } catch { throw TrustError.wrap(error) }
         try TrustPublisher.splitReleasesIfLarge(editor)
@@ -270,27 +270,54 @@ public final class TrustPublisher {
     /// command that must wait for signatures may replace it.
     private(set) var ignoredStagedIndex: Digest?
 
+    /// What the staged tag holds.
+    enum StagedTag {
+        /// Nothing waits.
+        case nothing
+        /// A trust index listing files, and its manifest digest.
+        case index(TrustIndex, Digest)
+        /// Something that is not a change (not a trust index, or larger than any index).
+        case notAChange(TrustError)
+    }
+
+    /// Reads the staged tag once.
+    /// - Throws: `TrustError` when the registry could not be asked.
+    func readStagedTag() throws -> StagedTag {
+        do {
+            guard let (index, digest) = try trust.fetchIndex(tag: trust.options.stagedTag), !index.files.isEmpty else { return .nothing }
+            return .index(index, digest)
+        } catch {
+            guard TrustPublisher.isNotAChange(error) else { throw error }
+            return .notAChange(error)
+        }
+    }
+
     /// The roles re-signed by the change waiting under the staged tag, when it is a valid change on the
     /// state `editor` holds (checked as `trust staged` checks it); nil when none waits or when what is
-    /// there is not one (reported as `waitingChangeIgnored`): anyone who can write to the registry can
-    /// write the staged tag, so what it holds neither holds back other changes nor is completed unless
-    /// it verifies.
-    func validWaitingChangeRoles(_ editor: RepositoryEditor) throws -> Set<String>? {
-        func ignored(_ reason: String) -> Set<String>? {
+    /// there is not one (reported as `waitingChangeIgnored`, and remembered in `ignoredStagedIndex`):
+    /// anyone who can write to the registry can write the staged tag, so what it holds neither holds
+    /// back other changes nor is completed unless it verifies.
+    func validWaitingChangeRoles(_ staged: StagedTag, _ editor: RepositoryEditor) throws -> Set<String>? {
+        func ignored(_ reason: String, _ digest: Digest?) -> Set<String>? {
             trust.events(.waitingChangeIgnored(repository: reference.name, reason: reason))
-            ignoredStagedIndex = (try? trust.fetchIndex(tag: trust.options.stagedTag))??.1
+            ignoredStagedIndex = digest
             return nil
         }
-        do {
-            guard let change = try fetchStaged() else { return nil }
-            _ = try editor.review(change)
-            return RepositoryEditor.roleNames(in: change)
-        } catch let e as RepositoryError {
-            return ignored("\(e)")
-        } catch let e as TrustError {
-            guard TrustPublisher.isNotAChange(e) else { throw e }
-            if case .repository(let r) = e { return ignored("\(r)") }
-            return ignored("\(e)")
+        switch staged {
+        case .nothing: return nil
+        case .notAChange(let e): return ignored("\(e)", nil)
+        case .index(let index, let digest):
+            do {
+                let change = try stagedChange(from: index)
+                _ = try editor.review(change)
+                return RepositoryEditor.roleNames(in: change)
+            } catch let e as RepositoryError {
+                return ignored("\(e)", digest)
+            } catch let e as TrustError {
+                guard TrustPublisher.isNotAChange(e) else { throw e }
+                if case .repository(let r) = e { return ignored("\(r)", digest) }
+                return ignored("\(e)", digest)
+            }
         }
     }
 
@@ -302,18 +329,6 @@ public final class TrustPublisher {
         case .oci(.tooLarge), .oci(.declaredTooLarge): return true
         default: return false
         }
-    }
-
-    /// The roles named by the file names of the change under the staged tag (not verified), or nil when
-    /// nothing waits there.
-    public func waitingChangeRoles() throws -> Set<String>? {
-        let fetched: (TrustIndex, Digest)?
-        do { fetched = try trust.fetchIndex(tag: trust.options.stagedTag) } catch {
-            if TrustPublisher.isNotAChange(error) { return [] }   // something that is not a change (the check reports it)
-            throw error
-        }
-        guard let (staged, _) = fetched, !staged.files.isEmpty else { return nil }
-        return RepositoryEditor.roleNames(inFiles: Array(staged.files.keys))
     }
 
     /// Publishes a prepared change: metadata blobs, then the index under the trust tag (or the staged tag).
@@ -551,8 +566,8 @@ public final class TrustPublisher {
     public func renew(within window: Int64 = 7 * 86400) throws -> Renewal {
         let localIDs = Set(try keyring.list().map(\.keyID))
         var completed: String?
-        if try waitingChangeRoles() != nil {
-            completed = try completeWaitingChange()
+        if case .index(let index, _) = try readStagedTag() {
+            completed = try completeWaitingChange(index)
         }
         var renewed: [String] = []
         var elsewhere: [PendingRenewal] = []
@@ -586,13 +601,12 @@ public final class TrustPublisher {
     /// that may also sign a role of the change are not used: adding such signatures needs a review).
     /// - Returns: a description of what was published, or nil when the change still waits (or cannot be
     ///   used; `trust staged` explains why).
-    func completeWaitingChange() throws -> String? {
-        let staged: StagedChange?
-        do { staged = try fetchStaged() } catch let e as TrustError {
+    func completeWaitingChange(_ index: TrustIndex) throws -> String? {
+        let change: StagedChange
+        do { change = try stagedChange(from: index) } catch let e as TrustError {
             guard TrustPublisher.isNotAChange(e) else { throw e }
             return nil   // not a change (the renewal's own check reports it)
         }
-        guard let change = staged else { return nil }
         let (state, editor) = try checkout(renewal: true)
         let review: ChangeReview
         do { review = try editor.review(change) } catch { return nil }
@@ -703,6 +717,12 @@ public final class TrustPublisher {
     /// Downloads the staged change, checking names before fetching anything and bounding every file.
     func fetchStaged() throws -> StagedChange? {
         guard let (index, _) = try trust.fetchIndex(tag: trust.options.stagedTag), !index.files.isEmpty else { return nil }
+        return try stagedChange(from: index)
+    }
+
+    /// The staged change a staged index lists, its files fetched (bounded) through it.
+    /// - Throws: `TrustError.repository(.invalidStagedChange)` for what is not a change, registry errors.
+    func stagedChange(from index: TrustIndex) throws -> StagedChange {
         guard index.files.count <= StagedChange.maxFiles else { throw TrustError.repository(.invalidStagedChange("more than \(StagedChange.maxFiles) files")) }
         let transport = IndexTransport(client: trust.client, repository: reference.repository, index: index)
         var files: [(String, [UInt8])] = []
@@ -731,8 +751,10 @@ public final class TrustPublisher {
     /// current verified state and `confirm` accepted its review; publishes it when every threshold is met.
     /// - Throws: `TrustError.notConfirmed` when `confirm` returns false; `.repository(.stagedBaseMoved)`.
     public func signStaged(confirm: (ChangeReview) throws -> Bool) throws -> PublishOutcome {
-        let stagedIndex = try trust.fetchIndex(tag: trust.options.stagedTag)?.1
-        guard let change = try fetchStaged() else { throw TrustError.usage("no change is waiting for signatures in \(reference.name)") }
+        guard let (index, stagedIndex) = try trust.fetchIndex(tag: trust.options.stagedTag), !index.files.isEmpty else {
+            throw TrustError.usage("no change is waiting for signatures in \(reference.name)")
+        }
+        let change = try stagedChange(from: index)
         let (state, editor) = try checkout(renewal: allowExpired)
         let review = try editor.review(change)
         guard try confirm(review) else {

@@ -63,6 +63,11 @@ struct Args {
     func values(_ name: String) -> [String] { (options[name] ?? []).flatMap { $0.split(separator: ",").map(String.init) } }
     /// Every value given for a repeatable option, as given (not split at commas).
     func repeated(_ name: String) -> [String] { options[name] ?? [] }
+
+    /// Refuses `--root` together with `--trust-on-first-use` (one says which root, the other to take any).
+    func checkOneRootChoice() throws(UsageError) {
+        if value("root") != nil && flag("trust-on-first-use") { throw UsageError("give --root ROOT_FILE or --trust-on-first-use, not both") }
+    }
     func flag(_ name: String) -> Bool { flags.contains(name) }
 
     func int(_ name: String) throws(UsageError) -> Int? {

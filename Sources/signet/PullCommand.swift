@@ -88,7 +88,7 @@ struct PullInvocation {
         identity = args.value("as")
         ignoreRegistryTag = args.flag("ignore-registry-tag")
         policyFile = args.value("policy")
-        if rootFile != nil && trustOnFirstUse { throw UsageError("give --root ROOT_FILE or --trust-on-first-use, not both") }
+        try args.checkOneRootChoice()
         if unsafeNoTrust, let other = ["root", "as"].first(where: { args.value($0) != nil }) ?? (trustOnFirstUse ? "trust-on-first-use" : nil) {
             throw UsageError("--unsafe-no-trust verifies no trust data, so --\(other) would have no effect; give one or the other")
         }

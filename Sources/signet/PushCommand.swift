@@ -53,7 +53,7 @@ struct PushInvocation {
     init(_ arguments: [String]) throws {
         let args = try Args(arguments, valued: RegistryOptions.valued.union(["ref-name", "mount-from", "concurrency", "passphrase-file", "root"]),
                             boolean: RegistryOptions.boolean.union(["json", "unsigned", "no-retry", "trust-on-first-use"]))
-        if args.value("root") != nil && args.flag("trust-on-first-use") { throw UsageError("give --root ROOT_FILE or --trust-on-first-use, not both") }
+        try args.checkOneRootChoice()
         rootChoice = RootChoice(trustOnFirstUse: args.flag("trust-on-first-use"))
         if let file = args.value("root") { rootChoice.given = try RootChoice.file(file).given }
         unsigned = args.flag("unsigned")

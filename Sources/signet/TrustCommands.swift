@@ -96,7 +96,7 @@ struct TrustContext {
         trust = RegistryTrust(reference: ref, client: client, options: try trustOptions(as: args.value("as") ?? policyRule?.sameAs), events: trustEventPrinter())
         keyring = try openKeyring()
         passphrases = Passphrases(file: args.value("passphrase-file"))
-        if args.value("root") != nil && args.flag("trust-on-first-use") { throw UsageError("give --root ROOT_FILE or --trust-on-first-use, not both") }
+        try args.checkOneRootChoice()
         var choice = RootChoice(trustOnFirstUse: args.flag("trust-on-first-use"))
         if let file = args.value("root") ?? policyRule?.roots.first { choice.given = try RootChoice.file(file).given }
         root = choice
