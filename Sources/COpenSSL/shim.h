@@ -49,6 +49,48 @@ static inline EVP_PKEY *signet_ec_public_key_from_point(const char *group, const
     EVP_PKEY_CTX_free(ctx);
     return key;
 }
+/* The work an encrypted PKCS#8 key asks for before its passphrase can be checked: the PBKDF2 or
+   PKCS#5 v1.5 / PKCS#12 iteration count, or scrypt's N*r*p. Returns 0 and sets *cost, or -1 when the
+   parameters cannot be read or name another key derivation (PKCS8_decrypt would then fail anyway). */
+static inline int signet_pkcs8_kdf_cost(const X509_SIG *sig, unsigned long long *cost) {
+    const X509_ALGOR *alg = NULL;
+    X509_SIG_get0(sig, &alg, NULL);
+    if (alg == NULL || alg->parameter == NULL) return -1;
+    int nid = OBJ_obj2nid(alg->algorithm);
+    int result = -1;
+    if (nid == NID_pbes2) {
+        PBE2PARAM *pbe2 = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBE2PARAM), alg->parameter);
+        if (pbe2 == NULL) return -1;
+        if (pbe2->keyfunc != NULL && pbe2->keyfunc->parameter != NULL) {
+            int kdf = OBJ_obj2nid(pbe2->keyfunc->algorithm);
+            if (kdf == NID_id_pbkdf2) {
+                PBKDF2PARAM *p = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBKDF2PARAM), pbe2->keyfunc->parameter);
+                uint64_t iter = 0;
+                if (p != NULL && p->iter != NULL && ASN1_INTEGER_get_uint64(&iter, p->iter) == 1) { *cost = iter; result = 0; }
+                PBKDF2PARAM_free(p);
+            } else if (kdf == NID_id_scrypt) {
+                SCRYPT_PARAMS *p = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(SCRYPT_PARAMS), pbe2->keyfunc->parameter);
+                uint64_t n = 0, r = 0, q = 0;
+                if (p != NULL && p->costParameter != NULL && p->blockSize != NULL && p->parallelizationParameter != NULL
+                    && ASN1_INTEGER_get_uint64(&n, p->costParameter) == 1 && ASN1_INTEGER_get_uint64(&r, p->blockSize) == 1
+                    && ASN1_INTEGER_get_uint64(&q, p->parallelizationParameter) == 1
+                    && n <= (1ULL << 40) && r <= (1ULL << 20) && q <= (1ULL << 20)) {
+                    unsigned long long product = n * r;
+                    *cost = product > (1ULL << 60) / (q ? q : 1) ? (1ULL << 60) : product * q;
+                    result = 0;
+                }
+                SCRYPT_PARAMS_free(p);
+            }
+        }
+        PBE2PARAM_free(pbe2);
+    } else {
+        PBEPARAM *p = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBEPARAM), alg->parameter);
+        uint64_t iter = 0;
+        if (p != NULL && p->iter != NULL && ASN1_INTEGER_get_uint64(&iter, p->iter) == 1) { *cost = iter; result = 0; }
+        PBEPARAM_free(p);
+    }
+    return result;
+}
 /* prctl(2) is variadic, so Swift cannot call it: marks the process not dumpable (no core file, no
    ptrace attach by other processes of the same user), for the process that holds unlocked keys. */
 #include <sys/prctl.h>

@@ -137,6 +137,62 @@ final class KeyTests: XCTestCase {
         XCTAssertEqual(doc.headers.first?.1, "targets/releases")
     }
 
+    func testEncryptedPKCS8AskingForAnExcessiveKeyDerivationIsRefusedBeforeDeriving() throws {
+        func der(_ tag: UInt8, _ content: [UInt8]) -> [UInt8] {
+            let n = content.count
+            let length: [UInt8] = n < 128 ? [UInt8(n)] : n < 256 ? [0x81, UInt8(n)] : [0x82, UInt8(n >> 8), UInt8(n & 0xFF)]
+            return [tag] + length + content
+        }
+        func integer(_ value: UInt32) -> [UInt8] {
+            var bytes = withUnsafeBytes(of: value.bigEndian, Array.init)
+            while bytes.count > 1, bytes[0] == 0, bytes[1] < 0x80 { bytes.removeFirst() }
+            if let first = bytes.first, first >= 0x80 { bytes.insert(0, at: 0) }
+            return der(0x02, bytes)
+        }
+        let pbes2: [UInt8] = [0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x05, 0x0D]
+        let pbkdf2: [UInt8] = [0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x05, 0x0C]
+        let aes256CBC: [UInt8] = [0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x01, 0x2A]
+        func encryptedKey(iterations: UInt32) -> String {
+            let kdfParams = der(0x30, der(0x04, [UInt8](repeating: 7, count: 8)) + integer(iterations))
+            let kdf = der(0x30, pbkdf2 + kdfParams)
+            let cipher = der(0x30, aes256CBC + der(0x04, [UInt8](repeating: 9, count: 16)))
+            let algorithm = der(0x30, pbes2 + der(0x30, kdf + cipher))
+            let body = der(0x30, algorithm + der(0x04, [UInt8](repeating: 0x5A, count: 48)))
+            return "-----BEGIN ENCRYPTED PRIVATE KEY-----\n\(Base64.encode(body))\n-----END ENCRYPTED PRIVATE KEY-----\n"
+        }
+        // Just past the bound: without it, the derivation would run (seconds) and the key would then be
+        // reported as a wrong passphrase.
+        XCTAssertThrowsError(try PrivateKey(pem: encryptedKey(iterations: 10_000_001), passphrase: SecretBytes(utf8: "s3cret"))) { error in
+            guard case .invalidKey(let detail) = error as? CryptoError else { return XCTFail("got \(error)") }
+            XCTAssertTrue(detail.contains("10000001"), detail)
+        }
+        // The same structure with an ordinary count is derived, and its (garbage) content is refused.
+        XCTAssertThrowsError(try PrivateKey(pem: encryptedKey(iterations: 2048), passphrase: SecretBytes(utf8: "s3cret"))) { error in
+            guard case .wrongPassphraseOrTampered = error as? CryptoError else { return XCTFail("got \(error)") }
+        }
+        // scrypt's cost is N·r·p: p raised from 1 to 127 on a key openssl wrote (N 16384, r 8).
+        let dir = try Fixtures.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let keyPath = dir.appendingPathComponent("ec.pem").path
+        try Fixtures.openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", keyPath])
+        let scryptDER = Array(try Fixtures.openssl(["pkcs8", "-topk8", "-in", keyPath, "-outform", "DER", "-scrypt",
+                                                    "-scrypt_N", "16384", "-scrypt_r", "8", "-scrypt_p", "1", "-passout", "pass:s3cret"]))
+        let pattern: [UInt8] = [0x02, 0x02, 0x40, 0x00, 0x02, 0x01, 0x08, 0x02, 0x01, 0x01]
+        guard let at = (0...(scryptDER.count - pattern.count)).first(where: { Array(scryptDER[$0..<$0 + pattern.count]) == pattern }) else {
+            return XCTFail("scrypt parameters not found in openssl's output")
+        }
+        func pem(_ bytes: [UInt8]) -> String {
+            "-----BEGIN ENCRYPTED PRIVATE KEY-----\n\(Base64.encode(bytes))\n-----END ENCRYPTED PRIVATE KEY-----\n"
+        }
+        XCTAssertNoThrow(try PrivateKey(pem: pem(scryptDER), passphrase: SecretBytes(utf8: "s3cret")))
+        var costly = scryptDER
+        costly[at + pattern.count - 1] = 0x7F
+        XCTAssertThrowsError(try PrivateKey(pem: pem(costly), passphrase: SecretBytes(utf8: "s3cret"))) { error in
+            guard case .invalidKey(let detail) = error as? CryptoError else { return XCTFail("got \(error)") }
+            XCTAssertTrue(detail.contains("16646144"), detail)
+        }
+    }
+
     func testPEMErrors() {
         XCTAssertThrowsError(try PublicKey(pem: "hello")) { error in
             XCTAssertEqual(error as? CryptoError, .invalidPEM("no -----BEGIN line found"))

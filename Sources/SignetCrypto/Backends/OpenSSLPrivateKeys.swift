@@ -41,6 +41,10 @@ enum OpenSSLPrivateKeys {
         return .ed25519Seed(SecretBytes(copying: UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + 32])))
     }
 
+    /// The largest key derivation cost an encrypted PKCS#8 key may ask for: PBKDF2 iterations (Notary
+    /// writes 2 048; current guidance for PBKDF2-HMAC-SHA1 is 1.3 million) or scrypt's N·r·p.
+    static let maximumPKCS8KeyDerivationCost: UInt64 = 10_000_000
+
     /// Decrypts an `EncryptedPrivateKeyInfo` (PBES2, as Notary writes: PBKDF2-HMAC-SHA1, AES-256-CBC).
     static func decryptPKCS8(_ der: [UInt8], passphrase: SecretBytes) throws(CryptoError) -> Decoded {
         ERR_clear_error()
@@ -53,6 +57,12 @@ enum OpenSSLPrivateKeys {
         }
         guard let sig else { throw CryptoError.invalidKey("not an encrypted PKCS#8 private key (\(drainOpenSSLErrors()))") }
         defer { X509_SIG_free(sig) }
+        // A key file sets its own derivation cost; one asking for more than any tool writes would keep
+        // the command busy for hours before the passphrase could be found wrong.
+        var cost: UInt64 = 0
+        if signet_pkcs8_kdf_cost(sig, &cost) == 0, cost > maximumPKCS8KeyDerivationCost {
+            throw CryptoError.invalidKey("the encrypted PKCS#8 key asks for a key derivation of cost \(cost) (iterations, or scrypt's N·r·p); at most \(maximumPKCS8KeyDerivationCost) is accepted")
+        }
         let info: OpaquePointer? = passphrase.withUnsafeBytes { raw in
             raw.withMemoryRebound(to: CChar.self) { chars in PKCS8_decrypt(sig, chars.baseAddress, Int32(chars.count)) }
         }
