@@ -47,10 +47,16 @@ public final class TrustPublisher {
         do { try editor.splitIntoHashBins(role: releasesRole, bitLength: hashBinBitLength) } catch { throw TrustError.wrap(error) }
     }
 
-    /// The roles that may sign `tag`, in the order clients look: the `releases` role (or its hash bin for
-    /// the tag) first, then the top-level targets.
+    /// The roles that may sign `tag`, in the order clients look: the top-level targets first (its own
+    /// entries come before its delegations'), then the `releases` role (or its hash bin for the tag).
     static func tagRoles(_ tag: String, _ editor: RepositoryEditor) -> [String] {
-        [editor.holder(of: tag, in: releasesRole), "targets"]
+        ["targets", editor.holder(of: tag, in: releasesRole)]
+    }
+
+    /// The role whose entry for `tag` clients use: the first of ``tagRoles(_:_:)`` that lists it
+    /// (top-level targets before its delegations, TUF's pre-order search); nil when none does.
+    static func resolvingRole(_ tag: String, _ editor: RepositoryEditor) -> String? {
+        tagRoles(tag, editor).first { editor.roles[ByteKey($0)]?.signed.containsTarget(tag) == true }
     }
 
     var reference: ImageReference { trust.reference }
@@ -378,13 +384,13 @@ public final class TrustPublisher {
     public static func signChange(tag: String, digest: Digest, length: Int64, mediaType: String, replace: Bool = true,
                                   repository: String = "", onMove: @escaping (Digest) -> Void = { _ in }) -> (RepositoryEditor) throws -> Void {
         { editor in
-            let role = editor.roles[ByteKey(releasesRole)] != nil ? editor.holder(of: tag, in: releasesRole) : "targets"
-            for name in tagRoles(tag, editor) {
-                guard let existing = try? editor.roles[ByteKey(name)]?.signed.target(tag), let old = existing.sha256 else { continue }
-                if old != digest {
-                    if !replace { throw TrustError.wouldReplace(tag: tag, repository: repository, signed: old, new: digest) }
-                    onMove(old)
-                }
+            // A tag already listed is changed where clients find it: an entry in top-level targets
+            // hides one in releases, so signing (or keeping) the hidden one would change nothing.
+            let listing = resolvingRole(tag, editor)
+            let role = listing ?? (editor.roles[ByteKey(releasesRole)] != nil ? editor.holder(of: tag, in: releasesRole) : "targets")
+            if let listing, let existing = try? editor.roles[ByteKey(listing)]?.signed.target(tag), let old = existing.sha256, old != digest {
+                if !replace { throw TrustError.wouldReplace(tag: tag, repository: repository, signed: old, new: digest) }
+                onMove(old)
             }
             var custom = JSONObject()
             custom["mediaType"] = .string(mediaType)
@@ -439,11 +445,10 @@ public final class TrustPublisher {
             prepared = try prepare { editor in
                 let (fetched, digest, manifest) = try manifestRead()
                 signed = digest
-                for name in TrustPublisher.tagRoles(tag, editor) {
-                    if let existing = try? editor.roles[ByteKey(name)]?.signed.target(tag), existing.sha256 == digest, existing.length == Int64(fetched.bytes.count) {
-                        already = true
-                        return
-                    }
+                if let name = TrustPublisher.resolvingRole(tag, editor), let existing = try? editor.roles[ByteKey(name)]?.signed.target(tag),
+                   existing.sha256 == digest, existing.length == Int64(fetched.bytes.count) {
+                    already = true
+                    return
                 }
                 try TrustPublisher.signChange(tag: tag, digest: digest, length: Int64(fetched.bytes.count), mediaType: manifest.mediaType,
                                               replace: replace, repository: reference.name, onMove: { replaced = $0 })(editor)
@@ -459,16 +464,13 @@ public final class TrustPublisher {
         return .changed(prepared.outcome, digest: digest, replaced: replaced)
     }
 
-    /// Removes `tag`'s signature.
+    /// Removes `tag`'s signature from every role that lists it: removing only the entry clients use
+    /// would bring back one it hid (an older digest, signed in another role).
     public func revoke(tag: String) throws -> PublishOutcome {
         try update { editor in
-            for name in TrustPublisher.tagRoles(tag, editor) {
-                if let r = editor.roles[ByteKey(name)], r.signed.containsTarget(tag) {
-                    try editor.removeTarget(path: tag, role: name)
-                    return
-                }
-            }
-            throw TrustError.unsignedTag(tag: tag, repository: self.reference.name)
+            let listing = TrustPublisher.tagRoles(tag, editor).filter { editor.roles[ByteKey($0)]?.signed.containsTarget(tag) == true }
+            guard !listing.isEmpty else { throw TrustError.unsignedTag(tag: tag, repository: self.reference.name) }
+            for name in listing { try editor.removeTarget(path: tag, role: name) }
         }
     }
 

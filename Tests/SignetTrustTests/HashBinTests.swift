@@ -46,6 +46,41 @@ final class HashBinTests: TrustTestCase {
         XCTAssertNotEqual(other, first)
     }
 
+    /// `sign` and `revoke` act on the entry clients resolve: with `v1` in top-level targets (searched
+    /// first) and in releases, signing the hidden releases digest is not "already signed", `--replace`
+    /// moves the targets entry, and `revoke` removes both (removing only one would bring back the other).
+    func testSignAndRevokeChangeTheEntryClientsResolve() throws {
+        let (rootFile, pushedFirst) = try setUpSignedRepository()
+        let first = pushedFirst.trimmingCharacters(in: .whitespacesAndNewlines)
+        let other = try signet(["push", try image("other", message: "other"), repo + ":other", "--unsigned"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let otherManifest = try manifestBytes("other")
+        _ = try publisher().update { editor in
+            var custom = JSONObject(); custom["mediaType"] = .string(MediaType.ociManifest)
+            try editor.addTarget(path: "v1", content: nil, length: Int64(otherManifest.count), hashes: [("sha256", String(other.dropFirst(7)))],
+                                 custom: .object(custom), role: "targets", replace: true)
+        }
+        let verifyV1 = { (expect: Int32) in try self.signet(["verify", self.repo + ":v1", "--ignore-registry-tag", "--root", rootFile], home: "client", expect: expect) }
+        XCTAssertEqual(try verifyV1(0).stdout, "\(repo)@\(other)\n")
+        // releases already lists v1 → first, but clients resolve targets' v1 → other.
+        let refused = try signet(["sign", "\(repo):v1@\(first)"], expect: 1)
+        XCTAssertTrue(refused.stderr.contains("--replace"), refused.stderr)
+        XCTAssertEqual(try verifyV1(0).stdout, "\(repo)@\(other)\n")
+        try signet(["sign", "\(repo):v1@\(first)", "--replace"])
+        XCTAssertEqual(try verifyV1(0).stdout, "\(repo)@\(first)\n")
+        // Put targets' entry back on `other`, then revoke: neither digest may verify afterwards.
+        _ = try publisher().update { editor in
+            var custom = JSONObject(); custom["mediaType"] = .string(MediaType.ociManifest)
+            try editor.addTarget(path: "v1", content: nil, length: Int64(otherManifest.count), hashes: [("sha256", String(other.dropFirst(7)))],
+                                 custom: .object(custom), role: "targets", replace: true)
+        }
+        XCTAssertEqual(try verifyV1(0).stdout, "\(repo)@\(other)\n")
+        try signet(["revoke", repo + ":v1"])
+        let revoked = try verifyV1(1)
+        XCTAssertFalse(revoked.stdout.contains("sha256:"), revoked.stdout)
+        let inspect = try json(try signet(["inspect", repo, "--json"], home: "client"))
+        XCTAssertFalse(((inspect["tags"] as? [[String: Any]]) ?? []).contains { $0["tag"] as? String == "v1" }, "\(inspect)")
+    }
+
     func testReleasesSplitsIntoHashBinsPastTheThresholdAndClientsFollow() throws {
         let (rootFile, pushed) = try setUpSignedRepository()
         let digest = try Digest(oci: pushed.trimmingCharacters(in: .whitespacesAndNewlines))
