@@ -22,6 +22,9 @@ public enum TrustError: Error, Sendable, CustomStringConvertible {
     case wrongRepository(repository: String, names: String?, file: String)
     /// The tag is not signed.
     case unsignedTag(tag: String, repository: String)
+    /// `revoke` found nothing to remove: the tag is not signed, or (`signed`) it is signed for another
+    /// digest than the one given (`asked`).
+    case notRevoked(tag: String, repository: String, signed: Digest?, asked: Digest?)
     /// The registry's manifest differs from what is signed, or a signed digest differs from the one asked for.
     case manifestMismatch(String)
     /// Signing would replace the digest a tag is signed for.
@@ -70,6 +73,11 @@ public enum TrustError: Error, Sendable, CustomStringConvertible {
             return "the trust data served for \(r) belongs to \(names.map { "repository \($0)" } ?? "no named repository") (\(file)); refusing it. "
                 + "A copy of another repository's trust verifies only with --as ORIGINAL_REPOSITORY"
         case .unsignedTag(let t, let r): return "tag \"\(t)\" of \(r) is not signed by the repository's trust data (a signer can sign it with `signet sign \(r):\(t)`)"
+        case .notRevoked(let t, let r, let signed, let asked):
+            if let signed, let asked {
+                return "tag \"\(t)\" of \(r) is signed for \(signed), not \(asked); nothing was revoked (`signet revoke \(r):\(t)` removes the tag's signature whatever it names)"
+            }
+            return "tag \"\(t)\" of \(r) is not signed; nothing was revoked"
         case .manifestMismatch(let s): return s
         case .wouldReplace(let t, let r, let old, let new):
             return "tag \"\(t)\" of \(r) is signed for \(old); signing \(new) would replace it. Pass --replace to move the signed tag to \(new)"

@@ -466,10 +466,17 @@ public final class TrustPublisher {
 
     /// Removes `tag`'s signature from every role that lists it: removing only the entry clients use
     /// would bring back one it hid (an older digest, signed in another role).
-    public func revoke(tag: String) throws -> PublishOutcome {
+    /// With `digest`, the tag must be signed for that digest where clients resolve it; otherwise nothing
+    /// is revoked.
+    public func revoke(tag: String, digest: Digest? = nil) throws -> PublishOutcome {
         try update { editor in
             let listing = TrustPublisher.tagRoles(tag, editor).filter { editor.roles[ByteKey($0)]?.signed.containsTarget(tag) == true }
-            guard !listing.isEmpty else { throw TrustError.unsignedTag(tag: tag, repository: self.reference.name) }
+            guard let resolving = listing.first else { throw TrustError.notRevoked(tag: tag, repository: self.reference.name, signed: nil, asked: digest) }
+            if let digest {
+                let entry = try? editor.roles[ByteKey(resolving)]?.signed.target(tag)
+                let signed = entry?.sha256
+                guard signed == digest else { throw TrustError.notRevoked(tag: tag, repository: self.reference.name, signed: signed, asked: digest) }
+            }
             for name in listing { try editor.removeTarget(path: tag, role: name) }
         }
     }

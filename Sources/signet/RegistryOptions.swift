@@ -58,13 +58,18 @@ struct RegistryOptions {
             guard let seconds = Double(t), seconds > 0, seconds.isFinite else {
                 throw UsageError("--timeout (or SIGNET_TIMEOUT) takes a number of seconds, got \"\(t)\"")
             }
-            timeout = seconds
+            // Anything longer than a year is no limit in practice; it is held to a year so that the
+            // deadline stays representable.
+            timeout = min(seconds, RegistryOptions.longestTimeout)
         }
         if let r = Environment.nonEmpty("SIGNET_MIN_RATE") {
             guard let rate = Int64(r), rate > 0 else { throw UsageError("SIGNET_MIN_RATE takes bytes per second, got \"\(r)\"") }
             minimumRate = rate
         }
     }
+
+    /// The longest `--timeout` (a year, in seconds); longer values are held to it.
+    static let longestTimeout: Double = 365 * 86400
 
     /// The deadline of the whole command (fixed when first asked, so that every client shares it).
     static let commandStart = TransferDeadline(secondsFromNow: 0)

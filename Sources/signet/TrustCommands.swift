@@ -324,7 +324,9 @@ let signUsage = """
 usage: signet sign REF:TAG[@sha256:DIGEST] [--replace] [--json]
                                     sign TAG for DIGEST (which must be in the registry), or without a
                                     digest for the manifest the registry's tag names now
-       signet revoke REF:TAG [--json]  remove the signature of TAG
+       signet revoke REF:TAG[@sha256:DIGEST] [--json]
+                                    remove the signature of TAG (with a digest, only if TAG is signed
+                                    for it)
 A tag already signed for another digest is re-signed only with --replace.
 Options: --root ROOT_FILE, --passphrase-file FILE, --allow-expired, registry options (see `signet trust --help`).
 """
@@ -337,7 +339,7 @@ func runSignCommand(_ arguments: [String], revoke: Bool) throws -> Int32 {
     guard let tag = ctx.reference.tag else { throw UsageError("\(ctx.reference) names no tag to \(revoke ? "revoke" : "sign") (REPO:TAG or REPO:TAG@sha256:…)") }
     let publisher = ctx.publisher()
     if revoke {
-        return reportTrustChange(try publisher.revoke(tag: tag), "revoke \(tag)", ctx.reference, json: args.flag("json"), extra: ["tag": tag, "revoked": true])
+        return reportTrustChange(try publisher.revoke(tag: tag, digest: ctx.reference.digest), "revoke \(tag)", ctx.reference, json: args.flag("json"), extra: ["tag": tag, "revoked": true])
     }
     switch try publisher.sign(tag: tag, digest: ctx.reference.digest, replace: args.flag("replace")) {
     case .alreadySigned(let digest):

@@ -21,6 +21,9 @@ final class ExitStatusTests: TrustTestCase {
         XCTAssertTrue(notPEM.stderr.contains(work + "/bob.pem"), notPEM.stderr)
         // A corrupt pinned root.
         try signet(["verify", repo + ":v1", "--root", rootFile], home: "client")
+        // A timeout beyond any deadline the clock can hold is no limit, not a crash.
+        try signet(["verify", repo + ":v1", "--timeout", "99999999999999999999"], home: "client")
+        try signet(["verify", repo + ":v1"], home: "client", env: ["SIGNET_TIMEOUT": "1e12"])
         let pins = pinnedRoots(home: "client")
         XCTAssertEqual(pins.count, 1)
         let pin = work + "/home-client/" + (pins.first ?? "")

@@ -43,8 +43,15 @@ final class TrustEndToEndTests: TrustTestCase {
         try signet(["verify", repo + ":v2"], home: "client")
         let inspect = try json(try signet(["inspect", repo, "--json"], home: "client"))
         XCTAssertEqual(Set(((inspect["tags"] as? [[String: Any]]) ?? []).compactMap { $0["tag"] as? String }), ["v1", "v2"])
-        try signet(["revoke", repo + ":v2"])
+        // revoke with a digest removes the signature only if the tag is still signed for that digest.
+        let v2Digest = try signet(["verify", repo + ":v2"], home: "client").stdout.components(separatedBy: "@").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        let wrongDigest = try signet(["revoke", "\(repo):v2@\(digest)"], expect: 1)
+        XCTAssertTrue(wrongDigest.stderr.contains("is signed for \(v2Digest), not \(digest); nothing was revoked"), wrongDigest.stderr)
+        try signet(["verify", repo + ":v2"], home: "client")
+        try signet(["revoke", "\(repo):v2@\(v2Digest)"])
         try signet(["verify", repo + ":v2"], home: "client", expect: 1)
+        let again = try signet(["revoke", repo + ":v2"], expect: 1)
+        XCTAssertTrue(again.stderr.contains("is not signed; nothing was revoked") && !again.stderr.contains("signet sign"), again.stderr)
     }
 
     func testMultiPlatformIndex() throws {
