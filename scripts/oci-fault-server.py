@@ -16,7 +16,7 @@ Control (not part of the registry API):
        "delay_ms": N,                          sleep before answering each blob GET
        "faults": [{"path": SUBSTRING, "kind": KIND, "times": N (default: always), ...}]}
     The first fault whose "path" occurs in the request path and has uses left applies. KIND:
-      status    answer "status" (e.g. 503) with an OCI error body
+      status    answer "status" (e.g. 503) with an OCI error body, and the fault's "headers" ({name: value})
       reset     close the connection with a TCP reset before answering
       truncate  send Content-Length of the full body, then half of the body, then close
       short     chunked transfer encoding carrying only half of the body, properly terminated
@@ -214,7 +214,8 @@ class Handler(BaseHTTPRequestHandler):
         if fault and fault["kind"] == "reset":
             return self.reset_connection()
         if fault and fault["kind"] == "status":
-            return self.registry_error(int(fault["status"]), "FAULT", "injected failure")
+            return self.registry_error(int(fault["status"]), "FAULT", "injected failure",
+                                       list(fault.get("headers", {}).items()))
         if fault and fault["kind"] == "redirect":
             self.send_response(307)
             self.send_header("Location", fault["target"] + self.path)

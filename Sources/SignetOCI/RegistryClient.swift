@@ -470,6 +470,15 @@ public final class RegistryClient: Sendable {
         endpoint.baseURL + "/v2/\(repository)/blobs/\(digest.ociString)"
     }
 
+    /// The scheme and host of `url` (what an error may show of a URL that is not the registry's).
+    static func origin(of url: String) -> String {
+        for scheme in ["https://", "http://"] where url.hasPrefix(scheme) {
+            let host = url.dropFirst(scheme.count).prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+            return scheme + String(host.split(separator: "@").last ?? host)
+        }
+        return "another host"
+    }
+
     static func appendingQuery(_ url: String, _ item: String) -> String {
         url + (url.contains("?") ? "&" : "?") + item
     }
@@ -499,7 +508,9 @@ public final class RegistryClient: Sendable {
                 }
                 throw RegistryClient.mapTransportError(error, what: what, attempts: attempt)
             }
-            if response.status == 401, sameOrigin, !reauthenticated {
+            // Only the registry's own challenge is answered: a 401 from a host a redirect led to names
+            // a realm of that host's choosing, which must never receive the registry's credentials.
+            if response.status == 401, sameOrigin, endpoint.isSameOrigin(response.head.finalURL), !reauthenticated {
                 reauthenticated = true
                 try authenticator.handleUnauthorized(response.head.headers, scopes: scopes, client: self)
                 continue
@@ -591,6 +602,9 @@ public final class RegistryClient: Sendable {
                         throw RegistryClient.mapTransportError(error, what: what, attempts: attempt)
                     }
                     if response.status == 401 {
+                        guard endpoint.isSameOrigin(response.head.finalURL) else {
+                            throw .unauthorized(registry: endpoint.registry, detail: "\(what): the registry redirected to \(RegistryClient.origin(of: response.head.finalURL)), which answered HTTP 401; the registry's credentials are never sent to another host")
+                        }
                         try authenticator.handleUnauthorized(response.head.headers, scopes: scopes, client: self)
                     }
                     continue

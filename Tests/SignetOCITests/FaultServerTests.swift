@@ -73,6 +73,31 @@ final class FaultServerTests: XCTestCase {
         XCTAssertTrue(original.allSatisfy { $0["headers"]?["authorization"]?.stringValue?.hasPrefix("Basic ") == true })
     }
 
+    /// A host a redirect leads to answers 401 with a token realm of its own choosing: the registry's
+    /// credentials must not go there (nor to any other host), and the pull fails saying why.
+    func testARedirectTargetsChallengeNeverReceivesTheRegistrysCredentials() throws {
+        let cdn = try FaultServer(layout: scratch + "/layout", host: "127.0.0.2")
+        defer { cdn.stop() }
+        let collector = try FaultServer(layout: scratch + "/layout", host: "127.0.0.3")
+        defer { collector.stop() }
+        try collector.configure()
+        try cdn.configure(faults: [
+            ["path": "/blobs/", "kind": "status", "status": 401,
+             "headers": ["WWW-Authenticate": .string("Bearer realm=\"\(collector.base)/v2/steal\",service=\"x\"")]],
+        ])
+        try server.configure(auth: "alice:s3cret", faults: [
+            ["path": "/blobs/", "kind": "redirect", "target": .string(cdn.base)],
+        ])
+        let client = try makeClient(server.registry, credentials: StaticCredentials(.basic(username: "alice", password: SecretBytes(utf8: "s3cret"))))
+        guard case .failure(let error) = try pull(client) else { return XCTFail("the pull succeeded") }
+        XCTAssertTrue("\(error)".contains("never sent to another host"), "\(error)")
+        let stolen = try collector.requests()
+        XCTAssertEqual(stolen.count, 0, "the redirect target's realm was asked for a token: \(stolen)")
+        for request in try cdn.requests() {
+            XCTAssertNil(request["headers"]?["authorization"], "credentials leaked to \(cdn.host): \(request)")
+        }
+    }
+
     func testServerErrorsAreRetriedWithBackoff() throws {
         try server.configure(faults: [fault("status", times: 2, extra: [("status", 503)])])
         let sleeps = SleepRecorder()
