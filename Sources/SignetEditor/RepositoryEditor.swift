@@ -850,6 +850,7 @@ public final class RepositoryEditor {
             } catch { throw RepositoryError.invalidStagedChange("\(name): \(error)") }
         }
         guard stagedRoot != nil || !stagedRoles.isEmpty else { throw RepositoryError.invalidStagedChange("it holds no signed metadata") }
+        try checkKeyBindings(stagedRoot: stagedRoot, stagedRoles: stagedRoles)
         var merged = roles
         for (n, m) in stagedRoles { merged[ByteKey(n)] = m }
         let mergedRoot = stagedRoot ?? root
@@ -891,6 +892,36 @@ public final class RepositoryEditor {
             checked.targetContents.append((path, bytes))
         }
         return checked
+    }
+
+    /// Key IDs of a staged change must name the keys they name in the published state: a reviewer (and
+    /// every listing) tells keys apart by ID, so an ID re-bound to other key material would show a
+    /// stranger's key, and its signatures, under a trusted signer's name. A key the published state
+    /// does not list must carry its own ID (the SHA-256 of its canonical form, TUF 1.0.34 §4.2), so
+    /// that no new key can take an ID chosen to look like another's.
+    func checkKeyBindings(stagedRoot: Metadata<Root>?, stagedRoles: [(String, Metadata<Targets>)]) throws(RepositoryError) {
+        var published: [ByteKey: [UInt8]] = [:]
+        for (id, key) in root.signed.keyMap { published[id] = key.identity }
+        for m in roles.values {
+            for (id, key) in m.signed.delegations?.keyMap ?? [:] where published[id] == nil { published[id] = key.identity }
+        }
+        var staged: [ByteKey: [UInt8]] = [:]
+        func check(_ keys: [ByteKey: Key], in file: String) throws(RepositoryError) {
+            for (id, key) in keys.sorted(by: { $0.key.bytes.lexicographicallyPrecedes($1.key.bytes) }) {
+                if let bound = published[id] ?? staged[id] {
+                    guard bound == key.identity else {
+                        throw RepositoryError.invalidStagedChange("\(file): key ID \(id.string.prefix(16)) names other key material than the key the published trust data lists under that ID")
+                    }
+                } else {
+                    guard (try? key.keyID()) == id.string else {
+                        throw RepositoryError.invalidStagedChange("\(file): key ID \(id.string.prefix(16)) of a new key is not the SHA-256 of that key")
+                    }
+                }
+                staged[id] = key.identity
+            }
+        }
+        if let r = stagedRoot { try check(r.signed.keyMap, in: "root version \(r.signed.header.version)") }
+        for (name, m) in stagedRoles { try check(m.signed.delegations?.keyMap ?? [:], in: "\(name) version \(m.signed.header.version)") }
     }
 
     /// The roles a staged change re-signs ("root" for a root version), read from its file names (not

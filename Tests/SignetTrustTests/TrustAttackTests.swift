@@ -337,6 +337,64 @@ final class TrustAttackTests: TrustTestCase {
         XCTAssertTrue(try indexFiles(tag: "_tuf-staged").keys.contains { $0.hasSuffix(".releases.json") || $0.hasSuffix(".targets.json") })
     }
 
+    /// A staged change that keeps the `releases` signer's key ID but binds it to the attacker's key,
+    /// with a `releases` listing the attacker's image signed by that key under the signer's ID. Reviews
+    /// tell keys apart by ID, so the owner would be shown no key change and "signed by" the real signer:
+    /// the change is refused, and so is a new key under an ID that is not its own hash.
+    func testAStagedChangeCannotRebindAKeyIDToAnotherKey() throws {
+        let (rootFile, _) = try setUpSignedRepository()
+        let evilDigest = try pushUnsigned("evil", tag: "evil")
+        let evilManifest = try manifestBytes(evilDigest)
+        let files = try indexFiles()
+        let targetsTitle = try XCTUnwrap(files.keys.filter { $0.hasSuffix(".targets.json") }.max())
+        let releasesTitle = try XCTUnwrap(files.keys.filter { $0.hasSuffix(".releases.json") }.max())
+        let releasesVersion = try XCTUnwrap(Int64(releasesTitle.split(separator: ".")[0]))
+        let current = try Metadata<Targets>(bytes: try blob(try XCTUnwrap(files[targetsTitle])), file: targetsTitle, lazy: false)
+        let signerID = try XCTUnwrap(current.signed.delegations?.roles?.first { $0.name == "releases" }?.keyIDs.first)
+        let attackerKey = try PrivateKey.generate(.ed25519)
+        let tufKey = try Key(publicKey: attackerKey.publicKey)
+
+        func stage(keyID: String, replacing: Bool) throws {
+            var targets = current
+            targets.signed.header.version += 1
+            if replacing {
+                let keys = (targets.signed.delegations?.keys ?? []).map { $0.0 == keyID ? (keyID, tufKey) : $0 }
+                targets.signed.delegations?.keys = keys
+            } else {
+                targets.signed.delegations?.keys.append((keyID, tufKey))
+                let index = targets.signed.delegations?.roles?.firstIndex { $0.name == "releases" }
+                if let index { targets.signed.delegations?.roles?[index].keyIDs = [keyID] }
+            }
+            targets.signatures = []
+            let next = try releasesAdding("evil", digest: evilDigest, length: evilManifest.count, to: try blob(try XCTUnwrap(files[releasesTitle])),
+                                          version: releasesVersion + 1)
+            var releases = try Metadata<Targets>(bytes: next, file: "releases.json", lazy: false)
+            try releases.sign(with: attackerKey, keyID: keyID)
+            let targetsVersion = targets.signed.header.version
+            let staged = StagedChange(base: try currentBase(files), files: [("\(targetsVersion).targets.json", try targets.encoded()),
+                                                                           ("\(releasesVersion + 1).releases.json", try releases.encoded())])
+            try putFiles(staged.storedFiles, tag: "_tuf-staged")
+        }
+
+        try stage(keyID: signerID, replacing: true)
+        let rebound = try signet(["trust", "sign-staged", repo, "--yes"], expect: 1)
+        XCTAssertTrue(rebound.stderr.contains("key ID \(signerID.prefix(16)) names other key material"), rebound.stderr)
+        let renewal = try signet(["timestamp", "renew", repo])
+        XCTAssertTrue(renewal.stderr.contains("is ignored"), renewal.stderr)
+        XCTAssertEqual(try indexFiles()[targetsTitle]?.digest, files[targetsTitle]?.digest, "the change was not published")
+        try signet(["verify", repo + ":evil", "--root", rootFile], home: "fresh", expect: 1)
+
+        // A new key whose ID imitates the signer's (same first 16 characters), in place of the signer.
+        let lookalike = String(signerID.prefix(16)) + String(repeating: "0", count: signerID.count - 16)
+        try stage(keyID: lookalike, replacing: false)
+        let imitated = try signet(["trust", "sign-staged", repo, "--yes"], expect: 1)
+        XCTAssertTrue(imitated.stderr.contains("is not the SHA-256 of that key"), imitated.stderr)
+        try signet(["verify", repo + ":evil", "--root", rootFile], home: "fresh", expect: 1)
+        try signet(["trust", "discard-staged", repo])
+        try signet(["push", try image("img2", message: "two"), repo + ":v2"])
+        try signet(["verify", repo + ":v2", "--root", rootFile], home: "fresh")
+    }
+
     /// A key rotation whose read-back fails after the registry stored the new state (here versioned
     /// storage, with junk planted two versions ahead for the read-back to find) keeps the new key: the
     /// published state names it. Once the junk is gone, the owner renews with it and clients follow.
