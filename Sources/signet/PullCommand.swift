@@ -12,7 +12,9 @@ usage: signet pull [options] REFERENCE (--output DIR | --verify-only)
 
 REFERENCE is [REGISTRY/]REPOSITORY:TAG, resolved through the repository's trust data (pinned with
 --root ROOT_FILE or --trust-on-first-use; see `signet verify`), or carries a digest
-([REGISTRY/]REPOSITORY[:TAG]@sha256:HEX). The manifest is fetched by that digest and verified; for an index, the manifest of the selected platform is fetched and
+([REGISTRY/]REPOSITORY[:TAG]@sha256:HEX), which must be signed (TAG for that digest, or some tag)
+wherever the repository has trust data or is pinned here; a repository with none is pulled by the
+digest alone. The manifest is fetched by that digest and verified; for an index, the manifest of the selected platform is fetched and
 verified; then config and layers are fetched concurrently, each verified against its digest and
 size before it is moved into DIR/blobs/. DIR/index.json names the image (--ref-name, else the tag,
 else the digest). Prints REFERENCE@DIGEST, or with --json a JSON result. Progress goes to standard
@@ -122,13 +124,47 @@ func runPullCommand(_ arguments: [String]) throws -> Int32 {
         case .allowUnsigned:
             let probe = RegistryTrust(reference: reference, client: client, options: try trustOptions())
             let content = try probe.trustTagContent()
-            allowedUnsigned = reference.digest == nil && !probe.isPinned && content == nil
+            allowedUnsigned = !probe.isPinned && content == nil
         }
     }
     if let digest = reference.digest {
         trust = .digest(digest, size: nil)
-        if let policy, (rule?.decision ?? policy.defaultDecision) == .requireSigned {
-            // The policy demands signed images: the digest must be the signed digest of some tag.
+        // A digest names its content, so a repository with no trust data (and none pinned here) is
+        // pulled by the digest alone; where trust data exists, the digest must be signed, as `verify`
+        // requires. A policy decides for the repositories it covers.
+        var unsignedRepository = allowedUnsigned
+        if policy == nil && !invocation.unsafeNoTrust {
+            if invocation.rootFile != nil || invocation.trustOnFirstUse {
+                unsignedRepository = false
+            } else {
+                let probe = RegistryTrust(reference: reference, client: client, options: try trustOptions(as: invocation.identity))
+                let content = try probe.trustTagContent()
+                unsignedRepository = !probe.isPinned && content == nil
+            }
+        }
+        if invocation.unsafeNoTrust {
+            note("WARNING: --unsafe-no-trust: \(reference.name)@\(digest) is pulled without checking that it is signed; "
+                + "its content is verified against the digest")
+        } else if unsignedRepository {
+            if let policy {
+                note("signet: warning: \(reference.name) has no trust data; the policy (\(policy.source)) allows it unsigned: \(digest) is NOT checked against a signature")
+            } else {
+                note("signet: \(reference.name) has no trust data: \(digest) is pulled by its digest alone, not checked against a signature")
+            }
+        } else if let tag = reference.tag {
+            // As `verify REPO:TAG@DIGEST`: the tag must be signed for exactly this digest.
+            let registryTrust = RegistryTrust(reference: reference, client: client, options: try trustOptions(as: invocation.identity ?? rule?.sameAs),
+                                              events: trustEventPrinter())
+            var choice = RootChoice(trustOnFirstUse: invocation.trustOnFirstUse)
+            if let root = invocation.rootFile ?? rule?.roots.first { choice.given = try RootChoice.file(root).given }
+            let tagRead = invocation.ignoreRegistryTag ? nil : registryTrust.startTagRead(tag)
+            registryTrust.tagsToResolve = [tag]
+            let state = try registryTrust.refresh(choice, expired: rule?.exportValidityDays.map { .timestampGrace(seconds: Int64($0) * 86400) } ?? .refuse)
+            let target = try registryTrust.verifyTag(tag, state: state, pinnedDigest: digest, checkRegistryTag: !invocation.ignoreRegistryTag, tagRead: tagRead).target
+            try rule?.check(registryTrust, state: state, target: target)
+            verifiedTrust = (registryTrust, state, target)
+        } else {
+            // As `verify REPO@DIGEST`: the digest must be the signed digest of some tag.
             let registryTrust = RegistryTrust(reference: reference, client: client, options: try trustOptions(as: invocation.identity ?? rule?.sameAs),
                                               events: trustEventPrinter())
             var choice = RootChoice(trustOnFirstUse: invocation.trustOnFirstUse)
@@ -136,7 +172,10 @@ func runPullCommand(_ arguments: [String]) throws -> Int32 {
             let state = try registryTrust.refresh(choice)
             let signed = try registryTrust.tags(signing: digest, state: state)
             guard !signed.isEmpty else {
-                throw TrustError.policy("\(policy.source) requires \(reference.name) to be signed, and no signed tag names \(digest)")
+                if let policy {
+                    throw TrustError.policy("\(policy.source) requires \(reference.name) to be signed, and no signed tag names \(digest)")
+                }
+                throw TrustError.unsignedTag(tag: digest.ociString, repository: "\(reference.name) (no signed tag names this digest)")
             }
             var met = false
             var lastError: TrustError?

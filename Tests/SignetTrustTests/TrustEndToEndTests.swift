@@ -54,6 +54,31 @@ final class TrustEndToEndTests: TrustTestCase {
         XCTAssertTrue(again.stderr.contains("is not signed; nothing was revoked") && !again.stderr.contains("signet sign"), again.stderr)
     }
 
+    /// A digest reference is held to the repository's trust data, as `verify` holds it: `pull REPO:TAG@D`
+    /// needs TAG signed for D, `pull REPO@D` needs some signed tag naming D; a repository with no trust
+    /// data (and none pinned) is pulled by the digest alone, and says so.
+    func testPullByDigestIsHeldToTheTrustDataWhereThereIsSome() throws {
+        let (_, digest) = try setUpSignedRepository()
+        let evil = try signet(["push", try image("evil", message: "evil"), repo + ":evil", "--unsigned"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let tagged = try signet(["pull", "\(repo):v1@\(evil)", "--output", work + "/evil-tagged"], expect: 1)
+        XCTAssertTrue(tagged.stderr.contains("signed digest of tag v1 is \(digest)"), tagged.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: work + "/evil-tagged/index.json"))
+        let bare = try signet(["pull", "\(repo)@\(evil)", "--verify-only"], expect: 1)
+        XCTAssertTrue(bare.stderr.contains("no signed tag names this digest"), bare.stderr)
+        // The signed digest pulls either way, and REPO:TAG@D keeps the trust data for offline checks.
+        try signet(["pull", "\(repo)@\(digest)", "--verify-only"])
+        try signet(["pull", "\(repo):v1@\(digest)", "--output", work + "/good"])
+        XCTAssertEqual(try signet(["verify", "--layout", work + "/good"]).stdout, "\(repo)@\(digest)\n")
+        // Asked to skip trust, it does, and says so.
+        let unsafe = try signet(["pull", "\(repo)@\(evil)", "--verify-only", "--unsafe-no-trust"])
+        XCTAssertTrue(unsafe.stderr.contains("without checking that it is signed"), unsafe.stderr)
+        // A repository without trust data: the digest alone.
+        let plain = registry.address + "/team/plain"
+        let plainDigest = try signet(["push", try image("plain", message: "plain"), plain + ":v1", "--unsigned"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let byDigest = try signet(["pull", "\(plain)@\(plainDigest)", "--verify-only"])
+        XCTAssertTrue(byDigest.stderr.contains("pulled by its digest alone"), byDigest.stderr)
+    }
+
     func testMultiPlatformIndex() throws {
         let rootFile = try XCTUnwrap(try json(try signet(["trust", "init", repo, "--json"]))["rootFile"] as? String)
         let pushed = try signet(["push", try image("multi", message: "multi", platforms: "linux/amd64,linux/arm64"), repo + ":multi"])
