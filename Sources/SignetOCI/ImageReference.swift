@@ -15,10 +15,12 @@ import SignetCrypto
 ///
 /// The first `/`-separated part is a registry only if it contains `.` or `:`, is `localhost`, or
 /// contains an upper-case letter (which a path component may not); otherwise the registry is
-/// `docker.io`, and a single-component Docker Hub path gets the `library/` prefix. `index.docker.io`
-/// is spelled `docker.io`. The whole name (registry and path) is at most 255 characters.
+/// `docker.io`, and a single-component Docker Hub path gets the `library/` prefix. The registry is
+/// kept in one spelling: host in lower case, port without leading zeros, no `:443` (except on
+/// loopback), `index.docker.io` and `registry-1.docker.io` as `docker.io`; an IPv4 address must be
+/// four decimal numbers without leading zeros. The whole name (registry and path) is at most 255 characters.
 public struct ImageReference: Sendable, Hashable, CustomStringConvertible {
-    /// The registry as written in references: `docker.io`, `127.0.0.1:5000`, `[::1]:5000`.
+    /// The registry, in its one spelling (see ``canonicalRegistry(_:)``): `docker.io`, `127.0.0.1:5000`, `[::1]:5000`.
     public let registry: String
     /// The repository path inside the registry, e.g. `library/alpine`.
     public let repository: String
@@ -79,7 +81,7 @@ public struct ImageReference: Sendable, Hashable, CustomStringConvertible {
                 try ImageReference.validateRegistry(registry, reference: text)
             }
         }
-        if registry == "index.docker.io" { registry = ImageReference.dockerHub }
+        registry = ImageReference.canonicalRegistry(registry)
         for component in path.split(separator: "/", omittingEmptySubsequences: false) {
             guard ImageReference.isValidPathComponent(component) else {
                 if component.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) {
@@ -209,6 +211,27 @@ public struct ImageReference: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Checks `host[:port]` where host is a DNS name, IPv4 address or bracketed IPv6 address.
+    /// The one spelling of a validated registry, so that every spelling of it shares one pin, one
+    /// trust binding and one policy rule: the host in lower case, the port without leading zeros,
+    /// `:443` left out except on loopback (reached over HTTP), and Docker Hub's other names as
+    /// `docker.io`.
+    static func canonicalRegistry(_ registry: String) -> String {
+        var host = Substring(registry)
+        var port: Substring?
+        if let close = host.firstIndex(of: "]") {
+            if host[host.index(after: close)...].hasPrefix(":") { port = host[host.index(close, offsetBy: 2)...] }
+            host = host[...close]
+        } else if let colon = host.firstIndex(of: ":") {
+            port = host[host.index(after: colon)...]
+            host = host[..<colon]
+        }
+        var lower = String(decoding: host.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 0x20 : $0 }, as: UTF8.self)
+        var portText = port.flatMap { Int($0) }.map(String.init)
+        if portText == "443" && !isLoopbackHost(lower.hasPrefix("[") ? String(lower.dropFirst().dropLast()) : lower) { portText = nil }
+        if lower == "index.docker.io" || lower == "registry-1.docker.io" { lower = dockerHub }
+        return lower + (portText.map { ":" + $0 } ?? "")
+    }
+
     static func validateRegistry(_ registry: String, reference: String) throws(OCIError) {
         func fail(_ reason: String) -> OCIError { .invalidReference(reference, reason: reason) }
         var host = Substring(registry)
@@ -231,7 +254,19 @@ public struct ImageReference: Sendable, Hashable, CustomStringConvertible {
                 host = host[..<colon]
             }
             guard !host.isEmpty else { throw fail("empty registry host") }
-            for label in host.split(separator: ".", omittingEmptySubsequences: false) {
+            // A host whose last label is a number is an IPv4 address, which has other spellings
+            // (`127.0.0.01`, `0x7f.1`, `2130706433`); only the usual four decimal numbers are taken.
+            let labels = host.split(separator: ".", omittingEmptySubsequences: false)
+            if let last = labels.last, let first = last.utf8.first, first >= 0x30 && first <= 0x39 {
+                let canonical = labels.count == 4 && labels.allSatisfy { label in
+                    !label.isEmpty && label.count <= 3 && label.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
+                        && (label == "0" || !label.hasPrefix("0")) && (Int(label) ?? 256) <= 255
+                }
+                guard canonical else {
+                    throw fail("registry address \(quoted(String(host))) is not written as four decimal numbers 0-255 without leading zeros (for example 127.0.0.1)")
+                }
+            }
+            for label in labels {
                 let bytes = Array(label.utf8)
                 guard let first = bytes.first, let last = bytes.last,
                       isAlnum(first), isAlnum(last), bytes.allSatisfy({ isAlnum($0) || $0 == 0x2D })
@@ -241,7 +276,7 @@ public struct ImageReference: Sendable, Hashable, CustomStringConvertible {
             }
         }
         if let port {
-            guard !port.isEmpty, port.count <= 5, port.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+            guard !port.isEmpty, port.count <= 8, port.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
                   let number = Int(port), number >= 1, number <= 65535
             else {
                 throw fail("invalid registry port \(quoted(String(port))): expected 1-65535")

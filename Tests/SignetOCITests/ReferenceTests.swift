@@ -18,7 +18,14 @@ final class ReferenceTests: XCTestCase {
             ("127.0.0.1:5000/a/b/c", "127.0.0.1:5000", "a/b/c", nil, false),
             ("[::1]:5000/app:1", "[::1]:5000", "app", "1", false),
             ("registry.example.com/a_b/c__d/e-f/g--h/i.j", "registry.example.com", "a_b/c__d/e-f/g--h/i.j", nil, false),
-            ("Registry.Example/app", "Registry.Example", "app", nil, false),
+            ("Registry.Example/app", "registry.example", "app", nil, false),
+            ("REGISTRY.example:0443/team/app", "registry.example", "team/app", nil, false),
+            ("registry.example:05000/team/app", "registry.example:5000", "team/app", nil, false),
+            ("127.0.0.1:443/team/app", "127.0.0.1:443", "team/app", nil, false),
+            ("registry-1.docker.io/team/app", "docker.io", "team/app", nil, false),
+            ("LOCALHOST:5000/app", "localhost:5000", "app", nil, false),
+            ("10.0.0.5/app", "10.0.0.5", "app", nil, false),
+            ("1example.com/app", "1example.com", "app", nil, false),
             ("host:5000/app:tag@sha256:\(String(repeating: "ab", count: 32))", "host:5000", "app", "tag", true),
             ("app@sha256:\(String(repeating: "ab", count: 32))", "docker.io", "library/app", nil, true),
             ("app:_under.score-ok", "docker.io", "library/app", "_under.score-ok", false),
@@ -66,6 +73,12 @@ final class ReferenceTests: XCTestCase {
             ("[::1/app", "IPv6"),
             ("host/app with space", "printable ASCII"),
             ("host.com/" + String(repeating: "a", count: 250), "255"),
+            ("127.0.0.01:5000/app", "four decimal numbers"),
+            ("0x7f.0.0.1:5000/app", "four decimal numbers"),
+            ("127.1:5000/app", "four decimal numbers"),
+            ("2130706433:5000/app", "four decimal numbers"),
+            ("127.0.0.256/app", "four decimal numbers"),
+            ("example.0x7f/app", "four decimal numbers"),
         ]
         for (input, fragment) in cases {
             XCTAssertThrowsError(try ImageReference(parsing: input), input) { error in

@@ -32,6 +32,13 @@ final class TrustEndToEndTests: TrustTestCase {
         XCTAssertTrue(unpinned.stderr.contains("no trusted root pinned"), unpinned.stderr)
         let pinned = try signet(["verify", repo + ":v1", "--root", rootFile], home: "client")
         XCTAssertEqual(pinned.stdout, "\(repo)@\(digest)\n")
+        // Every spelling of the registry is the same registry, with the same pin; other spellings of
+        // an IPv4 address are refused.
+        let port = try XCTUnwrap(registry.address.split(separator: ":").last)
+        let respelled = try signet(["verify", "127.0.0.1:00\(port)/team/app:v1"], home: "client")
+        XCTAssertEqual(respelled.stdout, "\(repo)@\(digest)\n")
+        let octal = try signet(["verify", "127.0.0.01:\(port)/team/app:v1"], home: "client", expect: 2)
+        XCTAssertTrue(octal.stderr.contains("four decimal numbers"), octal.stderr)
         let tofu = try signet(["verify", repo + ":v1", "--trust-on-first-use"], home: "tofu")
         XCTAssertTrue(tofu.stderr.contains("trust on first use"), tofu.stderr)
         // An unsigned tag is refused.
