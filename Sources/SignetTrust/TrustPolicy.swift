@@ -74,6 +74,7 @@ public struct TrustPolicy: Sendable {
             guard pattern.contains("/"), pattern.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }), !pattern.contains("***") else {
                 throw bad("\"\(pattern)\" is not a REGISTRY/NAME pattern")
             }
+            try TrustPolicy.checkPattern(pattern, bad)
             func strings(_ key: String) throws(TrustError) -> [String] {
                 guard let v = o[key] else { return [] }
                 guard let a = v.arrayValue else { throw bad("\"\(key)\" of \"\(pattern)\" must be a list of strings") }
@@ -118,6 +119,34 @@ public struct TrustPolicy: Sendable {
         defaultDecision = decision
         self.rules = rules
         self.source = source
+    }
+
+    /// A rule that could never match would leave its repositories to the default without a word, so
+    /// a pattern must be a repository name as references spell it, with wildcards: the registry
+    /// written out, no scheme, tag, digest, upper-case or empty component. It is checked by parsing
+    /// it with each `*` read as a name character (a digit in a port).
+    static func checkPattern(_ pattern: String, _ bad: (String) -> TrustError) throws(TrustError) {
+        guard let slash = pattern.firstIndex(of: "/") else { throw bad("\"\(pattern)\" is not a REGISTRY/NAME pattern") }
+        func filled<S: StringProtocol>(_ text: S, with character: Character) -> String { String(text.map { $0 == "*" ? character : $0 }) }
+        let registryPart = pattern[..<slash]
+        var registry: String
+        if let colon = registryPart.lastIndex(of: ":"), !registryPart[colon...].contains("]") {
+            registry = filled(registryPart[..<colon], with: "x") + ":" + filled(registryPart[registryPart.index(after: colon)...], with: "1")
+        } else {
+            registry = filled(registryPart, with: "x")
+        }
+        let sample = registry + filled(pattern[slash...], with: "x")
+        let reference: ImageReference
+        do { reference = try ImageReference(parsing: sample) } catch {
+            if case .invalidReference(_, let reason) = error { throw bad("\"\(pattern)\" can never match a repository: \(reason)") }
+            throw bad("\"\(pattern)\" is not a REGISTRY/NAME pattern")
+        }
+        guard reference.tag == nil, reference.digest == nil else {
+            throw bad("\"\(pattern)\" names a tag or digest; a rule covers whole repositories (write \"\(reference.name)\" without it)")
+        }
+        guard let sampleSlash = sample.firstIndex(of: "/"), reference.repository == sample[sample.index(after: sampleSlash)...] else {
+            throw bad("\"\(pattern)\" does not name its registry as references are read (it stands for \"\(reference.name)\"); write the registry out, for example \"docker.io/library/…\" for Docker Hub")
+        }
     }
 
     /// The rule for `name` (`REGISTRY/NAME`): an exact pattern first, then the pattern with the most

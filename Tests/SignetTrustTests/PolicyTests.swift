@@ -30,6 +30,33 @@ final class PolicyTests: TrustTestCase {
         }
     }
 
+    /// A pattern that could never match a reference is an error, not a rule that silently leaves its
+    /// repositories to the default (which may be allow-unsigned).
+    func testPatternsThatCouldNeverMatchAreRefused() throws {
+        let refused: [(String, String)] = [
+            ("https://registry.example/team/*", "no scheme"),
+            ("team/*", "write the registry out"),
+            ("docker.io/alpine", "docker.io/library/alpine"),
+            ("registry.example/team/app:4.0", "names a tag or digest"),
+            ("registry.example/team/app@sha256:" + String(repeating: "ab", count: 32), "names a tag or digest"),
+            ("registry.example/team/app/", "can never match"),
+            ("registry.example/Team/*", "lowercase"),
+            ("127.0.0.01:5000/team/*", "four decimal numbers"),
+        ]
+        for (pattern, fragment) in refused {
+            let text = #"{"version":1,"default":"allow-unsigned","repositories":{"\#(pattern)":{"decision":"reject"}}}"#
+            XCTAssertThrowsError(try TrustPolicy(bytes: Array(text.utf8), source: "p.json"), pattern) { error in
+                XCTAssertTrue("\(error)".contains(fragment), "\(pattern): \(error)")
+                XCTAssertTrue("\(error)".contains(pattern), "\(pattern): \(error)")
+            }
+        }
+        for pattern in ["registry.example/team/*", "registry.example/**", "*.example:*/team/app", "127.0.0.*:5000/team/app",
+                        "docker.io/library/*", "registry.example/team-*/app", "[::1]:5000/x"] {
+            let text = #"{"version":1,"default":"allow-unsigned","repositories":{"\#(pattern)":{"decision":"reject"}}}"#
+            XCTAssertNoThrow(try TrustPolicy(bytes: Array(text.utf8), source: "p.json"), pattern)
+        }
+    }
+
     func testAPolicyDecidesEachRepositoryAndDigestsAreVerified() throws {
         let reg = registry.address
         let app = try initRepository("team/app")
