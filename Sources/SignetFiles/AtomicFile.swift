@@ -311,6 +311,23 @@ public enum AtomicFile {
         }
     }
 
+    /// Refuses a directory of Signet's own state (its home, its key directory) that another user could
+    /// change: one that belongs to another user, or (`link: false`) that is a symbolic link. Nothing is
+    /// refused for a directory that does not exist yet (it is made private when created).
+    /// - Throws: `FileError.io` naming the directory, its owner and what to do.
+    public static func checkOwnDirectory(_ path: String, followingLinks: Bool = true) throws(FileError) {
+        var info = stat()
+        let found = followingLinks ? stat(path, &info) : lstat(path, &info)
+        guard found == 0 else { return }
+        if !followingLinks && (info.st_mode & S_IFMT) == S_IFLNK {
+            throw .io(path: path, detail: "is a symbolic link; Signet keeps its keys and pins only in a directory of its own")
+        }
+        guard (info.st_mode & S_IFMT) == S_IFDIR else { throw .io(path: path, detail: "exists and is not a directory") }
+        guard info.st_uid == geteuid() else {
+            throw .io(path: path, detail: "belongs to user \(info.st_uid), not to this user (\(geteuid())): whoever owns it could replace keys and pinned roots; use a directory of your own (SIGNET_HOME)")
+        }
+    }
+
     /// Removes `path` and everything below it.
     /// - Throws: `FileError.io` naming the system's reason when it cannot.
     public static func removeTree(_ path: String) throws(FileError) {

@@ -28,7 +28,14 @@ public struct DCTKeyFile: Sendable {
     /// - Throws: `KeyringError.storage` for unreadable files, `.crypto` for files that are not a PEM key.
     public static func read(_ path: String) throws(KeyringError) -> DCTKeyFile {
         var bytes: [UInt8]
-        do throws(FileError) { bytes = try AtomicFile.readExisting(path, limit: maxBytes) } catch { throw KeyringError.storage(path: path, detail: error.detail) }
+        // A key file named on the command line may be a link; it must lead to a regular file (a FIFO or
+        // device is refused rather than waited on).
+        let read: [UInt8]?
+        do throws(FileError) { read = try AtomicFile.readRegularFile(path, limit: maxBytes, followingLinks: true) } catch {
+            throw KeyringError.storage(path: path, detail: error.detail)
+        }
+        guard let read else { throw KeyringError.storage(path: path, detail: "no such file") }
+        bytes = read
         let pem = String(decoding: bytes, as: UTF8.self)
         for i in bytes.indices { bytes[i] = 0 }
         let doc: PEMDocument
@@ -112,15 +119,17 @@ public struct DCTKeyFile: Sendable {
         return info.st_mode & S_IFMT
     }
 
-    /// Adds the `.key` files below `directory`, descending into real directories (not symbolic links)
-    /// at most eight levels.
+    /// Adds the `.key` regular files below `directory` (not links, FIFOs or devices), descending into
+    /// real directories (not symbolic links) at most eight levels.
     private static func collectKeyFiles(in directory: String, depth: Int, into out: inout [String]) {
         guard depth < 8, let names = try? AtomicFile.list(directory) else { return }
         for name in names.sorted() {
             let full = directory + "/" + name
             switch fileKind(full) {
             case S_IFDIR: collectKeyFiles(in: full, depth: depth + 1, into: &out)
-            case .some where name.hasSuffix(".key"): out.append(full)
+            // Only regular files: a link could import a key from elsewhere on the disk, and a FIFO
+            // would block the read.
+            case S_IFREG where name.hasSuffix(".key"): out.append(full)
             default: break
             }
         }

@@ -81,12 +81,18 @@ public struct Keyring: Sendable {
         directory = (home.hasSuffix("/") ? String(home.dropLast()) : home) + "/keys"
         self.kdf = kdf
         self.derivations = derivations
-        do throws(FileError) { try AtomicFile.makeDirectory(home, mode: 0o700); try AtomicFile.makeDirectory(directory, mode: 0o700) } catch {
+        do throws(FileError) {
+            try AtomicFile.checkOwnDirectory(home)
+            try AtomicFile.checkOwnDirectory(directory, followingLinks: false)
+            try AtomicFile.makeDirectory(home, mode: 0o700)
+            try AtomicFile.makeDirectory(directory, mode: 0o700)
+        } catch {
             throw KeyringError.storage(path: directory, detail: "\(error)")
         }
         // Tighten permissions even if the directories existed.
-        chmod(home, 0o700)
-        chmod(directory, 0o700)
+        for path in [home, directory] where chmod(path, 0o700) != 0 {
+            throw KeyringError.storage(path: path, detail: "cannot make it private (chmod 700): \(String(cString: strerror(errno)))")
+        }
     }
 
     /// The default home: `$SIGNET_HOME`, else `~/.signet`.

@@ -25,6 +25,8 @@ func registryOptions(_ args: Args) throws -> RegistryOptions { try RegistryOptio
 /// Trust options from the environment. `SIGNET_UNSAFE_NOW` (seconds since the epoch) replaces the
 /// system clock in test builds only: it defeats expiry (freeze-attack) protection.
 func trustOptions(as identity: String? = nil) throws -> TrustOptions {
+    // Pinned roots are kept in the home: one another user can change is refused.
+    try AtomicFile.checkOwnDirectory(Keyring.defaultHome)
     var o = TrustOptions(home: Keyring.defaultHome)
     if let text = testSwitch("SIGNET_UNSAFE_NOW") {
         guard let now = Int64(text) else { throw UsageError("SIGNET_UNSAFE_NOW must be seconds since the epoch, got \"\(text)\"") }

@@ -17,6 +17,10 @@ final class DCTKeyFileListingTests: XCTestCase {
         // A link inside the tree is not followed (it could lead anywhere, or in a loop).
         try fm.createSymbolicLink(atPath: trust + "/private/link", withDestinationPath: work + "/elsewhere")
         try fm.createSymbolicLink(atPath: trust + "/private/loop", withDestinationPath: trust + "/private")
+        // Nor is a link named like a key file, and a FIFO named like one is not offered (reading it
+        // would wait for a writer).
+        try fm.createSymbolicLink(atPath: trust + "/private/aaa-link.key", withDestinationPath: work + "/elsewhere/outside.key")
+        XCTAssertEqual(mkfifo(trust + "/private/aaa-fifo.key", 0o600), 0)
 
         let expected = [trust + "/private/root1.key", trust + "/private/tuf_keys/example.com/app/targets.key"]
         XCTAssertEqual(DCTKeyFile.files(at: trust), expected)
@@ -27,5 +31,9 @@ final class DCTKeyFileListingTests: XCTestCase {
         XCTAssertEqual(DCTKeyFile.files(at: work + "/elsewhere"), [work + "/elsewhere/outside.key"])
         XCTAssertEqual(DCTKeyFile.files(at: trust + "/private/notes.txt"), [trust + "/private/notes.txt"])
         XCTAssertEqual(DCTKeyFile.files(at: work + "/missing"), [])
+        // A FIFO named on its own is refused at once, not waited on.
+        XCTAssertThrowsError(try DCTKeyFile.read(trust + "/private/aaa-fifo.key")) { error in
+            XCTAssertTrue("\(error)".contains("not a regular file"), "\(error)")
+        }
     }
 }

@@ -30,6 +30,32 @@ final class ExitStatusTests: TrustTestCase {
         try Data("{garbage".utf8).write(to: URL(fileURLWithPath: pin))
         let corrupt = try signet(["verify", repo + ":v1"], home: "client", expect: 4)
         XCTAssertTrue(corrupt.stderr.contains(pin), corrupt.stderr)
+        // A Signet home (or key directory) that belongs to another user is refused, keys and pins alike;
+        // a key directory that is a link is refused too. (Another owner needs root to set up.)
+        if geteuid() == 0 {
+            let foreign = work + "/home-foreign"
+            try FileManager.default.createDirectory(atPath: foreign + "/keys", withIntermediateDirectories: true)
+            XCTAssertEqual(chown(foreign, 65534, 65534), 0)
+            let keys = try signet(["key", "generate"], home: "foreign", expect: 4)
+            XCTAssertTrue(keys.stderr.contains("belongs to user 65534"), keys.stderr)
+            let pins = try signet(["verify", repo + ":v1", "--root", rootFile], home: "foreign", expect: 4)
+            XCTAssertTrue(pins.stderr.contains("belongs to user 65534"), pins.stderr)
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: foreign + "/keys"), [], "nothing was written there")
+            XCTAssertEqual(chown(foreign, 0, 0), 0)
+            XCTAssertEqual(chown(foreign + "/keys", 65534, 65534), 0)
+            let keyDirectory = try signet(["key", "generate"], home: "foreign", expect: 4)
+            XCTAssertTrue(keyDirectory.stderr.contains("belongs to user 65534"), keyDirectory.stderr)
+        }
+        try FileManager.default.createDirectory(atPath: work + "/elsewhere", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: work + "/home-linked", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: work + "/home-linked/keys", withDestinationPath: work + "/elsewhere")
+        let linked = try signet(["key", "generate"], home: "linked", expect: 4)
+        XCTAssertTrue(linked.stderr.contains("is a symbolic link"), linked.stderr)
+        // A home that others may write to, owned by this user, is made private.
+        try FileManager.default.createDirectory(atPath: work + "/home-open", withIntermediateDirectories: true)
+        XCTAssertEqual(chmod(work + "/home-open", 0o777), 0)
+        try signet(["key", "generate"], home: "open")
+        XCTAssertEqual(try (FileManager.default.attributesOfItem(atPath: work + "/home-open")[.posixPermissions] as? Int), 0o700)
         // A credential helper that is not installed.
         try FileManager.default.createDirectory(atPath: work + "/helper-config", withIntermediateDirectories: true)
         try Data(#"{"credsStore": "signet-test-absent"}"#.utf8).write(to: URL(fileURLWithPath: work + "/helper-config/config.json"))
