@@ -835,6 +835,15 @@ public final class RegistryTrust {
         }
     }
 
+    /// The repository whose trust data `layout` holds (its `signet-trust/pull.json`), nil when it holds
+    /// none or the file is unreadable. Not trusted: it only keeps one repository's trust data from
+    /// being replaced by another's.
+    public static func layoutRepository(_ layout: String) -> String? {
+        guard let bytes = try? AtomicFile.readRegularFile(layout + "/signet-trust/pull.json", limit: 64 << 10),
+              let json = try? JSONParser.parse(bytes) else { return nil }
+        return json["repository"]?.stringValue
+    }
+
     /// Writes the trust metadata that verified `tag` into `layout/signet-trust/`: every root version and
     /// the exact verified files as a small static repository, and `pull.json` naming what was pulled, so
     /// that `signet verify --layout` can check the layout again without network (from the machine's

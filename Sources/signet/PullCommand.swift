@@ -212,6 +212,12 @@ func runPullCommand(_ arguments: [String]) throws -> Int32 {
             + "whoever controls the registry or the network path chooses which image it names. "
             + "Content below the manifest is still verified against it.")
     }
+    if let (registryTrust, _, _) = verifiedTrust, let output = invocation.output,
+       let held = RegistryTrust.layoutRepository(output), held != registryTrust.reference.name {
+        // A layout keeps one repository's trust data; replacing it would leave the images pulled
+        // before unverifiable offline.
+        throw UsageError("\(output) holds the trust data of \(held) (signet-trust/pull.json); pulling \(registryTrust.reference.name) there would replace it, and the images of \(held) in it could no longer be verified offline. Pull into another directory")
+    }
     let display = TransferProgress(verb: "pull", enabled: standardErrorIsTerminal)
     let options = PullOptions(platforms: invocation.platforms, concurrency: invocation.concurrency,
                               refName: invocation.refName, unsafeSkipFsync: invocation.unsafeNoFsync,

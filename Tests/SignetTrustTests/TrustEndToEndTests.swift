@@ -76,6 +76,15 @@ final class TrustEndToEndTests: TrustTestCase {
         try signet(["pull", "\(repo)@\(digest)", "--verify-only"])
         try signet(["pull", "\(repo):v1@\(digest)", "--output", work + "/good"])
         XCTAssertEqual(try signet(["verify", "--layout", work + "/good"]).stdout, "\(repo)@\(digest)\n")
+        // Another repository's image is not pulled into that layout: its trust data would replace the
+        // trust data the layout's images verify against.
+        let second = registry.address + "/team/second"
+        try signet(["trust", "init", second])
+        try signet(["push", try image("second", message: "second"), second + ":v1"])
+        let mixed = try signet(["pull", second + ":v1", "--output", work + "/good"], expect: 2)
+        XCTAssertTrue(mixed.stderr.contains("holds the trust data of \(repo)"), mixed.stderr)
+        XCTAssertEqual(try signet(["verify", "--layout", work + "/good"]).stdout, "\(repo)@\(digest)\n")
+        try signet(["pull", second + ":v1", "--output", work + "/second"])
         // Asked to skip trust, it does, and says so.
         let unsafe = try signet(["pull", "\(repo)@\(evil)", "--verify-only", "--unsafe-no-trust"])
         XCTAssertTrue(unsafe.stderr.contains("without checking that it is signed"), unsafe.stderr)
