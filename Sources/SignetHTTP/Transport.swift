@@ -32,8 +32,8 @@ extension Transport {
     ///
     /// - Throws: `.notFound` for 404, `.status` (with a printable body prefix) for any other
     ///   non-2xx status, `.tooLarge` if the body exceeds `maxBodyBytes`, and the errors of `send`.
-    public func get(_ url: String, headers: [(String, String)] = [], maxBodyBytes: Int) throws(HTTPError) -> [UInt8] {
-        let response = try send(HTTPRequest(method: .get, url: url, headers: headers), maxBodyBytes: maxBodyBytes)
+    public func get(_ url: String, headers: [(String, String)] = [], maxBodyBytes: Int, deadline: TransferDeadline? = nil) throws(HTTPError) -> [UInt8] {
+        let response = try send(HTTPRequest(method: .get, url: url, headers: headers, deadline: deadline), maxBodyBytes: maxBodyBytes)
         switch response.status {
         case 200..<300:
             return response.body

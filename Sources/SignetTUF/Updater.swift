@@ -26,8 +26,20 @@ public struct UpdaterConfig: Sendable {
     /// How expired metadata is treated: refused (clients), or accepted for renewal.
     public var expiredMetadata: ExpiredMetadata = .refuse
 
+    /// Seconds every transfer may take besides its bytes at `minimumRate` (see ``deadline(forBytes:)``).
+    public var transferAllowance: Double = 10
+    /// The slowest rate, in bytes per second, a transfer is given time for: a server that drips bytes
+    /// is cut off when the transfer's deadline passes, however long it keeps the connection alive.
+    public var minimumRate: Int64 = 64 << 10
+
     /// Default limits.
     public init() {}
+
+    /// The deadline of a transfer of up to `bytes` bytes: `transferAllowance` plus those bytes at
+    /// `minimumRate`.
+    public func deadline(forBytes bytes: Int64) -> TransferDeadline {
+        TransferDeadline(secondsFromNow: transferAllowance + Double(max(0, bytes)) / Double(max(1, minimumRate)))
+    }
 }
 
 /// Whether an update may accept metadata whose expiry has passed (see `ExpiryPolicy`).
@@ -294,7 +306,7 @@ public final class Updater {
             if let start = buffer.baseAddress { adviseHugePages(start, count: capacity) }
         }
         do {
-            _ = try transport.stream(HTTPRequest(url: url), maxBodyBytes: Int64(limit)) { chunk in
+            _ = try transport.stream(HTTPRequest(url: url, deadline: config.deadline(forBytes: Int64(limit))), maxBodyBytes: Int64(limit)) { chunk in
                 bytes.append(contentsOf: chunk)
                 try pipeline.update(chunk)
             }
@@ -317,7 +329,7 @@ public final class Updater {
         let url = metadataBaseURL + name
         events(.fetching(url: url))
         do {
-            return try transport.get(url, maxBodyBytes: limit)
+            return try transport.get(url, maxBodyBytes: limit, deadline: config.deadline(forBytes: Int64(limit)))
         } catch {
             switch error {
             case .notFound where optional, .status(code: 403, url: _, body: _) where optional:
@@ -516,7 +528,7 @@ public final class Updater {
         var received: Int64 = 0
         events(.fetching(url: url))
         do {
-            _ = try transport.stream(HTTPRequest(url: url), maxBodyBytes: target.length) { chunk in
+            _ = try transport.stream(HTTPRequest(url: url, deadline: config.deadline(forBytes: target.length)), maxBodyBytes: target.length) { chunk in
                 received += Int64(chunk.count)
                 for h in hashers { h.update(chunk) }
                 do throws(FileError) { try writer.write(chunk) } catch { throw TUFError.file(error) }

@@ -28,6 +28,53 @@ final class UpdaterTests: XCTestCase {
         do { try updater().refresh(); return nil } catch let e as TUFError { return e } catch { return .misuse("\(error)") }
     }
 
+    // MARK: Transfers end
+
+    /// Records the deadline of every request on its way to the simulator.
+    final class DeadlineRecorder: Transport, @unchecked Sendable {
+        let inner: RepositorySimulator
+        private let lock = NSLock()
+        private var recorded: [(url: String, deadline: TransferDeadline?)] = []
+        init(_ inner: RepositorySimulator) { self.inner = inner }
+        var requests: [(url: String, deadline: TransferDeadline?)] { lock.withLock { recorded } }
+        func send(_ request: HTTPRequest, maxBodyBytes: Int) throws(HTTPError) -> HTTPResponse {
+            lock.withLock { recorded.append((request.url, request.deadline)) }
+            return try inner.send(request, maxBodyBytes: maxBodyBytes)
+        }
+        func stream(_ request: HTTPRequest, maxBodyBytes: Int64, sink: (UnsafeRawBufferPointer) throws -> Void) throws(HTTPError) -> HTTPResponseHead {
+            lock.withLock { recorded.append((request.url, request.deadline)) }
+            return try inner.stream(request, maxBodyBytes: maxBodyBytes, sink: sink)
+        }
+    }
+
+    /// Every metadata and target transfer carries a deadline of the allowance plus its byte limit at the
+    /// minimum rate, so a server that drips bytes (just above curl's low-speed limit) is cut off.
+    func testEveryTransferHasADeadlineFromItsSize() throws {
+        var config = UpdaterConfig()
+        config.transferAllowance = 2
+        config.minimumRate = 1000
+        let recorder = DeadlineRecorder(sim)
+        let t = now
+        let u = try Updater(metadataBaseURL: RepositorySimulator.metadataURL, transport: recorder, store: store, clock: { t }, config: config)
+        try u.refresh()
+        let dir = NSTemporaryDirectory() + "signet-upd-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try u.download(try u.lookup("file.txt"), targetBaseURL: RepositorySimulator.targetsURL, into: dir)
+        let requests = recorder.requests
+        XCTAssertGreaterThanOrEqual(requests.count, 4)
+        let now = TransferDeadline.now()
+        for (url, deadline) in requests {
+            guard let deadline else { XCTFail("\(url) has no deadline"); continue }
+            let seconds = Double(deadline.nanoseconds &- now) / 1e9
+            let limit: Double = url.hasSuffix("timestamp.json") ? 16_384 : url.hasSuffix("root.json") ? 512_000 : url.hasSuffix("file.txt") ? 5 : 5_000_000
+            XCTAssertLessThanOrEqual(seconds, 2 + limit / 1000 + 1, url)
+            XCTAssertGreaterThan(seconds, 0, url)
+        }
+        let timestamp = try XCTUnwrap(requests.first { $0.url.hasSuffix("timestamp.json") }?.deadline)
+        XCTAssertLessThan(Double(timestamp.nanoseconds &- now) / 1e9, 20, "16 384 bytes at 1 000 B/s, plus 2 s")
+    }
+
+    // MARK: Happy path
     // MARK: Happy path
 
     func testRefreshLookupAndDownload() throws {
