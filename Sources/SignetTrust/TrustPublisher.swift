@@ -232,6 +232,17 @@ public final class TrustPublisher {
         }
     }
 
+    /// Refuses a tag signature this key store added nothing to: with no key of the role that signs the
+    /// tag here (no signer key file, no agent holding one), the change would wait under `_tuf-staged`
+    /// with no signature at all and hold back every other publisher's change to that role. Called
+    /// before anything is sent (`push` uploads nothing).
+    /// - Throws: `TrustError.notAuthorized` naming the role and what to do.
+    public func refuseUnsignedTagChange(_ prepared: PreparedChange, tag: String) throws(TrustError) {
+        guard case .staged(let change) = prepared.outcome else { return }
+        guard let unsigned = change.shortfalls.first(where: { $0.have == 0 && !["snapshot", "timestamp"].contains($0.role) }) else { return }
+        throw TrustError.notAuthorized("this key store holds no key that signs \(unsigned.role) of \(reference.name) (\(unsigned.need) needed; may sign: \(unsigned.missingKeyIDs.map { String($0.prefix(12)) }.joined(separator: ", "))), so \(tag) would only wait unsigned under _tuf-staged and hold back other changes; nothing was sent. Sign where a signer's key is (or its agent runs): `signet sign \(reference.name):\(tag)` there, after `signet push --unsigned` here")
+    }
+
     /// The verified state and an editor built on it.
     func checkout(renewal: Bool) throws -> (TrustState, RepositoryEditor) {
         let (state, verified) = try trust.verifiedState(root, expired: renewal || allowExpired ? .allowIfSeen : .refuse)
@@ -460,6 +471,7 @@ public final class TrustPublisher {
         }
         guard let digest = signed else { throw TrustError.usage("nothing was signed for \(tag)") }
         if already { return .alreadySigned(digest) }
+        try refuseUnsignedTagChange(prepared, tag: tag)
         try commit(prepared)
         return .changed(prepared.outcome, digest: digest, replaced: replaced)
     }

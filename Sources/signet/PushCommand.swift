@@ -126,7 +126,9 @@ func runPushCommand(_ arguments: [String]) throws -> Int32 {
             let change = TrustPublisher.signChange(tag: tag, digest: descriptor.digest, length: descriptor.size,
                                                    mediaType: descriptor.mediaType, repository: reference.name,
                                                    onMove: { old in note("signet: \(tag) was signed for \(old); the push signs \(descriptor.digest) instead") })
-            signing = (publisher, try publisher.prepare(change), change)
+            let prepared = try publisher.prepare(change)
+            try publisher.refuseUnsignedTagChange(prepared, tag: tag)
+            signing = (publisher, prepared, change)
         } else {
             note("note: \(invocation.reference.name) has no trust data, so \(tag) is pushed unsigned (create trust with `signet trust init \(invocation.reference.name)`)")
         }
@@ -173,7 +175,7 @@ func runPushCommand(_ arguments: [String]) throws -> Int32 {
         }
         if case .staged(let change) = prepared.outcome {
             note("signet push: pushed \(result.manifest.digest) but its signature is not published: \(change.shortfalls.map(\.description).joined(separator: "; "))\n"
-                 + "The signed change waits in the registry; other signers run `signet trust sign-staged \(invocation.reference.name)`.")
+                 + "The change, with this key store's signatures, waits in the registry; other signers run `signet trust sign-staged \(invocation.reference.name)`.")
             print(result.manifest.digest.ociString)
             return 1
         }

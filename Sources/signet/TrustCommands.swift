@@ -146,7 +146,7 @@ func reportTrustChange(_ outcome: PublishOutcome, _ what: String, _ ref: ImageRe
     case .staged(let change):
         let missing = change.shortfalls
         if json { printJSON(extra.merging(["published": false, "staged": true, "repository": ref.name, "missing": shortfallsJSON(missing)]) { $1 }) }
-        note("signet: \(what): not published: \(missing.map(\.description).joined(separator: "; "))\nThe signed change waits in the registry (tag _tuf-staged); other signers review it with `signet trust staged \(ref.name)` and add their signatures with `signet trust sign-staged \(ref.name)`.")
+        note("signet: \(what): not published: \(missing.map(\.description).joined(separator: "; "))\nThe change, with this key store's signatures, waits in the registry (tag _tuf-staged); other signers review it with `signet trust staged \(ref.name)` and add their signatures with `signet trust sign-staged \(ref.name)`.")
         return 1
     }
 }

@@ -168,6 +168,23 @@ final class OperationsTests: TrustTestCase {
         XCTAssertEqual(try signet(["pull", repo + ":v1", "--output", work + "/out", "--ignore-registry-tag"]).stdout, "\(repo):v1@\(v1)\n")
     }
 
+    /// A push or sign from a key store with no key of the tag's role would only leave an unsigned change
+    /// under `_tuf-staged`, holding back every other publisher: it is refused before anything is sent.
+    func testAPushWithNoSignerKeySendsNothingAndHoldsNothingBack() throws {
+        let (rootFile, _) = try setUpSignedRepository()
+        let keyless = try signet(["push", try image("img3", message: "three"), repo + ":v3", "--root", rootFile], home: "keyless", expect: 1)
+        XCTAssertTrue(keyless.stderr.contains("holds no key that signs releases") && keyless.stderr.contains("nothing was sent"), keyless.stderr)
+        XCTAssertThrowsError(try manifestBytes("v3"), "the image was not pushed")
+        XCTAssertThrowsError(try manifestBytes("_tuf-staged"), "no change waits")
+        try signet(["push", work + "/img3", repo + ":v3", "--unsigned"], home: "keyless")
+        let sign = try signet(["sign", repo + ":v3"], home: "keyless", expect: 1)
+        XCTAssertTrue(sign.stderr.contains("holds no key that signs releases"), sign.stderr)
+        XCTAssertThrowsError(try manifestBytes("_tuf-staged"), "no change waits")
+        // The owner's publishing goes on.
+        try signet(["sign", repo + ":v3"])
+        try signet(["verify", repo + ":v3", "--root", rootFile], home: "fresh")
+    }
+
     /// A publish that loses the race to another publisher is made again on the new state (and says so);
     /// with no retries left, it fails with exit 5.
     /// Two co-signers adding their signatures to the same waiting change at once: the one who writes
