@@ -422,6 +422,12 @@ public final class RegistryTrust {
     /// - Parameter persist: false to look without keeping anything (nothing stored, nothing pinned), as
     ///   `inspect` does when showing expired trust data.
     public func refresh(_ root: RootChoice = RootChoice(), expired: ExpiredMetadata = .refuse, persist: Bool = true) throws(TrustError) -> TrustState {
+        // A root file of another repository says so before anything is fetched (its keys would only
+        // make every signature look wrong).
+        if let given = root.given, let named = (try? Metadata<Root>(bytes: given.bytes, file: given.path))?.signed.unknown[RepositoryEditor.identityField]?.stringValue,
+           named != identity {
+            throw TrustError.rootOfAnotherRepository(repository: identity, names: named, file: given.path)
+        }
         let pinned = try pinnedRoot()
         if let pinned, (try? Metadata<Root>(bytes: pinned, file: "root.json")) == nil {
             let path = trustDirectory + "/root.json"

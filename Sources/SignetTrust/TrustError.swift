@@ -20,6 +20,8 @@ public enum TrustError: Error, Sendable, CustomStringConvertible {
     case rootDisagrees(repository: String, given: String, givenRoot: String, pinned: String, directory: String)
     /// The trust data names another repository than the one it was read for.
     case wrongRepository(repository: String, names: String?, file: String)
+    /// A root file given on the command line names another repository than the one it is used for.
+    case rootOfAnotherRepository(repository: String, names: String, file: String)
     /// The tag is not signed.
     case unsignedTag(tag: String, repository: String)
     /// `revoke` found nothing to remove: the tag is not signed, or (`signed`) it is signed for another
@@ -72,6 +74,8 @@ public enum TrustError: Error, Sendable, CustomStringConvertible {
         case .wrongRepository(let r, let names, let file):
             return "the trust data served for \(r) belongs to \(names.map { "repository \($0)" } ?? "no named repository") (\(file)); refusing it. "
                 + "A copy of another repository's trust verifies only with --as ORIGINAL_REPOSITORY"
+        case .rootOfAnotherRepository(let r, let names, let file):
+            return "\(file) is the root of \(names), not of \(r); give the root of \(r) (or, when \(r) is a copy of \(names), add --as \(names))"
         case .unsignedTag(let t, let r): return "tag \"\(t)\" of \(r) is not signed by the repository's trust data (a signer can sign it with `signet sign \(r):\(t)`)"
         case .notRevoked(let t, let r, let signed, let asked):
             if let signed, let asked {

@@ -75,7 +75,7 @@ func errorCode(for e: TrustError) -> String {
     case .notRevoked(_, _, let signed, _): return signed == nil ? "unsigned" : "not-revoked"
     case .notPinned, .dctNotPinned: return "not-pinned"
     case .rootDisagrees: return "root-disagrees"
-    case .wrongRepository: return "wrong-repository"
+    case .wrongRepository, .rootOfAnotherRepository: return "wrong-repository"
     case .noTrustData: return "no-trust-data"
     case .trustDataRemoved: return "trust-data-removed"
     case .manifestMismatch, .invalidIndex: return "tampered"

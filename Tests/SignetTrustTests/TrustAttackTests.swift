@@ -479,6 +479,14 @@ final class TrustAttackTests: TrustTestCase {
             let r = try signet(["verify", repoB + ":v1", "--root", rootB], home: home, expect: 1)
             XCTAssertTrue(r.stderr.contains("belongs to repository \(repoA)"), r.stderr)
         }
+        // A's root file given for B is named as A's before anything is fetched or kept.
+        let rootA = try XCTUnwrap(a["rootFile"] as? String)
+        let mistaken = try signet(["inspect", repoB, "--root", rootA, "--json"], home: "third", expect: 1)
+        let parsed = try JSONSerialization.jsonObject(with: Data(mistaken.stderr.utf8)) as? [String: Any]
+        let error = try XCTUnwrap(parsed?["error"] as? [String: Any], mistaken.stderr)
+        XCTAssertEqual(error["code"] as? String, "wrong-repository")
+        XCTAssertTrue((error["message"] as? String ?? "").contains("is the root of \(repoA), not of \(repoB)"), "\(error)")
+        XCTAssertTrue(pinnedRoots(home: "third").isEmpty)
     }
 
     // MARK: Pins
