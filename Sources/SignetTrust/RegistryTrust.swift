@@ -447,7 +447,8 @@ public final class RegistryTrust {
         }
         let transport = IndexTransport(client: client, repository: repository, index: index, lookup: RegistryTrust.heldFile(trustDirectory: trustDirectory, rootArchive: rootArchive))
         var seed: [String: [UInt8]] = [:]
-        var newPin: (root: [UInt8], tofu: Bool)?
+        var newPin: (root: [UInt8], tofu: Bool, original: String?)?
+        var pinnedFromOriginal: String?
         if pinned == nil {
             let first: [UInt8]
             let tofu: Bool
@@ -459,12 +460,21 @@ public final class RegistryTrust {
                     throw TrustError.invalidIndex("no usable 1.root.json: \(error)")
                 }
                 tofu = true
+            } else if let original = options.expectedIdentity, original != reference.name,
+                      let originalReference = try? ImageReference(parsing: original),
+                      let bytes = try? AtomicFile.read(RegistryTrust.trustDirectory(home: options.home, reference: originalReference) + "/root.json",
+                                                       limit: UpdaterConfig().rootMaxLength) {
+                // A copy verified as its original starts from the root this machine pinned for the
+                // original (its own trusted state; the copy's trust data must chain from it).
+                first = bytes
+                tofu = false
+                pinnedFromOriginal = original
             } else {
                 throw TrustError.notPinned(reference.name)
             }
             do { _ = try TrustedMetadataSet(rootBytes: first, referenceTime: options.clock()) } catch { throw TrustError.tuf(error) }
             seed["root"] = first
-            newPin = (first, tofu)
+            newPin = (first, tofu, pinnedFromOriginal)
         }
         let store: TransactionalMetadataStore
         do { store = TransactionalMetadataStore(base: try DirectoryMetadataStore(directory: trustDirectory), seed: seed) } catch { throw TrustError.tuf(error) }
@@ -588,7 +598,7 @@ public final class RegistryTrust {
     /// What a refresh does once the TUF client verified the trust data of `index`: the identity and
     /// storage checks, a given root against the pinned chain, and (with `persist`) the new trusted state.
     private func finishRefresh(_ updater: Updater, transport: IndexTransport, store: TransactionalMetadataStore, index: TrustIndex, indexDigest: Digest,
-                               pinned: [UInt8]?, newPin: (root: [UInt8], tofu: Bool)?, root: RootChoice, expired: ExpiredMetadata,
+                               pinned: [UInt8]?, newPin: (root: [UInt8], tofu: Bool, original: String?)?, root: RootChoice, expired: ExpiredMetadata,
                                persist: Bool) throws(TrustError) -> TrustState {
         try checkIdentity(updater.trusted)
         // The storage mode the verified root records decides where the current state is.
@@ -631,7 +641,8 @@ public final class RegistryTrust {
         }
         archiveRoots(accepted)
         if let newPin {
-            events(.pinned(repository: reference.name, root: RootPin.describe(newPin.root), directory: trustDirectory, trustOnFirstUse: newPin.tofu))
+            events(.pinned(repository: reference.name, root: RootPin.describe(newPin.root), directory: trustDirectory, trustOnFirstUse: newPin.tofu,
+                           original: newPin.original))
         }
         for e in updater.trusted.expiredAccepted {
             events(.expiredAccepted(repository: reference.name, role: e.role, version: e.version, expires: e.expires))

@@ -147,8 +147,9 @@ public enum TrustError: Error, Sendable, CustomStringConvertible {
 
 /// What content-trust operations report while they work; the caller decides what to show.
 public enum TrustEvent: Sendable {
-    /// A root was pinned for a repository (from a root file, or trusted on first use).
-    case pinned(repository: String, root: String, directory: String, trustOnFirstUse: Bool)
+    /// A root was pinned for a repository (from a root file, trusted on first use, or, for a copy
+    /// verified `--as` its original, the root this machine pinned for the original: `original`).
+    case pinned(repository: String, root: String, directory: String, trustOnFirstUse: Bool, original: String? = nil)
     /// A root file was given but the pinned root (a later version of the same chain) stays.
     case pinKept(repository: String, givenVersion: Int64, pinnedVersion: Int64)
     /// Metadata accepted although expired, for renewal.

@@ -46,9 +46,13 @@ func trustEventPrinter() -> (TrustEvent) -> Void {
     let verbose = Environment.value("SIGNET_VERBOSE") == "1"
     return { event in
         switch event {
-        case .pinned(let repository, let root, let directory, let tofu):
-            note(tofu ? "signet: trust on first use: pinned the registry's root (\(root)) for \(repository) in \(directory)"
-                      : "signet: pinned the given root (\(root)) for \(repository) in \(directory)")
+        case .pinned(let repository, let root, let directory, let tofu, let original):
+            if let original {
+                note("signet: pinned the root this machine trusts for \(original) (\(root)) for its copy \(repository) in \(directory)")
+            } else {
+                note(tofu ? "signet: trust on first use: pinned the registry's root (\(root)) for \(repository) in \(directory)"
+                          : "signet: pinned the given root (\(root)) for \(repository) in \(directory)")
+            }
         case .pinKept(let repository, let given, let pinned):
             if verbose { note("signet: the root given is version \(given) of \(repository)'s chain; the pinned root (version \(pinned)) stays") }
         case .expiredAccepted(let repository, let role, let version, let expires):

@@ -29,6 +29,14 @@ final class CopyTests: TrustTestCase {
             let verified = try signet(["verify", "\(destination):\(tag)", "--root", rootFile, "--as", repo], home: "mirror-client")
             XCTAssertEqual(verified.stdout, "\(destination)@\(digest)\n")
         }
+        // The machine that pinned the original verifies the copy as the original without a root file,
+        // as `copy` suggests: the copy's pin starts from the original's.
+        let suggested = try signet(["verify", "\(destination):v1", "--as", repo])
+        XCTAssertEqual(suggested.stdout, "\(destination)@\(try XCTUnwrap(digests["v1"]))\n")
+        XCTAssertTrue(suggested.stderr.contains("pinned the root this machine trusts for \(repo)"), suggested.stderr)
+        try signet(["verify", "\(destination):v2", "--as", repo, "--root", rootFile], home: "nothing-pinned")
+        let unpinned = try signet(["verify", "\(destination):v1", "--as", repo], home: "nothing-pinned-either", expect: 1)
+        XCTAssertTrue(unpinned.stderr.contains("no trusted root pinned"), unpinned.stderr)
         // The multi-platform copies are complete: every platform pulls.
         let pulled = try json(try signet(["pull", "\(destination):multi1", "--all-platforms", "--as", repo, "--output", work + "/multi", "--json"], home: "mirror-client"))
         XCTAssertEqual(Set((pulled["platforms"] as? [String]) ?? []), ["linux/amd64", "linux/arm64"])
