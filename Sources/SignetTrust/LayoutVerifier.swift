@@ -113,6 +113,7 @@ public enum LayoutVerifier {
         let info: JSONValue
         do {
             guard let bytes = try AtomicFile.readRegularFile(meta + "/pull.json", limit: 64 << 10) else {
+                guard AtomicFile.exists(layout) else { throw TrustError.file(.io(path: layout, detail: "no such directory")) }
                 throw TrustError.usage("\(layout) holds no trust metadata (pull it with `signet pull REF --output DIR`)")
             }
             info = try JSONParser.parse(bytes)

@@ -112,7 +112,10 @@ func runKeyCommand(_ arguments: [String]) throws -> Int32 {
         let path = try args.positional(0, "PEM_FILE or DIRECTORY")
         try args.expectPositionals(1)
         let files = DCTKeyFile.files(at: path)
-        guard !files.isEmpty else { throw UsageError("no key file at \(path) (a PEM file, a folder of .key files, or a trust directory)") }
+        guard !files.isEmpty else {
+            guard FileManager.default.fileExists(atPath: path) else { throw FileError.io(path: path, detail: "no such file or directory") }
+            throw UsageError("no key file at \(path) (a PEM file, a folder of .key files, or a trust directory)")
+        }
         let environment = ProcessInfo.processInfo.environment
         var pemPassphraseFromFile: SecretBytes?
         if let f = args.value("pem-passphrase-file") {

@@ -679,7 +679,7 @@ func runSignerCommand(_ arguments: [String]) throws -> Int32 {
                 throw FileError.io(path: keyArg, detail: "not a PEM public key (\(error)); export one with `signet key export KEY_ID`")
             }
         } else if keyArg.contains("/") || keyArg.hasSuffix(".pem") {
-            throw UsageError("cannot read the public key file \(keyArg)")
+            throw FileError.io(path: keyArg, detail: "no such file (--key takes a PEM public key file, or the ID of a key in this key store)")
         } else {
             key = try ctx.keyring.find(keyArg).publicKey
         }

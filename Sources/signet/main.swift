@@ -2,6 +2,7 @@ import FoundationEssentials
 import Glibc
 import SignetPlatform
 import SignetCrypto
+import SignetEditor
 import SignetFiles
 import SignetHTTP
 import SignetJSON
@@ -55,6 +56,13 @@ func exitCode(for error: Error) -> Int32 {
     case let e as TUFError:
         if case .storage = e { return 4 }
         return 1
+    case let e as RepositoryError:
+        // A request the repository cannot take (a bad target path, a bin count out of range) is usage.
+        switch e {
+        case .invalidRequest: return 2
+        case .tuf(.storage): return 4
+        default: return 1
+        }
     default: return 1
     }
 }

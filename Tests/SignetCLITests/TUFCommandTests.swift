@@ -70,6 +70,8 @@ final class TUFCommandTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("wrong passphrase"), r.stderr)
         r = try signet(["tuf", "delegate", "repo", "team", "--key", "0000000000", "--path", "a/*"], expect: 2)
         XCTAssertTrue(r.stderr.contains("no key \"0000000000\""), r.stderr)
+        r = try signet(["tuf", "add-target", "repo", "x", "--path", "../escape"], expect: 2)
+        XCTAssertTrue(r.stderr.contains("must be relative"), r.stderr)
         r = try signet(["tuf", "add-target", "nowhere", "x"], expect: 1)
         XCTAssertTrue(r.stderr.contains("is not a Signet TUF repository"), r.stderr)
         // An init that fails on a later role leaves none of the keys it made for the earlier ones.

@@ -14,7 +14,15 @@ final class ExitStatusTests: TrustTestCase {
         let missing = try signet(["key", "generate", "--passphrase-file", work + "/absent"], expect: 4)
         XCTAssertTrue(missing.stderr.contains(work + "/absent"), missing.stderr)
 
+        // Missing files named on the command line are local errors naming the path.
+        let noKeyFile = try signet(["key", "import", work + "/absent.key"], expect: 4)
+        XCTAssertTrue(noKeyFile.stderr.contains(work + "/absent.key") && noKeyFile.stderr.contains("no such file"), noKeyFile.stderr)
+        let noLayout = try signet(["verify", "--layout", work + "/absent-layout"], expect: 4)
+        XCTAssertTrue(noLayout.stderr.contains(work + "/absent-layout") && noLayout.stderr.contains("no such directory"), noLayout.stderr)
+
         let (rootFile, _) = try setUpSignedRepository()
+        let noPublicKey = try signet(["signer", "add", repo, "bob", "--key", work + "/absent.pem"], expect: 4)
+        XCTAssertTrue(noPublicKey.stderr.contains(work + "/absent.pem") && noPublicKey.stderr.contains("no such file"), noPublicKey.stderr)
         // A public key file that is not PEM.
         try Data("not a key\n".utf8).write(to: URL(fileURLWithPath: work + "/bob.pem"))
         let notPEM = try signet(["signer", "add", repo, "bob", "--key", work + "/bob.pem"], expect: 4)
