@@ -142,7 +142,19 @@ public enum LayoutVerifier {
         do {
             updater = try Updater(metadataBaseURL: DirectoryFilesTransport.base, transport: transport, store: InMemoryMetadataStore(root: anchor), clock: options.clock)
             try updater.refresh()
-        } catch { throw TrustError.tuf(error) }
+        } catch {
+            // A layout pulled before the root rotated keys carries files signed by keys this machine no
+            // longer trusts: say that, rather than only that a signature threshold was not met.
+            let anchorVersion = (try? Metadata<Root>(bytes: anchor, file: "root.json"))?.signed.header.version ?? 0
+            let layoutRoots = ((try? AtomicFile.list(meta + "/remote")) ?? []).compactMap { name -> Int64? in
+                guard name.hasSuffix(".root.json") else { return nil }
+                return Int64(name.dropLast(".root.json".count))
+            }
+            if let newest = layoutRoots.max(), newest < anchorVersion {
+                throw TrustError.olderThanSeen("\(layout) carries trust data signed under root version \(newest) of \(repo.name); this machine trusts root version \(anchorVersion), which replaced keys since the layout was pulled, so the layout's signatures no longer count (\(error)). Pull the image again")
+            }
+            throw TrustError.tuf(error)
+        }
         if let given = root.given, let pinned {
             _ = try TrustChecks.givenRoot(given, pinned: pinned, updater: updater, earlier: { v in
                 (try? AtomicFile.read(pinDirectory + "/roots/\(v).root.json", limit: UpdaterConfig().rootMaxLength)) ?? nil

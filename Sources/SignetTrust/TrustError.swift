@@ -22,6 +22,8 @@ public enum TrustError: Error, Sendable, CustomStringConvertible {
     case wrongRepository(repository: String, names: String?, file: String)
     /// A root file given on the command line names another repository than the one it is used for.
     case rootOfAnotherRepository(repository: String, names: String, file: String)
+    /// Offline trust data older than what this machine verified (a layout pulled before keys rotated).
+    case olderThanSeen(String)
     /// The tag is not signed.
     case unsignedTag(tag: String, repository: String)
     /// `revoke` found nothing to remove: the tag is not signed, or (`signed`) it is signed for another
@@ -76,6 +78,7 @@ public enum TrustError: Error, Sendable, CustomStringConvertible {
                 + "A copy of another repository's trust verifies only with --as ORIGINAL_REPOSITORY"
         case .rootOfAnotherRepository(let r, let names, let file):
             return "\(file) is the root of \(names), not of \(r); give the root of \(r) (or, when \(r) is a copy of \(names), add --as \(names))"
+        case .olderThanSeen(let s): return s
         case .unsignedTag(let t, let r): return "tag \"\(t)\" of \(r) is not signed by the repository's trust data (a signer can sign it with `signet sign \(r):\(t)`)"
         case .notRevoked(let t, let r, let signed, let asked):
             if let signed, let asked {

@@ -72,6 +72,7 @@ func errorCode(for e: TrustError) -> String {
     case .expired: return "expired"
     case .policy: return "policy"
     case .unsignedTag: return "unsigned"
+    case .olderThanSeen: return "rollback"
     case .notRevoked(_, _, let signed, _): return signed == nil ? "unsigned" : "not-revoked"
     case .notPinned, .dctNotPinned: return "not-pinned"
     case .rootDisagrees: return "root-disagrees"

@@ -216,6 +216,16 @@ final class TrustEndToEndTests: TrustTestCase {
         XCTAssertTrue(revoked.stderr.contains("no longer signs v1"), revoked.stderr)
         // Nothing was written to the client's trust data by the offline checks.
         XCTAssertEqual(try signet(["verify", repo + ":v2"], home: "client").status, 0)
+        // After the timestamp key is rotated (root version 2), a layout pulled before is named as older
+        // than what the machine trusts, not as a bare signature failure.
+        try signet(["pull", repo + ":v2", "--output", work + "/before-rotation"], home: "client")
+        try signet(["key", "rotate", repo, "timestamp"])
+        try signet(["verify", repo + ":v2"], home: "client")
+        let rotated = try signet(["verify", "--layout", work + "/before-rotation"], home: "client", expect: 1)
+        XCTAssertTrue(rotated.stderr.contains("signed under root version 1") && rotated.stderr.contains("trusts root version 2")
+                      && rotated.stderr.contains("Pull the image again"), rotated.stderr)
+        try signet(["pull", repo + ":v2", "--output", work + "/after-rotation"], home: "client")
+        try signet(["verify", "--layout", work + "/after-rotation"], home: "client")
     }
 
     /// Layout builders link blobs to their build outputs, so a link is followed; but a link to a file
