@@ -24,8 +24,8 @@ PIN (the first time; later runs use the root pinned in $SIGNET_HOME/dct/):
         --root-key-id ID[,ID]   root key IDs (notary's trust_pinning.certs)
         --root-ca FILE          CA certificates the root certificates must chain to (trust_pinning.ca)
         --trust-on-first-use    accept the root the source shows now, and say so
---unsafe-allow-expired accepts expired Notary metadata (for data whose server is gone; removes freeze
-protection). Server credentials: NOTARY_AUTH (base64 user:pass), else the registry's credentials.
+--unsafe-allow-expired accepts expired Notary metadata and root certificates (for data whose server is
+gone; removes freeze protection). Server credentials: NOTARY_AUTH (base64 user:pass), else the registry's credentials.
 Tags resolve through targets/releases first, then targets; other delegations are shown but never decide.
 `import` verifies the Notary data, checks each signed digest is in the destination registry, then
 publishes every tag in one change, keeping digests; re-running it changes nothing already imported.

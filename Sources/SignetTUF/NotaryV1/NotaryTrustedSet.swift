@@ -85,7 +85,20 @@ public struct NotaryTrustedSet: Sendable {
     /// The final root must be unexpired, and signed by a threshold of its own root certificates that are
     /// valid now.
     public mutating func checkRoot() throws(TUFError) {
-        try NotaryTrustedSet.verifyRoot(root, by: root, gun: gun, at: referenceTime, checkExpiry: true, file: "root.json", what: "root (valid certificates)")
+        do {
+            try NotaryTrustedSet.verifyRoot(root, by: root, gun: gun, at: referenceTime, checkExpiry: true, file: "root.json", what: "root (valid certificates)")
+        } catch {
+            // Signed by a threshold of its certificates once their validity dates are set aside: they
+            // have expired (or are not valid yet), which is what to say.
+            guard (try? NotaryTrustedSet.verifyRoot(root, by: root, gun: gun, at: referenceTime, checkExpiry: false, file: "root.json", what: "root")) != nil else {
+                throw error
+            }
+            let ends = root.keys.values.compactMap { $0.isRootCertificate(for: gun, at: referenceTime, checkExpiry: false) ? $0.certificates.first?.notAfter : nil }
+            guard let latest = ends.max(), latest < referenceTime else { throw error }
+            let file = "root.json (root certificates for \(gun))"
+            guard unsafeAllowExpired else { throw TUFError.expired(file: file, expires: TUFDate.format(latest)) }
+            expiredAccepted.append(file)
+        }
         try checkExpiry(root.envelope, file: "root.json")
     }
 
