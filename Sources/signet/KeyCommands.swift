@@ -125,6 +125,7 @@ func runKeyCommand(_ arguments: [String]) throws -> Int32 {
         }
         var imported: [[String: Any]] = []
         var failures: [(String, Error)] = []
+        var skipped: [String] = []
         for file in files {
           do {
             let keyFile = try DCTKeyFile.read(file)
@@ -162,6 +163,13 @@ func runKeyCommand(_ arguments: [String]) throws -> Int32 {
           } catch {
             // One file of a single-file import fails the command; in a folder, the others still import.
             if files.count == 1 { throw error }
+            // A key Signet cannot sign with (RSA, rare in DCT) is reported and skipped, not a failure:
+            // importing a whole trust directory should go on to `dct import`.
+            if case KeyringError.crypto(_, .unsupportedKey) = error {
+                skipped.append(file)
+                note("signet: skipped: \(error)")
+                continue
+            }
             failures.append((file, error))
             note("signet: not imported: \(error)")
           }
@@ -171,6 +179,7 @@ func runKeyCommand(_ arguments: [String]) throws -> Int32 {
             note("signet: \(failures.count) of \(files.count) key files were not imported")
             return exitCode(for: first)
         }
+        if !skipped.isEmpty { note("signet: \(skipped.count) of \(files.count) key files skipped: keys Signet cannot sign with") }
     case "export":
         let id = try args.positional(0, "KEY_ID")
         try args.expectPositionals(1)

@@ -115,6 +115,16 @@ final class ExitStatusTests: TrustTestCase {
         XCTAssertEqual(pem.status, 0, pem.stderr)
         let noPassphrase = try signet(["key", "import", work + "/encrypted.key"], expect: 4)
         XCTAssertTrue(noPassphrase.stderr.contains("no passphrase was given") && !noPassphrase.stderr.contains("wrong passphrase"), noPassphrase.stderr)
+        // In a folder, an RSA key (which cannot sign in Signet) is reported and skipped; the others import
+        // and the command succeeds, so a whole trust directory can be imported before `dct import`.
+        try FileManager.default.createDirectory(atPath: work + "/mixed/private", withIntermediateDirectories: true)
+        for (name, args) in [("rsa.key", ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]), ("ec.key", ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"])] {
+            let made = try TestProcesses.run("/usr/bin/openssl", ["genpkey"] + args + ["-out", work + "/mixed/private/" + name])
+            XCTAssertEqual(made.status, 0, made.stderr)
+        }
+        let mixed = try signet(["key", "import", work + "/mixed"])
+        XCTAssertTrue(mixed.stderr.contains("skipped") && mixed.stderr.contains("rsa.key"), mixed.stderr)
+        XCTAssertTrue(mixed.stdout.contains("imported ecdsa-p256 key"), mixed.stdout)
     }
 
     func testUsageErrorsAreTwo() throws {
