@@ -328,7 +328,8 @@ func runTrustCommand(_ arguments: [String]) throws -> Int32 {
 
 let signUsage = """
 usage: signet sign REF:TAG[@sha256:DIGEST] [--replace] [--json]
-                                    sign TAG for DIGEST (which must be in the registry), or without a
+                                    sign TAG for DIGEST (which must be in the registry; the registry's
+                                    tag is moved to it once the signature is published), or without a
                                     digest for the manifest the registry's tag names now
        signet revoke REF:TAG[@sha256:DIGEST] [--json]
                                     remove the signature of TAG (with a digest, only if TAG is signed
@@ -347,7 +348,15 @@ func runSignCommand(_ arguments: [String], revoke: Bool) throws -> Int32 {
     if revoke {
         return reportTrustChange(try publisher.revoke(tag: tag, digest: ctx.reference.digest), "revoke \(tag)", ctx.reference, json: args.flag("json"), extra: ["tag": tag, "revoked": true])
     }
-    switch try publisher.sign(tag: tag, digest: ctx.reference.digest, replace: args.flag("replace")) {
+    let result = try publisher.sign(tag: tag, digest: ctx.reference.digest, replace: args.flag("replace"))
+    // Signed by digest: the registry's tag is moved to that manifest when it names another (or none), so
+    // that clients, which compare the registry's tag with the signed digest, do not report it as moved.
+    var published = true
+    if case .changed(.staged, _, _) = result { published = false }
+    if published, let given = ctx.reference.digest {
+        alignRegistryTag(ctx, tag: tag, digest: given)
+    }
+    switch result {
     case .alreadySigned(let digest):
         if args.flag("json") {
             printJSON(["published": false, "staged": false, "repository": ctx.reference.name, "tag": tag, "digest": digest.ociString,
@@ -362,6 +371,24 @@ func runSignCommand(_ arguments: [String], revoke: Bool) throws -> Int32 {
         let code = reportTrustChange(outcome, "sign \(tag)", ctx.reference, json: args.flag("json"), extra: extra)
         if code == 0 && !args.flag("json") { print("\(ctx.reference.name):\(tag) -> \(digest)") }
         return code
+    }
+}
+
+/// Puts the manifest `digest` under `tag` in the registry when the tag names another manifest or none,
+/// and says so; a registry that refuses (immutable tags) is reported, not an error: the signature is
+/// published either way.
+func alignRegistryTag(_ ctx: TrustContext, tag: String, digest: Digest) {
+    let client = ctx.trust.client, repository = ctx.reference.repository
+    do {
+        if let head = try client.headManifest(repository: repository, reference: tag), head.claimedDigest == digest.ociString { return }
+        let fetched = try client.fetchManifest(repository: repository, reference: digest.ociString, what: "manifest \(ctx.reference.name)@\(digest)")
+        guard (try? SHA256.hash(fetched.bytes)) == digest else { return }
+        let mediaType = (try? VerifiedManifest.verify(fetched.bytes, expectedDigest: digest, declaredMediaType: fetched.contentType, what: "manifest"))?.mediaType
+            ?? fetched.contentType ?? MediaType.ociManifest
+        _ = try client.putManifest(repository: repository, reference: tag, bytes: fetched.bytes, mediaType: mediaType)
+        note("signet: the registry's tag \(tag) now names \(digest), as signed")
+    } catch {
+        note("signet: warning: the registry's tag \(tag) could not be moved to \(digest) (\(error)); clients that check the registry's tag report it as moved until it names \(digest)")
     }
 }
 

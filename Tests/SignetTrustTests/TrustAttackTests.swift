@@ -123,9 +123,12 @@ final class TrustAttackTests: TrustTestCase {
         let d3 = try pushUnsigned("img3", tag: "v3")
         // The attacker points tag v2 at image 3 just before the owner signs v2 by digest.
         try putManifest("v2", try manifestBytes(d3))
-        try signet(["sign", "\(repo):v2@\(d2)"])
+        let signed = try signet(["sign", "\(repo):v2@\(d2)"])
         let v2 = try signet(["verify", repo + ":v2", "--root", rootFile, "--ignore-registry-tag"], home: "fresh")
         XCTAssertEqual(v2.stdout, "\(repo)@\(d2)\n")
+        // The registry's tag is put back on the signed manifest, so clients that check it agree.
+        XCTAssertTrue(signed.stderr.contains("the registry's tag v2 now names \(d2)"), signed.stderr)
+        XCTAssertEqual(try signet(["verify", repo + ":v2"], home: "fresh").stdout, "\(repo)@\(d2)\n")
         // A digest the registry does not hold is refused (nothing to sign: a usage error).
         let absent = "sha256:" + String(repeating: "0", count: 64)
         let missing = try signet(["sign", "\(repo):v4@\(absent)"], expect: 2)
@@ -507,7 +510,7 @@ final class TrustAttackTests: TrustTestCase {
         // The right root pins; a disagreeing root is then an error naming both, and the pin stays.
         try signet(["verify", repo + ":v1", "--root", rootFile], home: "client")
         let disagree = try signet(["verify", repo + ":v1", "--root", copy], home: "client", expect: 1)
-        XCTAssertTrue(disagree.stderr.contains(copy) && disagree.stderr.contains("root.json") && disagree.stderr.contains("not the root pinned"), disagree.stderr)
+        XCTAssertTrue(disagree.stderr.contains(copy) && disagree.stderr.contains("is the root of") && disagree.stderr.contains("not of \(repo)"), disagree.stderr)
         XCTAssertEqual(try signet(["verify", repo + ":v1"], home: "client").stdout, "\(repo)@\(digest)\n")
         // `trust pin --replace` with a root that does not verify the trust data changes nothing.
         try signet(["trust", "pin", repo, "--root", copy, "--replace"], home: "client", expect: 1)

@@ -408,7 +408,7 @@ final class TrustEndToEndTests: TrustTestCase {
         }
         // The copy's trust data names the original repository: refused as itself, verified as the original.
         let asItself = try signet(["verify", "\(second.address)/team/app:v1", "--root", rootFile], home: "elsewhere", expect: 1)
-        XCTAssertTrue(asItself.stderr.contains("belongs to repository \(repo)"), asItself.stderr)
+        XCTAssertTrue(asItself.stderr.contains("is the root of \(repo)") && asItself.stderr.contains("--as \(repo)"), asItself.stderr)
         let copied = try signet(["verify", "\(second.address)/team/app:v1", "--root", rootFile, "--as", repo], home: "elsewhere")
         XCTAssertEqual(copied.stdout, "\(second.address)/team/app@\(digest)\n")
     }
