@@ -104,6 +104,7 @@ final class JSONOutputTests: TrustTestCase {
         XCTAssertEqual(try errorObject(try signet(["verify", "--json"], expect: 2))["code"] as? String, "usage")
         let later = ["SIGNET_UNSAFE_NOW": String(Int(Date().timeIntervalSince1970) + 30 * 86400)]
         XCTAssertEqual(try errorObject(try signet(["verify", repo + ":v1", "--root", rootFile, "--json"], home: "late", env: later, expect: 1))["code"] as? String, "expired")
-        XCTAssertEqual(try errorObject(try signet(["verify", "127.0.0.1:9/none/x:v1", "--root", rootFile, "--json"], home: "nowhere", expect: 3))["code"] as? String, "network")
+        XCTAssertEqual(try errorObject(try signet(["verify", "127.0.0.1:9/none/x:v1", "--trust-on-first-use", "--json"], home: "nowhere", expect: 3))["code"] as? String, "network")
+        XCTAssertEqual(try errorObject(try signet(["verify", "127.0.0.1:9/none/x:v1", "--root", rootFile, "--json"], home: "nowhere", expect: 1))["code"] as? String, "wrong-repository")
     }
 }
