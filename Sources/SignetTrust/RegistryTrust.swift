@@ -867,10 +867,13 @@ public final class RegistryTrust {
     /// own pinned root, never from anything stored in the layout).
     /// - Throws: `TrustError`.
     public func exportForLayout(_ layout: String, tag: String, digest: Digest, state: TrustState) throws(TrustError) {
-        let out = layout + "/signet-trust"
+        // Written beside the current copy and swapped in once complete, so that a failure part way
+        // leaves the trust data the layout had.
+        let place = layout + "/signet-trust", out = layout + "/.signet-trust.new", old = layout + "/.signet-trust.old"
         let set = state.trusted
         do {
             try? FileManager.default.removeItem(atPath: out)
+            try? FileManager.default.removeItem(atPath: old)
             try AtomicFile.makeDirectory(out + "/remote")
             let chain = try state.updater.verifiedRootChain(earlierRoots: { [self] v in
                 self.archivedRoot(v) ?? (try? state.transport.get(IndexTransport.base + "\(v).root.json", maxBodyBytes: UpdaterConfig().rootMaxLength))
@@ -890,6 +893,13 @@ public final class RegistryTrust {
             info["tag"] = .string(tag)
             info["digest"] = .string(digest.ociString)
             try AtomicFile.write(JSONWriter.encode(.object(info)), to: out + "/pull.json")
-        } catch { throw TrustError.wrap(error) }
+            if AtomicFile.exists(place) { try FileManager.default.moveItem(atPath: place, toPath: old) }
+            try FileManager.default.moveItem(atPath: out, toPath: place)
+            try? FileManager.default.removeItem(atPath: old)
+        } catch {
+            try? FileManager.default.removeItem(atPath: out)
+            if !AtomicFile.exists(place), AtomicFile.exists(old) { try? FileManager.default.moveItem(atPath: old, toPath: place) }
+            throw TrustError.wrap(error)
+        }
     }
 }

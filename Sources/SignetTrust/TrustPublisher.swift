@@ -687,6 +687,12 @@ public final class TrustPublisher {
             guard let d = current.delegatedRole(role) else { throw TrustError.usage("\(reference.name) has no \(role) delegation") }
             replaced = d.keyIDs.filter { localIDs.contains($0) }
             guard !replaced.isEmpty else { throw TrustError.usage("none of the \(role) signer keys of \(reference.name) is in this key store; nothing to rotate here") }
+            // The threshold stays: lowering it is a decision (`signer threshold`), never a side effect of
+            // this store's keys being replaced by its one new key.
+            let remaining = d.keyIDs.count - replaced.count + 1
+            guard remaining >= d.threshold else {
+                throw TrustError.usage("this key store holds \(replaced.count) of the \(d.keyIDs.count) \(role) signer keys; rotating replaces them with one new key, which would leave \(remaining) signer\(remaining == 1 ? "" : "s"), fewer than the threshold of \(d.threshold). Lower the threshold first (`signet signer threshold \(reference.name) \(remaining)`) or add a signer, then rotate; nothing was changed")
+            }
         } else if let r = current.root.signed.role(role) {
             replaced = r.keyIDs
             guard r.keyIDs.count == 1 else {
@@ -702,7 +708,7 @@ public final class TrustPublisher {
                     let d = editor.delegatedRole(role)
                     let remaining = (d?.keyIDs.count ?? 1) - replaced.count + 1
                     try editor.updateDelegation(from: "targets", name: role, addKeys: [entry.publicKey], removeKeyIDs: replaced,
-                                                threshold: min(d?.threshold ?? 1, remaining))
+                                                threshold: d?.threshold ?? min(1, remaining))
                 }
             }
             return Rotation(outcome: outcome, newKey: entry, replaced: replaced)

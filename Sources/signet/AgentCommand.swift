@@ -6,13 +6,15 @@ import Glibc
 import SignetCrypto
 import SignetFiles
 import SignetKeys
+import SignetTrust
 
 let agentUsage = """
 usage: signet agent start [--timeout DURATION]   start the agent in the background (default timeout 10m)
        signet agent run [--timeout DURATION]     run it in the foreground, logging to stderr (for a service manager)
        signet agent add [KEY_ID ...] [--root] [--passphrase-file FILE]
                                                  unlock keys into the agent: the given keys, else every key of
-                                                 the store except root keys (--root includes them)
+                                                 the store except root keys: labelled root, or named as root
+                                                 by trust data this machine verified (--root includes them)
        signet agent list [--json]                the keys it holds and when it forgets them
        signet agent lock                         forget every key now (the agent keeps running)
        signet agent stop                         forget every key and exit
@@ -99,14 +101,19 @@ func runAgentCommand(_ arguments: [String]) throws -> Int32 {
         let ring = try openKeyring()
         var passphrases = Passphrases(file: args.value("passphrase-file"))
         var entries: [KeyringEntry] = []
+        // A root key is one labelled so, or one that trust data this machine verified names as root (a
+        // key imported without its label): kept out of the agent unless --root asks for it.
+        let usage = KeyUsage.scan(home: Keyring.defaultHome)
+        func isRootKey(_ e: KeyringEntry) -> Bool { e.label("role") == "root" || (usage.uses[e.keyID] ?? []).contains { $0.role == "root" } }
         if args.positionals.isEmpty {
-            entries = try ring.list().filter { args.flag("root") || $0.label("role") != "root" }
+            entries = try ring.list().filter { args.flag("root") || !isRootKey($0) }
             guard !entries.isEmpty else { throw UsageError("the key store \(ring.directory) holds no \(args.flag("root") ? "" : "non-root ")keys to add") }
         } else {
             entries = try args.positionals.map { try ring.find($0) }
         }
         var requests: [(keyID: String, passphrase: SecretBytes)] = []
         for e in entries {
+            // The passphrase follows how the key was sealed (its label), not how it is used.
             let isRoot = e.label("role") == "root"
             requests.append((e.keyID, try passphrases.get(root: isRoot, role: e.label("role"), what: "\(isRoot ? "root" : "signing") key \(e.keyID.prefix(12))")))
         }

@@ -277,6 +277,27 @@ final class OperationsTests: TrustTestCase {
         }
     }
 
+    /// Rotating `releases` on a machine holding several of its signer keys replaces them with one new
+    /// key; when that would leave fewer signers than the threshold, it is refused before any key is made
+    /// (the threshold is never lowered as a side effect).
+    func testRotatingSignerKeysNeverLowersTheThreshold() throws {
+        let (rootFile, _) = try setUpSignedRepository()
+        let second = try json(try signet(["key", "generate", "--json"]))
+        try signet(["signer", "add", repo, "second", "--key", try XCTUnwrap(second["keyID"] as? String)])
+        try signet(["signer", "threshold", repo, "2"])
+        let keysBefore = try signet(["key", "list"]).stdout
+        let refused = try signet(["key", "rotate", repo, "releases"], expect: 2)
+        XCTAssertTrue(refused.stderr.contains("fewer than the threshold of 2") && refused.stderr.contains("nothing was changed"), refused.stderr)
+        XCTAssertEqual(try signet(["key", "list"]).stdout, keysBefore, "no key was made")
+        XCTAssertTrue(try signet(["signer", "list", repo]).stdout.contains("2 of 2"))
+        // With a third signer elsewhere, rotating the two local keys into one keeps the threshold of 2:
+        // the new releases needs the third signer's signature besides the new key's, so it waits.
+        try signet(["signer", "add", repo, "third", "--key", try exportNewKey(home: "third")])
+        let rotated = try signet(["key", "rotate", repo, "releases"], expect: 1)
+        XCTAssertTrue(rotated.stderr.contains("releases has 1 of the 2 required signatures"), rotated.stderr)
+        try signet(["verify", repo + ":v1", "--root", rootFile], home: "fresh")
+    }
+
     /// Keys: where pinned trust data names each one, retiring or deleting only keys no longer named,
     /// passphrases per role, and no orphan key after a failed rotation.
     func testKeysInUsePassphrasesPerRoleAndRotationLeftovers() throws {
