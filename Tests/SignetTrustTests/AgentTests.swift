@@ -61,6 +61,22 @@ final class AgentTests: TrustTestCase {
         XCTAssertTrue(refused.stderr.contains("wrong passphrase"), refused.stderr)
     }
 
+    /// `agent add` without `--root` leaves out root keys: those labelled so, and a key without the label
+    /// that pinned trust data names as root (made with `key generate`, then given to `trust init --root-key`).
+    func testAKeyPinnedTrustDataNamesAsRootStaysOutOfTheAgent() throws {
+        _ = try setUpSignedRepository()
+        let unlabelled = try json(try signet(["key", "generate", "--json"], env: ["SIGNET_KEY_PASSPHRASE": "root pass"]))
+        let id = try XCTUnwrap(unlabelled["keyID"] as? String)
+        try signet(["trust", "init", registry.address + "/team/other", "--root-key", id])
+        _ = try startAgent(["--timeout", "0"])
+        try signet(["agent", "add"])
+        let held = try heldKeys()
+        XCTAssertEqual(held.count, 8, "targets, snapshot, timestamp and releases keys of both repositories: \(held)")
+        XCTAssertFalse(held.contains(id), "the key named as root of team/other was unlocked into the agent")
+        try signet(["agent", "add", id], env: ["SIGNET_KEY_PASSPHRASE": "root pass"])   // named: added (sealed as a plain key)
+        XCTAssertTrue(try heldKeys().contains(id))
+    }
+
     /// Another user is refused on its peer credentials even when the socket's permissions let it connect.
     func testTheAgentRefusesOtherUsers() throws {
         guard geteuid() == 0 else { throw XCTSkip("needs root to run a client as another user") }
