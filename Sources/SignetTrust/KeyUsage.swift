@@ -1,6 +1,7 @@
 import FoundationEssentials
 import Glibc
 import SignetFiles
+import SignetJSON
 import SignetKeys
 import SignetTUF
 
@@ -15,11 +16,18 @@ public struct KeyUsage: Sendable {
 
     /// Uses by key ID.
     public let uses: [String: [Use]]
+    /// Keys a change this machine staged names (by key ID: the repositories), recorded when it was
+    /// staged: such a change may still wait for signatures, and publishing it needs them.
+    public var waiting: [String: [String]] = [:]
+
+    /// The file in a pin directory that lists the keys of this store a staged change names.
+    public static let waitingKeysFile = "waiting-change-keys.json"
 
     /// Reads every repository pinned under `home` (`$SIGNET_HOME/trust/<registry>/<name>/`). Files that
     /// do not parse are skipped (they are verified, and reported, when the repository is used).
     public static func scan(home: String) -> KeyUsage {
         var uses: [String: [Use]] = [:]
+        var waiting: [String: [String]] = [:]
         let base = home + "/trust"
         let registries = (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? []
         for registry in registries.sorted() {
@@ -27,6 +35,9 @@ public struct KeyUsage: Sendable {
             for name in names.sorted() {
                 let dir = base + "/" + registry + "/" + name
                 let repository = (PercentEncoding.decode(registry) ?? registry) + "/" + (PercentEncoding.decode(name) ?? name)
+                if let bytes = try? AtomicFile.readRegularFile(dir + "/" + waitingKeysFile, limit: 1 << 20), let json = try? JSONParser.parse(bytes) {
+                    for id in json["keyIDs"]?.arrayValue?.compactMap(\.stringValue) ?? [] { waiting[id, default: []].append(repository) }
+                }
                 guard let rootBytes = try? AtomicFile.read(dir + "/root.json", limit: 1 << 20),
                       let root = try? Metadata<Root>(bytes: rootBytes, file: "root.json") else { continue }
                 for (role, keys) in root.signed.roles.sorted(by: { $0.key < $1.key }) {
@@ -42,6 +53,8 @@ public struct KeyUsage: Sendable {
                 }
             }
         }
-        return KeyUsage(uses: uses)
+        var usage = KeyUsage(uses: uses)
+        usage.waiting = waiting
+        return usage
     }
 }

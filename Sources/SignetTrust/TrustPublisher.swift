@@ -370,7 +370,29 @@ public final class TrustPublisher {
             var described = change
             described.base.source = "\(reference.name) trust index \(prepared.indexDigest)"
             _ = try pushIndex(described.storedFiles, tag: trust.options.stagedTag)
+            recordWaitingKeys(change)
         }
+    }
+
+    /// Notes which keys of this store the staged change names, so that `key delete` does not remove a
+    /// key a change waiting for signatures needs (its own new key, say). Best effort: the change is in
+    /// the registry whatever happens here.
+    func recordWaitingKeys(_ change: StagedChange) {
+        var named: Set<String> = []
+        for (name, bytes) in change.files {
+            if name.hasSuffix(".root.json"), let r = try? Metadata<Root>(bytes: bytes, file: name) {
+                named.formUnion(r.signed.keyMap.keys.map(\.string))
+            } else if let t = try? Metadata<Targets>(bytes: bytes, file: name, lazy: true) {
+                named.formUnion((t.signed.delegations?.keyMap ?? [:]).keys.map(\.string))
+            }
+        }
+        let local = Set(((try? keyring.list()) ?? []).map(\.keyID))
+        let ids = named.intersection(local).sorted()
+        let path = trust.trustDirectory + "/" + KeyUsage.waitingKeysFile
+        if ids.isEmpty { try? FileManager.default.removeItem(atPath: path); return }
+        var o = JSONObject()
+        o["keyIDs"] = .array(ids.map { .string($0) })
+        try? AtomicFile.write(JSONWriter.encode(.object(o)), to: path)
     }
 
     /// Verifies, changes, signs and publishes in one step.
@@ -827,6 +849,7 @@ public final class TrustPublisher {
         }
         _ = try unlock(entry, editor.root.signed.roles["root"]?.keyIDs.contains(entry.keyID) == true)
         _ = try pushIndex([], tag: trust.options.stagedTag)
+        try? FileManager.default.removeItem(atPath: trust.trustDirectory + "/" + KeyUsage.waitingKeysFile)
     }
 
     // MARK: Plumbing

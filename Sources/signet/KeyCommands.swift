@@ -96,11 +96,16 @@ func runKeyCommand(_ arguments: [String]) throws -> Int32 {
         let id = try args.positional(0, "KEY_ID")
         try args.expectPositionals(1)
         let e = try ring.find(id)
-        let used = KeyUsage.scan(home: Keyring.defaultHome).uses[e.keyID] ?? []
+        let usage = KeyUsage.scan(home: Keyring.defaultHome)
+        let used = usage.uses[e.keyID] ?? []
         if !used.isEmpty && !args.flag("force") {
             throw UsageError("key \(e.keyID.prefix(16)) is still named by trust data this machine verified: "
                              + used.map { "\($0.role) of \($0.repository)" }.joined(separator: ", ")
                              + "; rotate it out first (`signet key rotate REF ROLE`), or pass --force")
+        }
+        if let waiting = usage.waiting[e.keyID], !args.flag("force") {
+            throw UsageError("key \(e.keyID.prefix(16)) is named by a change this machine staged for \(waiting.joined(separator: ", ")), which may still wait for signatures "
+                             + "(`signet trust staged \(waiting.first ?? "")`); publishing it needs the key. Drop the change first (`signet trust discard-staged \(waiting.first ?? "")`), or pass --force")
         }
         if sub == "delete" { try ring.remove(e) } else { try ring.retire(e) }
         if args.flag("json") {

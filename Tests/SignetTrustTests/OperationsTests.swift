@@ -293,9 +293,15 @@ final class OperationsTests: TrustTestCase {
         // With a third signer elsewhere, rotating the two local keys into one keeps the threshold of 2:
         // the new releases needs the third signer's signature besides the new key's, so it waits.
         try signet(["signer", "add", repo, "third", "--key", try exportNewKey(home: "third")])
-        let rotated = try signet(["key", "rotate", repo, "releases"], expect: 1)
+        let rotated = try signet(["key", "rotate", repo, "releases", "--json"], expect: 1)
         XCTAssertTrue(rotated.stderr.contains("releases has 1 of the 2 required signatures"), rotated.stderr)
         try signet(["verify", repo + ":v1", "--root", rootFile], home: "fresh")
+        // The new key is named only by the waiting change: deleting it needs the change dropped first.
+        let newKey = try XCTUnwrap(try json(rotated)["newKeyID"] as? String)
+        let delete = try signet(["key", "delete", newKey], expect: 2)
+        XCTAssertTrue(delete.stderr.contains("named by a change this machine staged") && delete.stderr.contains("discard-staged"), delete.stderr)
+        try signet(["trust", "discard-staged", repo])
+        try signet(["key", "delete", newKey])
     }
 
     /// Keys: where pinned trust data names each one, retiring or deleting only keys no longer named,
