@@ -249,6 +249,34 @@ final class DCTTests: TrustTestCase {
         XCTAssertEqual(try signet(["verify", "\(gun):v3"], home: "migrated-client").stdout, "\(gun)@\(v3.digest)\n")
     }
 
+    /// A signer whose certificate OpenSSL made self-signed (`req -x509`, which marks it CA:TRUE): notary
+    /// verifies the delegation with the certificate's key whatever the CA flag, and so does Signet (only
+    /// root keys must be leaf certificates).
+    func testADelegationCertificateMarkedAsCAVerifiesAsNotaryVerifiesIt() throws {
+        let v1 = try pushImage("v1")
+        try notaryCLI(["init", gun])
+        try notaryCLI(["key", "rotate", gun, "snapshot", "-r"])
+        try notaryCLI(["publish", gun])
+        let openssl = { (args: [String]) in
+            let r = try TestProcesses.run("/usr/bin/openssl", args)
+            XCTAssertEqual(r.status, 0, "openssl \(args.joined(separator: " ")): \(r.stderr)")
+        }
+        try openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", work + "/bob.key"])
+        try openssl(["pkcs8", "-topk8", "-nocrypt", "-in", work + "/bob.key", "-out", work + "/bob.p8"])
+        try openssl(["req", "-new", "-x509", "-key", work + "/bob.key", "-subj", "/CN=bob", "-days", "30", "-out", work + "/bob.crt"])
+        let text = try TestProcesses.run("/usr/bin/openssl", ["x509", "-in", work + "/bob.crt", "-noout", "-text"]).stdout
+        XCTAssertTrue(text.contains("CA:TRUE"), "the certificate is marked as a CA: \(text)")
+        try notaryCLI(["key", "import", work + "/bob.p8", "--role", "bob"])
+        try notaryCLI(["delegation", "add", gun, "targets/releases", work + "/bob.crt", "--all-paths"])
+        try notaryCLI(["publish", gun])
+        try notaryCLI(["addhash", gun, "v1", "\(v1.size)", "--sha256", String(v1.digest.dropFirst(7)), "-r", "targets/releases"])
+        try notaryCLI(["publish", gun])
+        let rootFile = work + "/notary-trust/tuf/\(gun)/metadata/root.json"
+        let verified = try signet(["dct", "verify", "\(gun):v1", "--root", rootFile] + dctSource, home: "ca-client")
+        XCTAssertEqual(verified.stdout, "\(gun)@\(v1.digest)\n")
+        XCTAssertFalse(verified.stderr.contains("skipped"), verified.stderr)
+    }
+
     /// Every file the server serves now for the GUN, by the names clients ask for.
     func notaryFiles() throws -> [String: [UInt8]] {
         var out: [String: [UInt8]] = [:]

@@ -123,7 +123,10 @@ public struct NotaryKey: Sendable {
         if let raw = Base64.decode(publicValue) {
             switch keyType {
             case "ecdsa-x509", "rsa-x509":
-                if let chain = try? X509Certificate.parseChain(pem: String(decoding: raw, as: UTF8.self)), let leaf = chain.first, !leaf.isCA {
+                // Notary verifies a delegation's signature with its certificate's key whatever the
+                // certificate's CA flag (OpenSSL's self-signed certificates carry CA:TRUE); only root
+                // keys must be leaf certificates (`isRootCertificate`).
+                if let chain = try? X509Certificate.parseChain(pem: String(decoding: raw, as: UTF8.self)), let leaf = chain.first {
                     certificates = chain
                     publicKey = leaf.publicKey
                 }
@@ -157,7 +160,7 @@ public struct NotaryKey: Sendable {
     public func isRootCertificate(for gun: String, at time: Int64, checkExpiry: Bool) -> Bool {
         guard isCertificate, key.publicKey != nil, let leaf = certificates.first, let cn = leaf.commonName else { return false }
         let matches = cn == gun || (cn.hasSuffix("*") && gun.hasPrefix(String(cn.dropLast())))
-        guard matches, !leaf.signedWithSHA1, leaf.notBefore <= leaf.notAfter else { return false }
+        guard matches, !leaf.isCA, !leaf.signedWithSHA1, leaf.notBefore <= leaf.notAfter else { return false }
         if checkExpiry && !leaf.isValid(at: time, notBeforeSlack: 86400) { return false }
         return true
     }
