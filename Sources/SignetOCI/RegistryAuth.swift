@@ -185,6 +185,11 @@ final class RegistryAuthenticator: @unchecked Sendable {
                                                 what: "API version check \(url)")
         var learnt = Mode.anonymous
         if response.status == 401 {
+            // The challenge must be the registry's own: a host a redirect led to chooses its realm, which
+            // would then receive the registry's credentials.
+            guard endpoint.isSameOrigin(response.head.finalURL) else {
+                throw .unauthorized(registry: endpoint.registry, detail: "\(url) redirected to \(RegistryClient.origin(of: response.head.finalURL)), which answered HTTP 401; the registry's credentials are never sent to another host")
+            }
             let challenges = AuthChallenge.parse(response.head.headers.values("WWW-Authenticate"))
             if let bearer = challenges.first(where: { $0.scheme == "bearer" }), let realm = bearer.realm {
                 learnt = .bearer(realm: realm, service: bearer.service)

@@ -96,6 +96,17 @@ final class FaultServerTests: XCTestCase {
         for request in try cdn.requests() {
             XCTAssertNil(request["headers"]?["authorization"], "credentials leaked to \(cdn.host): \(request)")
         }
+        // The same through the API version check (`GET /v2/`), which learns how to authenticate.
+        try cdn.configure(faults: [
+            ["path": "/v2/", "kind": "status", "status": 401,
+             "headers": ["WWW-Authenticate": .string("Bearer realm=\"\(collector.base)/v2/steal\",service=\"x\"")]],
+        ])
+        try server.configure(faults: [["path": "/v2/", "kind": "redirect", "target": .string(cdn.base)]])
+        let fresh = try makeClient(server.registry, credentials: StaticCredentials(.basic(username: "alice", password: SecretBytes(utf8: "s3cret"))))
+        guard case .failure(let probeError) = try pull(fresh) else { return XCTFail("the pull succeeded") }
+        XCTAssertTrue("\(probeError)".contains("never sent to another host"), "\(probeError)")
+        let stolenAtProbe = try collector.requests()
+        XCTAssertEqual(stolenAtProbe.count, 0, "the redirect target's realm was asked for a token: \(stolenAtProbe)")
     }
 
     func testServerErrorsAreRetriedWithBackoff() throws {
