@@ -135,7 +135,7 @@ public enum LayoutVerifier {
         } else if let given = root.given {
             anchor = given.bytes
         } else {
-            throw TrustError.notPinned(repo.name)
+            throw TrustError.notPinnedOffline(repo.name)
         }
         let transport = DirectoryFilesTransport(directory: meta + "/remote")
         let updater: Updater

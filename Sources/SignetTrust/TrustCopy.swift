@@ -70,7 +70,7 @@ public struct TrustCopy {
            let theirs = try? check.refresh(RootChoice(given: (path: "source root", bytes: trustFiles.first { $0.name == "1.root.json" }?.bytes ?? [])), persist: false),
            let theirVersion = theirs.updater.trusted.timestamp?.signed.header.version,
            let ours = state.updater.trusted.timestamp?.signed.header.version, theirVersion > ours {
-            throw TrustError.conflict("\(destination.name) holds newer trust data of \(identity) (timestamp version \(theirVersion), the source's is \(ours)); nothing of it was replaced")
+            throw TrustError.olderThanSeen("\(destination.name) holds newer trust data of \(identity) (timestamp version \(theirVersion), the source's is \(ours)); nothing of it was replaced")
         }
         for target in targets {
             let layout = scratch.path + "/" + target.digest.hex

@@ -14,6 +14,9 @@ public enum TrustError: Error, Sendable, CustomStringConvertible {
     case trustDataRemoved(String)
     /// No root is pinned and neither a root file nor trust on first use was given.
     case notPinned(String)
+    /// Offline trust data (an export, a layout) of a repository this machine has no root pinned for,
+    /// and no root file given (there is no registry to trust on first use).
+    case notPinnedOffline(String)
     /// No Notary root is pinned for a Docker Content Trust repository and no way to trust one was given.
     case dctNotPinned(String)
     /// A root file given on the command line is not a version of the pinned root chain.
@@ -68,6 +71,8 @@ public enum TrustError: Error, Sendable, CustomStringConvertible {
         case .noTrustData(let r): return "\(r) has no trust data (no \"_tuf\" tag). To publish signed images, create it with `signet trust init \(r)`; for Docker Content Trust (Notary) signatures use `signet dct verify \(r):TAG`; to pull an unsigned image, give its digest (\(r)@sha256:…) or --unsafe-no-trust"
         case .trustDataRemoved(let r): return "\(r): trust data was pinned earlier but the registry no longer has it; refusing to treat the repository as unsigned"
         case .notPinned(let r): return "no trusted root pinned for \(r): pass --root ROOT_FILE, or --trust-on-first-use to accept the registry's current root"
+        case .notPinnedOffline(let r):
+            return "no trusted root pinned on this machine for \(r), whose trust data this is: pass --root ROOT_FILE (the root file of \(r)); offline trust data is never trusted on first use"
         case .dctNotPinned(let gun):
             return "no Notary root pinned for \(gun): pass --root ROOT_FILE (for example the root.json of a Docker or notary trust directory that trusted it), --root-key-id ID, --root-ca FILE, or --trust-on-first-use to accept the root the source shows now"
         case .rootDisagrees(let r, let given, let givenRoot, let pinned, let dir):
@@ -79,7 +84,10 @@ public enum TrustError: Error, Sendable, CustomStringConvertible {
         case .rootOfAnotherRepository(let r, let names, let file):
             return "\(file) is the root of \(names), not of \(r); give the root of \(r) (or, when \(r) is a copy of \(names), add --as \(names))"
         case .olderThanSeen(let s): return s
-        case .unsignedTag(let t, let r): return "tag \"\(t)\" of \(r) is not signed by the repository's trust data (a signer can sign it with `signet sign \(r):\(t)`)"
+        case .unsignedTag(let t, let r):
+            // The hint only where `r` is a plain repository name (not "… (Docker Content Trust)").
+            let hint = r.contains(" ") ? "" : " (a signer can sign it with `signet sign \(r):\(t)`)"
+            return "tag \"\(t)\" of \(r) is not signed by the repository's trust data\(hint)"
         case .notRevoked(let t, let r, let signed, let asked):
             if let signed, let asked {
                 return "tag \"\(t)\" of \(r) is signed for \(signed), not \(asked); nothing was revoked (`signet revoke \(r):\(t)` removes the tag's signature whatever it names)"

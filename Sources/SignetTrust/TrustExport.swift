@@ -103,7 +103,7 @@ public enum TrustExport {
         let pinDirectory = RegistryTrust.trustDirectory(home: home, reference: originalReference)
         let pinned: [UInt8]?
         do { pinned = try AtomicFile.read(pinDirectory + "/root.json", limit: UpdaterConfig().rootMaxLength) } catch { throw TrustError.file(error) }
-        guard let anchor = pinned ?? root.given?.bytes else { throw TrustError.notPinned(original) }
+        guard let anchor = pinned ?? root.given?.bytes else { throw TrustError.notPinnedOffline(original) }
         var descriptors: [String: Descriptor] = [:]
         var local: [Digest: [UInt8]] = [:]
         for (name, bytes) in files {
@@ -155,7 +155,7 @@ public enum TrustExport {
            let theirs = try? check.refresh(anchorChoice, expired: expired, persist: false),
            let theirVersion = theirs.updater.trusted.timestamp?.signed.header.version,
            let ours = updater.trusted.timestamp?.signed.header.version, theirVersion > ours {
-            throw TrustError.conflict("\(destination.name) holds newer trust data of \(original) (timestamp version \(theirVersion), the export's is \(ours)); nothing of it was replaced")
+            throw TrustError.olderThanSeen("\(destination.name) holds newer trust data of \(original) (timestamp version \(theirVersion), the export's is \(ours)); nothing of it was replaced")
         }
         // Push, publish the trust data unchanged, verify at the destination.
         do {

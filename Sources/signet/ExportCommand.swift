@@ -66,6 +66,10 @@ private func runImport(_ args: Args) throws -> Int32 {
     let destination = try ImageReference(parsing: try args.positional(1, "DST"))
     try args.expectPositionals(2)
     guard destination.tag == nil, destination.digest == nil else { throw UsageError("DST is a repository (REGISTRY/NAME), not \(destination)") }
+    if args.flag("trust-on-first-use") {
+        throw UsageError("import verifies the export offline, from this machine's root for the original repository or --root ROOT_FILE; there is no registry root to trust on first use")
+    }
+    if args.value("as") != nil { throw UsageError("import reads the original repository from the export and keeps it; --as is not taken here (verify the copy later with --as)") }
     var directory = input
     var scratch: TemporaryDirectory?
     if input.hasSuffix(".tar") {

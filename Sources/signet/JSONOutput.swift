@@ -74,7 +74,7 @@ func errorCode(for e: TrustError) -> String {
     case .unsignedTag: return "unsigned"
     case .olderThanSeen: return "rollback"
     case .notRevoked(_, _, let signed, _): return signed == nil ? "unsigned" : "not-revoked"
-    case .notPinned, .dctNotPinned: return "not-pinned"
+    case .notPinned, .dctNotPinned, .notPinnedOffline: return "not-pinned"
     case .rootDisagrees: return "root-disagrees"
     case .wrongRepository, .rootOfAnotherRepository: return "wrong-repository"
     case .noTrustData: return "no-trust-data"

@@ -87,8 +87,13 @@ final class ExportTests: TrustTestCase {
         XCTAssertTrue(trustIndex.stdout.contains("timestamp.json"), trustIndex.stdout)
         XCTAssertEqual(try signet(["verify", destination + ":v2", "--policy", policyFile], home: "inside-client-3").stdout, "\(destination)@\(v2)\n")
         // The older export replayed over it: refused, nothing replaced.
-        let replayed = try signet(["import", export, destination, "--policy", policyFile], home: "inside-admin", expect: 5)
+        let replayed = try signet(["import", export, destination, "--policy", policyFile], home: "inside-admin", expect: 1)
         XCTAssertTrue(replayed.stderr.contains("holds newer trust data"), replayed.stderr)
+        // Trust on first use has no meaning offline; a machine with nothing pinned is told to give the root.
+        let tofu = try signet(["import", export, destination, "--trust-on-first-use"], home: "inside-admin", expect: 2)
+        XCTAssertTrue(tofu.stderr.contains("offline"), tofu.stderr)
+        let unpinned = try signet(["import", export, destination], home: "inside-nothing-pinned", expect: 1)
+        XCTAssertTrue(unpinned.stderr.contains("pass --root ROOT_FILE") && unpinned.stderr.contains("never trusted on first use"), unpinned.stderr)
         XCTAssertEqual(try TestProcesses.run("/usr/bin/curl", ["-sf", "-H", "Accept: application/vnd.oci.image.manifest.v1+json", "http://\(inside.address)/v2/team/app/manifests/_tuf"]).stdout, trustIndex.stdout)
         XCTAssertEqual(try signet(["verify", destination + ":v2", "--policy", policyFile], home: "inside-client-4").stdout, "\(destination)@\(v2)\n")
     }

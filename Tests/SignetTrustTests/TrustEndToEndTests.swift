@@ -428,7 +428,7 @@ final class TrustEndToEndTests: TrustTestCase {
         XCTAssertEqual(try destinationV1().ociString, newer)
         // The source's trust tag is put back to the older state; a machine that never saw the newer one copies.
         try putManifest("_tuf", older)
-        let refused = try signet(["copy", repo, destination, "--root", rootFile], home: "third", expect: 5)
+        let refused = try signet(["copy", repo, destination, "--root", rootFile], home: "third", expect: 1)
         XCTAssertTrue(refused.stderr.contains("holds newer trust data"), refused.stderr)
         XCTAssertEqual(try destinationV1().ociString, newer, "the destination's tag did not move")
     }
