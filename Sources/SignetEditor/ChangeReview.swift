@@ -159,13 +159,22 @@ extension RepositoryEditor {
     public func review(_ change: StagedChange) throws(RepositoryError) -> ChangeReview {
         let c = try check(change)
         guard let base else { throw RepositoryError.invalidStagedChange("there is no published state to apply it to") }
-        var names: [String: String] = [:]
-        for m in roles.values.map(\.signed) + c.roles.map(\.metadata.signed) {
-            for r in m.delegations?.roles ?? [] {
-                for n in r.unknown[RepositoryEditor.signerNamesField]?.objectValue ?? JSONObject() {
-                    if let id = n.value.stringValue { names[id] = n.key }
+        // Signer names as the published state gives them; a name only the change gives is shown as such
+        // (a change could otherwise show its own new key under a trusted signer's name).
+        func signerNames(_ metadata: [Targets]) -> [String: String] {
+            var out: [String: String] = [:]
+            for m in metadata {
+                for r in m.delegations?.roles ?? [] {
+                    for n in r.unknown[RepositoryEditor.signerNamesField]?.objectValue ?? JSONObject() {
+                        if let id = n.value.stringValue { out[id] = n.key }
+                    }
                 }
             }
+            return out
+        }
+        var names = signerNames(roles.values.map(\.signed))
+        for (id, name) in signerNames(c.roles.map(\.metadata.signed)) where names[id] == nil {
+            names[id] = name + ", named by this change"
         }
         var files: [ChangeReview.FileChange] = []
         var signatures: [ChangeReview.Signatures] = []

@@ -134,11 +134,9 @@ public struct DockerConfigCredentials: CredentialProvider {
             text = text.dropFirst(prefix.count)
         }
         if let slash = text.firstIndex(of: "/") { text = text[..<slash] }
-        let host = lowercasedASCII(String(text))
-        switch host {
-        case "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com": return ImageReference.dockerHub
-        default: return host
-        }
+        // Spelled as references spell registries (case, port number, `:443`, IPv6 form, Docker Hub's
+        // names), so that an entry `docker login host:443` stored meets references to `host`.
+        return ImageReference.canonicalRegistry(String(text))
     }
 
     /// Decodes one `auths` entry.

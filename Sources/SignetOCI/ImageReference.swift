@@ -1,3 +1,4 @@
+import Glibc
 import SignetCrypto
 
 /// A parsed image reference such as `registry.example:5000/team/app:1.2@sha256:…`.
@@ -215,7 +216,7 @@ public struct ImageReference: Sendable, Hashable, CustomStringConvertible {
     /// trust binding and one policy rule: the host in lower case, the port without leading zeros,
     /// `:443` left out except on loopback (reached over HTTP), and Docker Hub's other names as
     /// `docker.io`.
-    static func canonicalRegistry(_ registry: String) -> String {
+    public static func canonicalRegistry(_ registry: String) -> String {
         var host = Substring(registry)
         var port: Substring?
         if let close = host.firstIndex(of: "]") {
@@ -226,10 +227,33 @@ public struct ImageReference: Sendable, Hashable, CustomStringConvertible {
             host = host[..<colon]
         }
         var lower = String(decoding: host.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 0x20 : $0 }, as: UTF8.self)
+        if lower.hasPrefix("["), let address = ImageReference.canonicalIPv6(String(lower.dropFirst().dropLast())) { lower = "[" + address + "]" }
         var portText = port.flatMap { Int($0) }.map(String.init)
         if portText == "443" && !isLoopbackHost(lower.hasPrefix("[") ? String(lower.dropFirst().dropLast()) : lower) { portText = nil }
-        if lower == "index.docker.io" || lower == "registry-1.docker.io" { lower = dockerHub }
+        if lower == "index.docker.io" || lower == "registry-1.docker.io" || lower == "registry.hub.docker.com" { lower = dockerHub }
         return lower + (portText.map { ":" + $0 } ?? "")
+    }
+
+    /// The one text form of an IPv6 address (RFC 5952, as `inet_ntop` writes it), or nil when `text` is
+    /// not an IPv6 address.
+    static func canonicalIPv6(_ text: String) -> String? {
+        var address = in6_addr()
+        guard inet_pton(AF_INET6, text, &address) == 1 else { return nil }
+        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
+        guard inet_ntop(AF_INET6, &address, &buffer, socklen_t(buffer.count)) != nil else { return nil }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Whether the IPv6 address `text` is an IPv4 address in IPv6 form (`::ffff:a.b.c.d`, or the old
+    /// compatible `::a.b.c.d`), which would be a second name for an IPv4 registry.
+    static func isIPv4InIPv6(_ text: String) -> Bool {
+        var address = in6_addr()
+        guard inet_pton(AF_INET6, text, &address) == 1 else { return false }
+        let bytes = withUnsafeBytes(of: address) { Array($0) }
+        let zeroPrefix = bytes[0..<10].allSatisfy { $0 == 0 }
+        if zeroPrefix && bytes[10] == 0xFF && bytes[11] == 0xFF { return true }
+        let compatible = zeroPrefix && bytes[10] == 0 && bytes[11] == 0
+        return compatible && bytes[12..<15].contains { $0 != 0 }
     }
 
     static func validateRegistry(_ registry: String, reference: String) throws(OCIError) {
@@ -239,8 +263,11 @@ public struct ImageReference: Sendable, Hashable, CustomStringConvertible {
         if host.hasPrefix("[") {
             guard let close = host.firstIndex(of: "]") else { throw fail("IPv6 registry address without closing ']'") }
             let inside = host[host.index(after: host.startIndex)..<close]
-            guard !inside.isEmpty, inside.utf8.allSatisfy({ isHexDigit($0) || $0 == 0x3A || $0 == 0x2E }) else {
+            guard !inside.isEmpty, inside.utf8.allSatisfy({ isHexDigit($0) || $0 == 0x3A || $0 == 0x2E }), canonicalIPv6(String(inside)) != nil else {
                 throw fail("invalid IPv6 registry address \(quoted(registry))")
+            }
+            guard !isIPv4InIPv6(String(inside)) else {
+                throw fail("registry address \(quoted(registry)) is an IPv4 address written as IPv6; write it as four decimal numbers")
             }
             let after = host[host.index(after: close)...]
             if !after.isEmpty {

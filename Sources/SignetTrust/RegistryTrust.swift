@@ -425,7 +425,7 @@ public final class RegistryTrust {
         // A root file of another repository says so before anything is fetched (its keys would only
         // make every signature look wrong).
         if let given = root.given, let named = (try? Metadata<Root>(bytes: given.bytes, file: given.path))?.signed.unknown[RepositoryEditor.identityField]?.stringValue,
-           named != identity {
+           !TrustChecks.sameRepository(named, identity) {
             throw TrustError.rootOfAnotherRepository(repository: identity, names: named, file: given.path)
         }
         let pinned = try pinnedRoot()

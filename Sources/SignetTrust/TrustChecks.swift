@@ -1,4 +1,5 @@
 import SignetEditor
+import SignetOCI
 import SignetTUF
 
 /// Checks shared by every way Signet reads trust data (registry, offline layout).
@@ -12,9 +13,18 @@ enum TrustChecks {
             ("timestamp.json", set.timestamp?.signed.unknown[field]?.stringValue),
             ("snapshot.json", set.snapshot?.signed.unknown[field]?.stringValue),
         ]
-        for (file, name) in named where name != identity {
+        for (file, name) in named where !sameRepository(name, identity) {
             throw TrustError.wrongRepository(repository: display, names: name, file: location + file)
         }
+    }
+
+    /// Whether two repository names are one, compared as references spell them (trust data made when
+    /// the registry was written `Host.Example:443` names the repository `host.example/…` refers to).
+    static func sameRepository(_ a: String?, _ b: String) -> Bool {
+        guard let a else { return false }
+        if a == b { return true }
+        guard let ra = try? ImageReference(parsing: a), let rb = try? ImageReference(parsing: b) else { return false }
+        return ra.tag == nil && ra.digest == nil && ra.name == rb.name
     }
 
     /// A root file given when a root is already pinned must be a version of the pinned chain.

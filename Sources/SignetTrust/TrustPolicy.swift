@@ -130,7 +130,14 @@ public struct TrustPolicy: Sendable {
         func filled<S: StringProtocol>(_ text: S, with character: Character) -> String { String(text.map { $0 == "*" ? character : $0 }) }
         let registryPart = pattern[..<slash]
         var registry: String
-        if let colon = registryPart.lastIndex(of: ":"), !registryPart[colon...].contains("]") {
+        if registryPart.contains("*") {
+            // A wildcard host (`*/team/app`, `**/app`, `10.0.*.1:5000/…`) stands for registries of any
+            // spelling: its letters must still be those of host names; the path is checked as usual.
+            guard registryPart.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || [0x2A, 0x2E, 0x2D, 0x3A, 0x5B, 0x5D].contains($0) }) else {
+                throw bad("\"\(pattern)\" can never match a repository: its registry part \"\(registryPart)\" holds characters no lower-case host name has")
+            }
+            registry = "registry.example"
+        } else if let colon = registryPart.lastIndex(of: ":"), !registryPart[colon...].contains("]") {
             registry = filled(registryPart[..<colon], with: "x") + ":" + filled(registryPart[registryPart.index(after: colon)...], with: "1")
         } else {
             registry = filled(registryPart, with: "x")
@@ -178,6 +185,8 @@ public struct TrustPolicy: Sendable {
     /// names (`index.docker.io`, `registry-1.docker.io`) as `docker.io`.
     static func canonicalRegistry(_ name: String) -> String {
         guard let slash = name.firstIndex(of: "/") else { return name }
+        // Without wildcards, the registry is spelled as references spell it (IPv6 in its one form too).
+        if !name[..<slash].contains("*") { return ImageReference.canonicalRegistry(String(name[..<slash])) + name[slash...] }
         var host = name[..<slash].lowercased()
         var port: String?
         if let colon = host.lastIndex(of: ":"), !host[colon...].contains("]") {

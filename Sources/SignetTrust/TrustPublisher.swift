@@ -237,10 +237,12 @@ public final class TrustPublisher {
     /// with no signature at all and hold back every other publisher's change to that role. Called
     /// before anything is sent (`push` uploads nothing).
     /// - Throws: `TrustError.notAuthorized` naming the role and what to do.
-    public func refuseUnsignedTagChange(_ prepared: PreparedChange, tag: String) throws(TrustError) {
+    public func refuseUnsignedTagChange(_ prepared: PreparedChange, tag: String, revoking: Bool = false) throws(TrustError) {
         guard case .staged(let change) = prepared.outcome else { return }
         guard let unsigned = change.shortfalls.first(where: { $0.have == 0 && !["snapshot", "timestamp"].contains($0.role) }) else { return }
-        throw TrustError.notAuthorized("this key store holds no key that signs \(unsigned.role) of \(reference.name) (\(unsigned.need) needed; may sign: \(unsigned.missingKeyIDs.map { String($0.prefix(12)) }.joined(separator: ", "))), so \(tag) would only wait unsigned under _tuf-staged and hold back other changes; nothing was sent. Sign where a signer's key is (or its agent runs): `signet sign \(reference.name):\(tag)` there, after `signet push --unsigned` here")
+        throw TrustError.notAuthorized("this key store holds no key that signs \(unsigned.role) of \(reference.name) (\(unsigned.need) needed; may sign: \(unsigned.missingKeyIDs.map { String($0.prefix(12)) }.joined(separator: ", "))), so the change to \(tag) would only wait unsigned under _tuf-staged and hold back other changes; nothing was sent. "
+            + (revoking ? "Revoke it where a signer's key is (or its agent runs)"
+                        : "Sign where a signer's key is (or its agent runs): `signet sign \(reference.name):\(tag)` there, after `signet push --unsigned` here"))
     }
 
     /// The verified state and an editor built on it.
@@ -397,10 +399,12 @@ public final class TrustPublisher {
 
     /// Verifies, changes, signs and publishes in one step.
     /// - Returns: the outcome (published, or staged for more signatures).
-    public func update(renewal: Bool = false, _ change: (RepositoryEditor) throws -> Void) throws -> PublishOutcome {
+    /// - Parameter check: runs on each prepared change before anything is sent, and may refuse it.
+    public func update(renewal: Bool = false, check: (PreparedChange) throws -> Void = { _ in }, _ change: (RepositoryEditor) throws -> Void) throws -> PublishOutcome {
         var attempt = 1
         while true {
             let prepared = try prepare(renewal: renewal, change)
+            try check(prepared)
             do {
                 try commit(prepared)
                 return prepared.outcome
@@ -503,7 +507,7 @@ public final class TrustPublisher {
     /// With `digest`, the tag must be signed for that digest where clients resolve it; otherwise nothing
     /// is revoked.
     public func revoke(tag: String, digest: Digest? = nil) throws -> PublishOutcome {
-        try update { editor in
+        try update(check: { try self.refuseUnsignedTagChange($0, tag: tag, revoking: true) }) { editor in
             let listing = TrustPublisher.tagRoles(tag, editor).filter { editor.roles[ByteKey($0)]?.signed.containsTarget(tag) == true }
             guard let resolving = listing.first else { throw TrustError.notRevoked(tag: tag, repository: self.reference.name, signed: nil, asked: digest) }
             if let digest {

@@ -134,7 +134,8 @@ func runPullCommand(_ arguments: [String]) throws -> Int32 {
         // requires. A policy decides for the repositories it covers.
         var unsignedRepository = allowedUnsigned
         if policy == nil && !invocation.unsafeNoTrust {
-            if invocation.rootFile != nil || invocation.trustOnFirstUse {
+            if invocation.rootFile != nil || invocation.trustOnFirstUse || invocation.identity != nil {
+                // A root to start from, or a copy of a repository named with --as: signed it must be.
                 unsignedRepository = false
             } else {
                 let probe = RegistryTrust(reference: reference, client: client, options: try trustOptions(as: invocation.identity))
@@ -157,10 +158,11 @@ func runPullCommand(_ arguments: [String]) throws -> Int32 {
                                               events: trustEventPrinter())
             var choice = RootChoice(trustOnFirstUse: invocation.trustOnFirstUse)
             if let root = invocation.rootFile ?? rule?.roots.first { choice.given = try RootChoice.file(root).given }
-            let tagRead = invocation.ignoreRegistryTag ? nil : registryTrust.startTagRead(tag)
+            // The image is fetched by its digest, so where the registry's tag points does not matter (a
+            // tag moved by whoever can push must not stop a deployment pinned by digest).
             registryTrust.tagsToResolve = [tag]
             let state = try registryTrust.refresh(choice, expired: rule?.exportValidityDays.map { .timestampGrace(seconds: Int64($0) * 86400) } ?? .refuse)
-            let target = try registryTrust.verifyTag(tag, state: state, pinnedDigest: digest, checkRegistryTag: !invocation.ignoreRegistryTag, tagRead: tagRead).target
+            let target = try registryTrust.verifyTag(tag, state: state, pinnedDigest: digest, checkRegistryTag: false).target
             try rule?.check(registryTrust, state: state, target: target)
             verifiedTrust = (registryTrust, state, target)
         } else {

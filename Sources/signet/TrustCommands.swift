@@ -26,7 +26,9 @@ func registryOptions(_ args: Args) throws -> RegistryOptions { try RegistryOptio
 /// system clock in test builds only: it defeats expiry (freeze-attack) protection.
 func trustOptions(as identity: String? = nil) throws -> TrustOptions {
     // Pinned roots are kept in the home: one another user can change is refused.
-    try AtomicFile.checkOwnDirectory(Keyring.defaultHome)
+    for directory in [Keyring.defaultHome, Keyring.defaultHome + "/trust", Keyring.defaultHome + "/dct"] {
+        try AtomicFile.checkOwnDirectory(directory)
+    }
     var o = TrustOptions(home: Keyring.defaultHome)
     if let text = testSwitch("SIGNET_UNSAFE_NOW") {
         guard let now = Int64(text) else { throw UsageError("SIGNET_UNSAFE_NOW must be seconds since the epoch, got \"\(text)\"") }
@@ -464,7 +466,9 @@ func runVerifyCommand(_ arguments: [String]) throws -> Int32 {
         return try verifyDigest(ctx, digest: digest, args: args, windows: windows)
     }
     guard let tag = ctx.reference.tag else { throw UsageError("\(ctx.reference) names no tag or digest to verify") }
-    let checkRegistryTag = !args.flag("ignore-registry-tag")
+    // With a digest the registry's tag is not used (the manifest is fetched by digest), so it is not
+    // checked either: a tag moved by whoever can push does not stop a reference pinned by digest.
+    let checkRegistryTag = !args.flag("ignore-registry-tag") && ctx.reference.digest == nil
     // The registry's tag is read while the trust data is refreshed: the two round trips overlap, and
     // what the tag names is only compared with the signed digest once that is known.
     let tagRead = checkRegistryTag ? ctx.trust.startTagRead(tag) : nil

@@ -13,6 +13,17 @@ final class CredentialEncodingTests: XCTestCase {
         XCTAssertEqual(parsed["s"]?.stringValue.map { Array($0.utf8) }, raw)
     }
 
+    /// config.json keys meet references in every spelling references accept: `docker login host:443`
+    /// stores `host:443`, which is the registry `host`.
+    func testConfigKeysAreSpelledAsReferencesSpellRegistries() {
+        let cases: [(String, String)] = [
+            ("Registry.Example:443", "registry.example"), ("https://registry.example:0443/v2/", "registry.example"),
+            ("https://index.docker.io/v1/", "docker.io"), ("registry.hub.docker.com", "docker.io"),
+            ("host:05000", "host:5000"), ("[0:0::1]:5000", "[::1]:5000"), ("127.0.0.1:443", "127.0.0.1:443"),
+        ]
+        for (key, expected) in cases { XCTAssertEqual(DockerConfigCredentials.normalizedRegistry(key), expected, key) }
+    }
+
     /// A registry's error text reaches the terminal: control characters decoded from JSON escapes
     /// (`\u001b[2K`, OSC sequences) are replaced, in the code and the message alike.
     func testRegistryErrorTextCarriesNoTerminalControls() {

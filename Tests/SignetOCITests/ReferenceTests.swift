@@ -26,6 +26,10 @@ final class ReferenceTests: XCTestCase {
             ("LOCALHOST:5000/app", "localhost:5000", "app", nil, false),
             ("10.0.0.5/app", "10.0.0.5", "app", nil, false),
             ("1example.com/app", "1example.com", "app", nil, false),
+            ("[0:0:0:0:0:0:0:1]:5000/app", "[::1]:5000", "app", nil, false),
+            ("[::0001]:5000/app", "[::1]:5000", "app", nil, false),
+            ("[2001:DB8:0::1]/app", "[2001:db8::1]", "app", nil, false),
+            ("registry.hub.docker.com/team/app", "docker.io", "team/app", nil, false),
             ("host:5000/app:tag@sha256:\(String(repeating: "ab", count: 32))", "host:5000", "app", "tag", true),
             ("app@sha256:\(String(repeating: "ab", count: 32))", "docker.io", "library/app", nil, true),
             ("app:_under.score-ok", "docker.io", "library/app", "_under.score-ok", false),
@@ -79,6 +83,8 @@ final class ReferenceTests: XCTestCase {
             ("2130706433:5000/app", "four decimal numbers"),
             ("127.0.0.256/app", "four decimal numbers"),
             ("example.0x7f/app", "four decimal numbers"),
+            ("[::ffff:127.0.0.1]:5000/app", "IPv4 address written as IPv6"),
+            ("[::1::2]/app", "invalid IPv6"),
         ]
         for (input, fragment) in cases {
             XCTAssertThrowsError(try ImageReference(parsing: input), input) { error in

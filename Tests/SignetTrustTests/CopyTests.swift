@@ -37,6 +37,10 @@ final class CopyTests: TrustTestCase {
         try signet(["verify", "\(destination):v2", "--as", repo, "--root", rootFile], home: "nothing-pinned")
         let unpinned = try signet(["verify", "\(destination):v1", "--as", repo], home: "nothing-pinned-either", expect: 1)
         XCTAssertTrue(unpinned.stderr.contains("no trusted root pinned"), unpinned.stderr)
+        // A digest in a repository named as a copy (--as) must be signed, even where that name has no
+        // trust data at all.
+        let strayDigest = try signet(["push", try image("stray", message: "stray"), "\(second.address)/mirror/stray:v1", "--unsigned"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try signet(["pull", "\(second.address)/mirror/stray@\(strayDigest)", "--as", repo, "--verify-only"], expect: 1)
         // The multi-platform copies are complete: every platform pulls.
         let pulled = try json(try signet(["pull", "\(destination):multi1", "--all-platforms", "--as", repo, "--output", work + "/multi", "--json"], home: "mirror-client"))
         XCTAssertEqual(Set((pulled["platforms"] as? [String]) ?? []), ["linux/amd64", "linux/arm64"])

@@ -53,6 +53,12 @@ final class ExitStatusTests: TrustTestCase {
             XCTAssertEqual(chown(foreign + "/keys", 65534, 65534), 0)
             let keyDirectory = try signet(["key", "generate"], home: "foreign", expect: 4)
             XCTAssertTrue(keyDirectory.stderr.contains("belongs to user 65534"), keyDirectory.stderr)
+            // Pins planted by another user in a home of one's own (made before it was private) are refused too.
+            XCTAssertEqual(chown(foreign + "/keys", 0, 0), 0)
+            try FileManager.default.createDirectory(atPath: foreign + "/trust", withIntermediateDirectories: true)
+            XCTAssertEqual(chown(foreign + "/trust", 65534, 65534), 0)
+            let plantedPins = try signet(["verify", repo + ":v1", "--root", rootFile], home: "foreign", expect: 4)
+            XCTAssertTrue(plantedPins.stderr.contains(foreign + "/trust") && plantedPins.stderr.contains("belongs to user 65534"), plantedPins.stderr)
         }
         try FileManager.default.createDirectory(atPath: work + "/elsewhere", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: work + "/home-linked", withIntermediateDirectories: true)

@@ -180,6 +180,9 @@ final class OperationsTests: TrustTestCase {
         let sign = try signet(["sign", repo + ":v3"], home: "keyless", expect: 1)
         XCTAssertTrue(sign.stderr.contains("holds no key that signs releases"), sign.stderr)
         XCTAssertThrowsError(try manifestBytes("_tuf-staged"), "no change waits")
+        let revoke = try signet(["revoke", repo + ":v1"], home: "keyless", expect: 1)
+        XCTAssertTrue(revoke.stderr.contains("holds no key that signs releases") && revoke.stderr.contains("Revoke it where"), revoke.stderr)
+        XCTAssertThrowsError(try manifestBytes("_tuf-staged"), "no change waits")
         // The owner's publishing goes on.
         try signet(["sign", repo + ":v3"])
         try signet(["verify", repo + ":v3", "--root", rootFile], home: "fresh")

@@ -42,6 +42,7 @@ final class PolicyTests: TrustTestCase {
             ("registry.example/team/app/", "can never match"),
             ("registry.example/Team/*", "lowercase"),
             ("127.0.0.01:5000/team/*", "four decimal numbers"),
+            ("*/Team/app", "lowercase"),
         ]
         for (pattern, fragment) in refused {
             let text = #"{"version":1,"default":"allow-unsigned","repositories":{"\#(pattern)":{"decision":"reject"}}}"#
@@ -51,7 +52,8 @@ final class PolicyTests: TrustTestCase {
             }
         }
         for pattern in ["registry.example/team/*", "registry.example/**", "*.example:*/team/app", "127.0.0.*:5000/team/app",
-                        "docker.io/library/*", "registry.example/team-*/app", "[::1]:5000/x"] {
+                        "docker.io/library/*", "registry.example/team-*/app", "[::1]:5000/x",
+                        "*/team/app", "**/app", "*/*", "*/**", "10.0.*.1:5000/team/app"] {
             let text = #"{"version":1,"default":"allow-unsigned","repositories":{"\#(pattern)":{"decision":"reject"}}}"#
             XCTAssertNoThrow(try TrustPolicy(bytes: Array(text.utf8), source: "p.json"), pattern)
         }

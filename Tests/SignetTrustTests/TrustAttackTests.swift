@@ -256,6 +256,11 @@ final class TrustAttackTests: TrustTestCase {
         XCTAssertTrue(replayed.stderr.contains("made on another state"), replayed.stderr)
         let list = try signet(["signer", "list", repo])
         XCTAssertTrue(list.stdout.contains("1 of 3"), list.stdout)
+        // A name only the waiting change gives a key is shown as such, not as a trusted signer's name.
+        try signet(["trust", "discard-staged", repo])
+        try signet(["signer", "add", repo, "frank", "--key", try exportNewKey(home: "frank"), "--root", rootFile], home: "keyless", expect: 1)
+        let shownNames = try signet(["trust", "staged", repo])
+        XCTAssertTrue((shownNames.stdout + shownNames.stderr).contains("(frank, named by this change)"), shownNames.stdout + shownNames.stderr)
     }
 
     /// A staged change written by someone with no key brings its own delegator: a new role `aaa`

@@ -93,6 +93,13 @@ final class TrustEndToEndTests: TrustTestCase {
         let plainDigest = try signet(["push", try image("plain", message: "plain"), plain + ":v1", "--unsigned"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let byDigest = try signet(["pull", "\(plain)@\(plainDigest)", "--verify-only"])
         XCTAssertTrue(byDigest.stderr.contains("pulled by its digest alone"), byDigest.stderr)
+        // Someone who can push moves the registry's v1: a reference pinned by digest still pulls and
+        // verifies (the registry's tag is not used), while the bare tag reports the move.
+        try signet(["push", work + "/evil", repo + ":v1", "--unsigned"])
+        try signet(["pull", "\(repo):v1@\(digest)", "--verify-only"])
+        XCTAssertEqual(try signet(["verify", "\(repo):v1@\(digest)"]).stdout, "\(repo)@\(digest)\n")
+        let moved = try signet(["verify", repo + ":v1"], expect: 1)
+        XCTAssertTrue(moved.stderr.contains("moved without a signature"), moved.stderr)
     }
 
     func testMultiPlatformIndex() throws {
