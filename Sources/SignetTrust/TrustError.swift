@@ -126,7 +126,7 @@ public enum TrustError: Error, Sendable, CustomStringConvertible {
             if case .sinkFailed(_, let underlying as OCIError) = e, underlying.isVerificationFailure { return 1 }
             return 3
         case .tuf(.storage): return 4
-        case .repository(.invalidRequest): return 2
+        case .repository(.invalidRequest), .repository(.unknownRole): return 2
         case .repository(.tuf(.storage)): return 4
         default: return 1
         }

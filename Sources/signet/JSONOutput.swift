@@ -90,6 +90,7 @@ func errorCode(for e: TrustError) -> String {
     case .repository(let r):
         switch r {
         case .stagedBaseMoved: return "staged-base-moved"
+        case .invalidRequest, .unknownRole: return "usage"
         case .invalidStagedChange: return "tampered"
         case .thresholdNotMet: return "threshold"
         case .tuf(let t): return errorCode(for: t)

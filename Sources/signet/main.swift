@@ -59,7 +59,7 @@ func exitCode(for error: Error) -> Int32 {
     case let e as RepositoryError:
         // A request the repository cannot take (a bad target path, a bin count out of range) is usage.
         switch e {
-        case .invalidRequest: return 2
+        case .invalidRequest, .unknownRole: return 2
         case .tuf(.storage): return 4
         default: return 1
         }

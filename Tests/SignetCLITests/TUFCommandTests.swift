@@ -64,7 +64,7 @@ final class TUFCommandTests: XCTestCase {
         let after = try FileManager.default.contentsOfDirectory(atPath: work + "/repo/metadata").sorted()
         var r = try signet(["tuf", "add-target", "repo", "x"], expect: 1)
         XCTAssertTrue(r.stderr.contains("already exists"), r.stderr)
-        r = try signet(["tuf", "add-target", "repo", "x", "--path", "y", "--role", "nope"], expect: 1)
+        r = try signet(["tuf", "add-target", "repo", "x", "--path", "y", "--role", "nope"], expect: 2)
         XCTAssertTrue(r.stderr.contains("no targets role named \"nope\""), r.stderr)
         r = try signet(["tuf", "add-target", "repo", "x", "--path", "z"], env: ["SIGNET_KEY_PASSPHRASE": "wrong"], expect: 4)
         XCTAssertTrue(r.stderr.contains("wrong passphrase"), r.stderr)

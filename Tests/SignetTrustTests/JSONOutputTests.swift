@@ -102,6 +102,7 @@ final class JSONOutputTests: TrustTestCase {
         XCTAssertEqual(try errorObject(try signet(["verify", repo + ":nope", "--json"], expect: 1))["code"] as? String, "unsigned")
         XCTAssertEqual(try errorObject(try signet(["verify", repo + ":v1", "--json"], home: "stranger", expect: 1))["code"] as? String, "not-pinned")
         XCTAssertEqual(try errorObject(try signet(["verify", "--json"], expect: 2))["code"] as? String, "usage")
+        XCTAssertEqual(try errorObject(try signet(["trust", "expiry", repo, "foo=3d", "--json"], expect: 2))["code"] as? String, "usage")
         let later = ["SIGNET_UNSAFE_NOW": String(Int(Date().timeIntervalSince1970) + 30 * 86400)]
         XCTAssertEqual(try errorObject(try signet(["verify", repo + ":v1", "--root", rootFile, "--json"], home: "late", env: later, expect: 1))["code"] as? String, "expired")
         XCTAssertEqual(try errorObject(try signet(["verify", "127.0.0.1:9/none/x:v1", "--trust-on-first-use", "--json"], home: "nowhere", expect: 3))["code"] as? String, "network")
