@@ -129,7 +129,7 @@ public final class DCTTrust {
         let updater = NotaryUpdater(gun: gun, source: source, store: store, clock: options.clock, unsafeAllowExpired: unsafeAllowExpired,
                                     events: { [events, gun] e in
                                         switch e {
-                                        case .expiredAccepted(let f): events(.expiredAccepted(repository: gun, role: f, version: 0, expires: "(see the file)"))
+                                        case .expiredAccepted(let f, let v, let x): events(.expiredAccepted(repository: gun, role: f, version: v, expires: x))
                                         default: events(.notary(e))
                                         }
                                     })

@@ -58,7 +58,7 @@ func trustEventPrinter() -> (TrustEvent) -> Void {
         case .pinKept(let repository, let given, let pinned):
             if verbose { note("signet: the root given is version \(given) of \(repository)'s chain; the pinned root (version \(pinned)) stays") }
         case .expiredAccepted(let repository, let role, let version, let expires):
-            note("signet: warning: \(role) of \(repository) (version \(version)) expired at \(expires); accepted as asked (signatures, versions and hashes were verified)")
+            note("signet: warning: \(role) of \(repository) (version \(version)) expired at \(expires); accepted as the command or the policy allows (signatures, versions and hashes were verified)")
         case .updater(let e):
             if verbose { note("signet: \(e.description)") }
         case .tagMoved(let tag, let from, let to):

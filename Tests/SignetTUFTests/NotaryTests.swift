@@ -82,8 +82,15 @@ final class NotaryTests: XCTestCase {
         }
         // Data whose server is gone may be read with the unsafe option, which covers the certificates too.
         let store = InMemoryMetadataStore(root: source.files["root"])
-        let lenient = NotaryUpdater(gun: NotaryTests.gun03, source: source, store: store, clock: { now }, unsafeAllowExpired: true)
+        let accepted = NSLock()
+        nonisolated(unsafe) var said: [String] = []
+        let lenient = NotaryUpdater(gun: NotaryTests.gun03, source: source, store: store, clock: { now }, unsafeAllowExpired: true) { event in
+            accepted.withLock { said.append(event.description) }
+        }
         XCTAssertNoThrow(try lenient.refresh())
+        // What was accepted is named with its version and date (not "version 0").
+        let root = accepted.withLock { said.first { $0.contains("root certificates") } } ?? ""
+        XCTAssertTrue(root.contains("(version 1) expired at 2026-07-25"), "\(said)")
     }
 
     func testTheRootCertificateMustNameTheRepository() throws {

@@ -34,7 +34,7 @@ public struct NotaryTrustedSet: Sendable {
     /// Delegations that were skipped, with the reason.
     public private(set) var skipped: [(role: String, reason: String)] = []
     /// Files accepted although expired (only with `unsafeAllowExpired`).
-    public private(set) var expiredAccepted: [String] = []
+    public private(set) var expiredAccepted: [(file: String, version: Int64, expires: String)] = []
 
     /// Starts from a trusted root (pinned, or verified earlier): it must be signed by a threshold of its
     /// own root certificates for `gun` (their expiry is checked by `checkRoot`, once any newer root is in).
@@ -97,7 +97,7 @@ public struct NotaryTrustedSet: Sendable {
             guard let latest = ends.max(), latest < referenceTime else { throw error }
             let file = "root.json (root certificates for \(gun))"
             guard unsafeAllowExpired else { throw TUFError.expired(file: file, expires: TUFDate.format(latest)) }
-            expiredAccepted.append(file)
+            expiredAccepted.append((file, root.envelope.version, TUFDate.format(latest)))
         }
         try checkExpiry(root.envelope, file: "root.json")
     }
@@ -105,7 +105,7 @@ public struct NotaryTrustedSet: Sendable {
     private mutating func checkExpiry(_ e: NotaryEnvelope, file: String) throws(TUFError) {
         guard e.isExpired(at: referenceTime) else { return }
         guard unsafeAllowExpired else { throw TUFError.expired(file: file, expires: e.expiresText) }
-        expiredAccepted.append(file)
+        expiredAccepted.append((file, e.version, e.expiresText))
     }
 
     private func verifyTopLevel(_ e: NotaryEnvelope, role: String, file: String) throws(TUFError) {
@@ -191,7 +191,7 @@ public struct NotaryTrustedSet: Sendable {
             skipped.append((role, error.description))
             return .skipped(error.description)
         }
-        if t.envelope.isExpired(at: referenceTime) { expiredAccepted.append(file) }
+        if t.envelope.isExpired(at: referenceTime) { expiredAccepted.append((file, t.envelope.version, t.envelope.expiresText)) }
         roles[role] = t
         roleBytes[role] = bytes
         return .accepted(t)

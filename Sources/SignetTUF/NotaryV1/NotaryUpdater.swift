@@ -42,13 +42,13 @@ public protocol NotarySource: Sendable {
 public enum NotaryEvent: Sendable, CustomStringConvertible {
     case rootRotated(from: Int64, to: Int64)
     case delegationSkipped(role: String, reason: String)
-    case expiredAccepted(file: String)
+    case expiredAccepted(file: String, version: Int64, expires: String)
 
     public var description: String {
         switch self {
         case .rootRotated(let a, let b): return "root rotated from version \(a) to \(b)"
         case .delegationSkipped(let r, let why): return "delegation \(r) skipped: \(why)"
-        case .expiredAccepted(let f): return "\(f) has expired; accepted as asked"
+        case .expiredAccepted(let f, let v, let x): return "\(f) (version \(v)) expired at \(x); accepted as asked"
         }
     }
 }
@@ -135,7 +135,7 @@ public final class NotaryUpdater {
 
     private func finish(_ set: NotaryTrustedSet, _ notes: [NotaryEvent]) {
         notes.forEach(events)
-        for f in set.expiredAccepted { events(.expiredAccepted(file: f)) }
+        for e in set.expiredAccepted { events(.expiredAccepted(file: e.file, version: e.version, expires: e.expires)) }
         trusted = set
     }
 
