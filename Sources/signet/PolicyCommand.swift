@@ -32,6 +32,12 @@ func runPolicyCommand(_ arguments: [String]) throws -> Int32 {
     }
     let rule = policy.rule(for: reference.name)
     let decision = rule?.decision ?? policy.defaultDecision
+    // A pre-flight check: a root file the rule names must be a readable root, or every verify under the
+    // policy would fail.
+    var problems: [String] = []
+    for file in rule?.roots ?? [] {
+        do { _ = try RootChoice.file(file) } catch { problems.append("root file \(file): \(error)") }
+    }
     if args.flag("json") {
         var o: [String: Any] = ["reference": reference.name, "policy": policy.source, "decision": decision.rawValue,
                                 "rule": orNull(rule?.pattern)]
@@ -43,8 +49,9 @@ func runPolicyCommand(_ arguments: [String]) throws -> Int32 {
             o["sameAs"] = orNull(rule.sameAs)
             o["exportValidityDays"] = orNull(rule.exportValidityDays)
         }
+        o["problems"] = problems
         printJSON(o)
-        return 0
+        return problems.isEmpty ? 0 : 4
     }
     print("\(reference.name): \(decision.rawValue) (\(rule.map { "rule \"\($0.pattern)\"" } ?? "the default") of \(policy.source))")
     if let rule {
@@ -54,5 +61,6 @@ func runPolicyCommand(_ arguments: [String]) throws -> Int32 {
         if let s = rule.sameAs { print("  a copy of \(s): verified with its trust data") }
         if let d = rule.exportValidityDays { print("  an imported copy's timestamp is accepted up to \(d) days after it expired (every other role must be unexpired)") }
     }
-    return 0
+    for problem in problems { note("signet: policy problem: \(problem)") }
+    return problems.isEmpty ? 0 : 4
 }

@@ -122,6 +122,12 @@ final class PolicyTests: TrustTestCase {
         XCTAssertEqual(try json(try client(["policy", "check", "\(reg)/public/a/b", "--json"]))["decision"] as? String, "allow-unsigned")
         let defaulted = try client(["policy", "check", "\(reg)/elsewhere/x"])
         XCTAssertTrue(defaulted.stdout.contains("reject (the default"), defaulted.stdout)
+        // A rule whose root file is missing is flagged by the check (every verify under it would fail).
+        let broken = work + "/broken-policy.json"
+        try Data(#"{"version":1,"default":"reject","repositories":{"\#(reg)/team/app":{"roots":["\#(work)/no-such-root.json"]}}}"#.utf8)
+            .write(to: URL(fileURLWithPath: broken))
+        let flagged = try signet(["policy", "check", "\(reg)/team/app", "--policy", broken], home: "deploy", expect: 4)
+        XCTAssertTrue(flagged.stderr.contains("policy problem") && flagged.stderr.contains("no-such-root.json"), flagged.stderr)
 
         // Verification by digest: a signed digest names its tags; an unsigned one is refused, by verify
         // and by pull alike.
