@@ -24,11 +24,15 @@ public struct ExpiryNotice: Sendable, CustomStringConvertible {
     public let secondsLeft: Int64
     /// The command that renews it.
     public let fix: String
+    /// For a copy verified as its original (`--as`, a policy's `sameAs`): the original, where the
+    /// renewal is made (the copy is then refreshed by copying or exporting it again).
+    public var copyOf: String? = nil
 
     public var expired: Bool { secondsLeft <= 0 }
 
     public var description: String {
         "\(role) of \(repository) \(expired ? "expired" : "expires") at \(expires) (\(ExpiryNotice.relative(secondsLeft))); renew it with `\(fix)`"
+            + (copyOf.map { " where the keys of \($0) are, then copy or export \($0) to \(repository) again (this is a copy of it)" } ?? "")
     }
 
     /// The command that renews `role` of `repository`.
@@ -50,7 +54,8 @@ public struct ExpiryNotice: Sendable, CustomStringConvertible {
 
     /// Notices for every role of `set` (root, timestamp, snapshot and the targets roles it holds) that
     /// has expired or expires within `windows` of `now`.
-    public static func notices(_ set: TrustedMetadataSet, repository: String, now: Int64, windows: ExpiryWindows) -> [ExpiryNotice] {
+    public static func notices(_ set: TrustedMetadataSet, repository: String, original: String? = nil, now: Int64, windows: ExpiryWindows) -> [ExpiryNotice] {
+        let copyOf = original.flatMap { $0 == repository ? nil : $0 }
         var headers: [(String, Header)] = [("root", set.root.signed.header)]
         if let t = set.timestamp { headers.append(("timestamp", t.signed.header)) }
         if let s = set.snapshot { headers.append(("snapshot", s.signed.header)) }
@@ -63,7 +68,7 @@ public struct ExpiryNotice: Sendable, CustomStringConvertible {
             let left = header.expiresAt - now
             guard left <= windows.window(for: role) else { return nil }
             return ExpiryNotice(repository: repository, role: role, expiresAt: header.expiresAt, expires: header.expires, secondsLeft: left,
-                                fix: fix(role: role, repository: repository))
+                                fix: fix(role: role, repository: copyOf ?? repository), copyOf: copyOf)
         }
     }
 

@@ -483,7 +483,7 @@ func runVerifyCommand(_ arguments: [String]) throws -> Int32 {
                             options: PullOptions(platforms: args.flag("all-platforms") ? .all : .host))
     }
     let pinnedRef = "\(ctx.reference.name)@\(target.digest.ociString)"
-    let warnings = reportExpiry(ExpiryNotice.notices(state.updater.trusted, repository: ctx.reference.name, now: ctx.trust.options.clock(),
+    let warnings = reportExpiry(ExpiryNotice.notices(state.updater.trusted, repository: ctx.reference.name, original: ctx.trust.identity, now: ctx.trust.options.clock(),
                                                      windows: windows))
     if args.flag("json") {
         printJSON(["reference": pinnedRef, "tag": tag, "digest": target.digest.ociString, "size": Int(target.length), "mediaType": verified.manifest.mediaType,
@@ -538,7 +538,7 @@ func verifyDigest(_ ctx: TrustContext, digest: Digest, args: Args, windows: Expi
                                                            options: PullOptions(platforms: args.flag("all-platforms") ? .all : .host))
     }
     let pinnedRef = "\(ctx.reference.name)@\(digest.ociString)"
-    let warnings = reportExpiry(ExpiryNotice.notices(state.updater.trusted, repository: ctx.reference.name, now: ctx.trust.options.clock(),
+    let warnings = reportExpiry(ExpiryNotice.notices(state.updater.trusted, repository: ctx.reference.name, original: ctx.trust.identity, now: ctx.trust.options.clock(),
                                                      windows: windows))
     if args.flag("json") {
         printJSON(["reference": pinnedRef, "tag": target.tag, "tags": signed.map(\.tag), "digest": digest.ociString, "size": Int(target.length),
@@ -638,7 +638,7 @@ func printInspection(_ ctx: TrustContext, json: Bool, windows: ExpiryWindows = E
         return resolved.sha256?.ociString == tag.1 && resolved.length == tag.2 && shown.insert(tag.0).inserted
     }
     let staged = ((try? ctx.trust.fetchIndex(tag: ctx.trust.options.stagedTag)) ?? nil).map { !$0.0.files.isEmpty } ?? false
-    let notices = ExpiryNotice.notices(set, repository: ctx.reference.name, now: now, windows: windows)
+    let notices = ExpiryNotice.notices(set, repository: ctx.reference.name, original: ctx.trust.identity, now: now, windows: windows)
     if json {
         printJSON(["repository": ctx.reference.name,
                    "tags": tags.map { ["tag": $0.0, "digest": $0.1, "size": Int($0.2), "signedBy": $0.3] as [String: Any] },

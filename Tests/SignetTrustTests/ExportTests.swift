@@ -66,6 +66,8 @@ final class ExportTests: TrustTestCase {
         let within = try signet(["verify", destination + ":v1", "--policy", policyFile], home: "inside-client", env: day(5))
         XCTAssertEqual(within.stdout, "\(destination)@\(v1)\n")
         XCTAssertTrue(within.stderr.contains("expired"), within.stderr)
+        // The renewal it points to is made at the original, then carried in again.
+        XCTAssertTrue(within.stderr.contains("signet timestamp renew \(repo)") && within.stderr.contains("export \(repo) to \(destination) again"), within.stderr)
         let after = try signet(["verify", destination + ":v1", "--policy", policyFile], home: "inside-client-2", env: day(12), expect: 1)
         XCTAssertTrue(after.stderr.contains("timestamp") && after.stderr.contains("expired"), after.stderr)
         try signet(["verify", destination + ":v1", "--root", copiedRoot, "--as", repo], home: "no-policy", env: day(5), expect: 1)
