@@ -68,13 +68,22 @@ public final class DCTImporter {
         var out: [(String, PublicKey)] = []
         var seen: [[UInt8]] = []
         guard let targets = set.roles["targets"] else { return [] }
+        // A key of targets/releases alone (a delegation made with the notary CLI) takes the name its
+        // imported key file gives it (`role: bob`, kept as the label role=bob), else dct-<key ID>.
+        var labelled: [[UInt8]: String] = [:]
+        let reserved: Set<String> = ["root", "targets", "snapshot", "timestamp", "releases", "targets/releases"]
+        for e in (try? keyring.list()) ?? [] {
+            guard let role = e.label("role"), !reserved.contains(role), let identity = try? e.publicKey.identity() else { continue }
+            labelled[identity] = role.hasPrefix("targets/") ? String(role.dropFirst("targets/".count)) : role
+        }
         let named = targets.delegations.filter { $0.name != "targets/releases" }
         let releases = targets.delegations.filter { $0.name == "targets/releases" }
         for d in named + releases {
             for id in d.keyIDs {
                 guard let key = targets.delegationKeys[id]?.publicKey, let identity = try? key.identity(), !seen.contains(identity) else { continue }
                 seen.append(identity)
-                let name = d.name == "targets/releases" ? "dct-\(id.prefix(12))" : String(d.name.dropFirst("targets/".count))
+                var name = d.name == "targets/releases" ? (labelled[identity] ?? "dct-\(id.prefix(12))") : String(d.name.dropFirst("targets/".count))
+                if out.contains(where: { $0.0 == name }) { name = "dct-\(id.prefix(12))" }
                 out.append((name, key))
             }
         }

@@ -275,6 +275,12 @@ final class DCTTests: TrustTestCase {
         let verified = try signet(["dct", "verify", "\(gun):v1", "--root", rootFile] + dctSource, home: "ca-client")
         XCTAssertEqual(verified.stdout, "\(gun)@\(v1.digest)\n")
         XCTAssertFalse(verified.stderr.contains("skipped"), verified.stderr)
+        // Migrated, the signer (only in targets/releases, as the notary CLI made it) keeps the name its
+        // key file gives it, for policies to name.
+        try signet(["key", "import", work + "/notary-trust"], home: "owner", env: notaryEnv)
+        let report = try json(try signet(["dct", "import", gun, "--json", "--root", rootFile] + dctSource, home: "owner"))
+        XCTAssertEqual(((report["signersAdded"] as? [[String: Any]]) ?? []).compactMap { $0["name"] as? String }, ["bob"], "\(report)")
+        XCTAssertEqual(Set(((report["imported"] as? [[String: Any]]) ?? []).compactMap { $0["tag"] as? String }), ["v1"])
     }
 
     /// Every file the server serves now for the GUN, by the names clients ask for.
