@@ -318,6 +318,13 @@ public struct DCTInspection: Sendable {
             roles.append(Role(name: name, keyIDs: d?.keyIDs ?? [], threshold: d?.threshold ?? 0, version: set.roles[name]?.envelope.version,
                               expires: set.roles[name]?.envelope.expiresText))
         }
+        // Delegations a loaded role lists that were not loaded (skipped, or never needed): with their
+        // keys and threshold, and no version or expiry.
+        for parent in set.roles.keys.sorted() {
+            for d in set.roles[parent]?.delegations ?? [] where set.roles[d.name] == nil && !roles.contains(where: { $0.name == d.name }) {
+                roles.append(Role(name: d.name, keyIDs: d.keyIDs, threshold: d.threshold, version: nil, expires: nil))
+            }
+        }
         self.roles = roles
         skipped = set.skipped
     }

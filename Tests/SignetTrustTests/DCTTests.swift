@@ -269,6 +269,11 @@ final class DCTTests: TrustTestCase {
         try notaryCLI(["key", "import", work + "/bob.p8", "--role", "bob"])
         try notaryCLI(["delegation", "add", gun, "targets/releases", work + "/bob.crt", "--all-paths"])
         try notaryCLI(["publish", gun])
+        // A delegation listed but not (yet) loaded is among the roles, with its keys and no version.
+        let early = try json(try signet(["dct", "inspect", gun, "--json", "--root", work + "/notary-trust/tuf/\(gun)/metadata/root.json"] + dctSource, home: "early"))
+        let releasesRole = ((early["roles"] as? [[String: Any]]) ?? []).first { $0["role"] as? String == "targets/releases" }
+        XCTAssertNotNil(releasesRole, "\(early)")
+        XCTAssertEqual((releasesRole?["keyIDs"] as? [String])?.count, 1)
         try notaryCLI(["addhash", gun, "v1", "\(v1.size)", "--sha256", String(v1.digest.dropFirst(7)), "-r", "targets/releases"])
         try notaryCLI(["publish", gun])
         let rootFile = work + "/notary-trust/tuf/\(gun)/metadata/root.json"
