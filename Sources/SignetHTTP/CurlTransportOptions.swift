@@ -19,6 +19,9 @@ public struct CurlTransportOptions: Sendable {
     /// Path of a PEM CA bundle to trust instead of libcurl's default CA bundle file (libcurl's
     /// default CA directory, if it has one, still applies). `nil` uses the system defaults.
     public var caFile: String? = nil
+    /// A PEM CA bundle in memory, trusted instead of `caFile` or libcurl's default bundle file (for a
+    /// bundle composed by the caller: the system's plus a server's own CA). `nil`: not used.
+    public var caBundlePEM: [UInt8]? = nil
     /// The `User-Agent` header sent unless the request sets its own.
     public var userAgent: String = "signet/0.1"
     /// libcurl's receive buffer size in bytes (`CURLOPT_BUFFERSIZE`, clamped by libcurl to its
@@ -32,6 +35,7 @@ public struct CurlTransportOptions: Sendable {
                 lowSpeedTime: Int = 30,
                 maxRedirects: Int = 5,
                 caFile: String? = nil,
+                caBundlePEM: [UInt8]? = nil,
                 userAgent: String = "signet/0.1",
                 receiveBufferSize: Int = 1 << 20) {
         self.connectTimeout = connectTimeout
@@ -39,6 +43,7 @@ public struct CurlTransportOptions: Sendable {
         self.lowSpeedTime = lowSpeedTime
         self.maxRedirects = maxRedirects
         self.caFile = caFile
+        self.caBundlePEM = caBundlePEM
         self.userAgent = userAgent
         self.receiveBufferSize = receiveBufferSize
     }

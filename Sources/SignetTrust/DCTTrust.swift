@@ -18,16 +18,43 @@ public struct NotaryServerSource: NotarySource {
     /// The server at `url` (`https://host:port`), with TLS verified against the system CAs or `caFile`,
     /// and `credentials` for its token service.
     /// - Throws: `TrustError.usage` for a URL that is not https, `.oci` for transport set-up failures.
-    public init(url: String, gun: String, caFile: String?, credentials: any CredentialProvider = AnonymousCredentials()) throws(TrustError) {
+    /// Without `caFile`, the server's own CA certificates are also trusted when Docker's per-host
+    /// directory holds them (`dockerConfigDirectory/tls/HOST[:PORT]/*.crt`, as the Docker CLI reads
+    /// them for its notary server), besides the system's.
+    public init(url: String, gun: String, caFile: String?, dockerConfigDirectory: String? = nil,
+                credentials: any CredentialProvider = AnonymousCredentials()) throws(TrustError) {
         var text = url
         while text.hasSuffix("/") { text.removeLast() }
         guard text.hasPrefix("https://") else { throw TrustError.usage("the notary server URL must start with https:// (got \(url))") }
         let host = String(text.dropFirst("https://".count))
         guard !host.isEmpty, !host.contains("/") else { throw TrustError.usage("the notary server URL must be https://HOST[:PORT], got \(url)") }
+        var options = CurlTransportOptions(caFile: caFile)
+        if caFile == nil, let dockerConfigDirectory, let extra = try NotaryServerSource.dockerHostCertificates(dockerConfigDirectory + "/tls/" + host) {
+            var bundle: [UInt8] = []
+            for path in CurlTransport.systemBundles {
+                if let bytes = try? AtomicFile.readRegularFile(path, limit: 32 << 20, followingLinks: true) { bundle = bytes; break }
+            }
+            options.caBundlePEM = bundle + [0x0A] + extra
+        }
         let transport: CurlTransport
-        do { transport = try CurlTransport(options: CurlTransportOptions(caFile: caFile)) } catch { throw TrustError.usage("cannot set up HTTPS: \(error)") }
+        do { transport = try CurlTransport(options: options) } catch { throw TrustError.usage("cannot set up HTTPS: \(error)") }
         client = RegistryClient(endpoint: RegistryEndpoint(registry: host, security: .requireTLS), transport: transport, credentials: credentials)
         self.gun = gun
+    }
+
+    /// The PEM certificates (`*.crt`, regular files) of a Docker per-host certificate directory, or nil
+    /// when it holds none.
+    /// - Throws: `TrustError.file` for a certificate file that cannot be read.
+    static func dockerHostCertificates(_ directory: String) throws(TrustError) -> [UInt8]? {
+        guard let names = try? AtomicFile.list(directory) else { return nil }
+        var pem: [UInt8] = []
+        for name in names.sorted() where name.hasSuffix(".crt") {
+            do {
+                guard let bytes = try AtomicFile.readRegularFile(directory + "/" + name, limit: 1 << 20, followingLinks: true) else { continue }
+                pem += bytes + [0x0A]
+            } catch { throw TrustError.file(error) }
+        }
+        return pem.isEmpty ? nil : pem
     }
 
     public func fetch(_ file: NotaryFile, limit: Int) throws(TUFError) -> [UInt8]? {

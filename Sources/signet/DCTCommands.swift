@@ -77,7 +77,9 @@ func runDCTCommand(_ arguments: [String]) throws -> Int32 {
             let password = raw[(colon + 1)...].withUnsafeBytes { SecretBytes(copying: $0) }
             credentials = StaticCredentials(.basic(username: user, password: password))
         }
-        source = try NotaryServerSource(url: url, gun: reference.name, caFile: args.value("notary-ca-file"), credentials: credentials)
+        let dockerConfig = DockerConfigCredentials.defaultConfigFile(environment: Environment.values(["DOCKER_CONFIG", "HOME"])).map { AtomicFile.directory(of: $0) }
+        source = try NotaryServerSource(url: url, gun: reference.name, caFile: args.value("notary-ca-file"), dockerConfigDirectory: dockerConfig,
+                                        credentials: credentials)
     }
     // The first root.
     var pin: DCTRootPin?

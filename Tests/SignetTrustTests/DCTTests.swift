@@ -280,6 +280,16 @@ final class DCTTests: TrustTestCase {
         let verified = try signet(["dct", "verify", "\(gun):v1", "--root", rootFile] + dctSource, home: "ca-client")
         XCTAssertEqual(verified.stdout, "\(gun)@\(v1.digest)\n")
         XCTAssertFalse(verified.stderr.contains("skipped"), verified.stderr)
+        // Without --notary-ca-file, the server's CA is taken from Docker's per-host directory, as the
+        // Docker CLI takes it (~/.docker/tls/HOST:PORT/*.crt); without either, TLS fails.
+        let serverOnly = ["--server", notary.url]
+        let noCA = try signet(["dct", "verify", "\(gun):v1", "--root", rootFile] + serverOnly, home: "ca-client", expect: 3)
+        XCTAssertTrue(noCA.stderr.lowercased().contains("certificate") || noCA.stderr.contains("TLS"), noCA.stderr)
+        let hostDirectory = work + "/docker-config/tls/" + String(notary.url.dropFirst("https://".count))
+        try FileManager.default.createDirectory(atPath: hostDirectory, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: notary.caFile, toPath: hostDirectory + "/ca.crt")
+        let withDockerCA = try signet(["dct", "verify", "\(gun):v1", "--root", rootFile] + serverOnly, home: "ca-client", env: ["DOCKER_CONFIG": work + "/docker-config"])
+        XCTAssertEqual(withDockerCA.stdout, "\(gun)@\(v1.digest)\n")
         // Migrated, the signer (only in targets/releases, as the notary CLI made it) keeps the name its
         // key file gives it, for policies to name.
         try signet(["key", "import", work + "/notary-trust"], home: "owner", env: notaryEnv)

@@ -42,6 +42,10 @@ public final class CurlTransport: Transport, @unchecked Sendable {
         self.options = options
     }
 
+    /// Where Linux distributions keep the system CA bundle (Debian first), for callers that compose a
+    /// bundle of their own (`CurlTransportOptions.caBundlePEM`).
+    public static let systemBundles = ["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem"]
+
     deinit {
         // Free the easy handles before the share they use.
         idle.removeAll()
@@ -223,7 +227,16 @@ public final class CurlTransport: Transport, @unchecked Sendable {
         try setup.long(CURLOPT_SSL_VERIFYPEER, 1)
         try setup.long(CURLOPT_SSL_VERIFYHOST, 2)
         try setup.long(CURLOPT_SSLVERSION, Int(CURL_SSLVERSION_TLSv1_2))
-        if let caFile = options.caFile { try setup.string(CURLOPT_CAINFO, caFile) }
+        if let bundle = options.caBundlePEM {
+            // libcurl copies the blob (CURL_BLOB_COPY), so the bytes need not outlive the call.
+            let code: CURLcode = bundle.withUnsafeBytes { raw in
+                var blob = curl_blob(data: UnsafeMutableRawPointer(mutating: raw.baseAddress), len: raw.count, flags: UInt32(CURL_BLOB_COPY))
+                return withUnsafeMutablePointer(to: &blob) { signet_curl_easy_setopt_pointer(setup.curl, setup.handle, CURLOPT_CAINFO_BLOB, UnsafeMutableRawPointer($0)) }
+            }
+            try setup.check(code, CURLOPT_CAINFO_BLOB)
+        } else if let caFile = options.caFile {
+            try setup.string(CURLOPT_CAINFO, caFile)
+        }
         try setup.string(CURLOPT_USERAGENT, options.userAgent)
         try setup.long(CURLOPT_TCP_KEEPALIVE, 1)
         try setup.long(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1)
@@ -357,7 +370,7 @@ private struct OptionSetter {
     let handle: UnsafeMutableRawPointer
     let url: String
 
-    private func check(_ code: CURLcode, _ option: CURLoption) throws(HTTPError) {
+    func check(_ code: CURLcode, _ option: CURLoption) throws(HTTPError) {
         guard code == CURLE_OK else {
             let text = signet_curl_easy_strerror(curl, code).map { String(cString: $0) } ?? "error \(code.rawValue)"
             throw .connection(url: url, detail: "libcurl refused option \(option.rawValue): \(text)")
