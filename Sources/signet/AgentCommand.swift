@@ -111,17 +111,21 @@ func runAgentCommand(_ arguments: [String]) throws -> Int32 {
         } else {
             entries = try args.positionals.map { try ring.find($0) }
         }
+        // Keys the agent holds already need no passphrase: they are reported as added.
+        let held = Set(((try? client.status())?.keys ?? []).map(\.keyID))
+        let already = entries.filter { held.contains($0.keyID) }
+        entries.removeAll { held.contains($0.keyID) }
         var requests: [(keyID: String, passphrase: SecretBytes)] = []
         for e in entries {
             // The passphrase follows how the key was sealed (its label), not how it is used.
             let isRoot = e.label("role") == "root"
             requests.append((e.keyID, try passphrases.get(root: isRoot, role: e.label("role"), what: "\(isRoot ? "root" : "signing") key \(e.keyID.prefix(12))")))
         }
-        let results = try client.add(requests)
+        let results = try (requests.isEmpty ? [] : client.add(requests)) + already.map { ($0.keyID, nil as String?) }
         var failed = 0
         var report: [[String: Any]] = []
         for (id, error) in results {
-            let entry = entries.first { $0.keyID == id }
+            let entry = (entries + already).first { $0.keyID == id }
             let role = entry?.label("role")
             if let error {
                 failed += 1

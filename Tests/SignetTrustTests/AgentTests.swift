@@ -75,6 +75,9 @@ final class AgentTests: TrustTestCase {
         XCTAssertFalse(held.contains(id), "the key named as root of team/other was unlocked into the agent")
         try signet(["agent", "add", id], env: ["SIGNET_KEY_PASSPHRASE": "root pass"])   // named: added (sealed as a plain key)
         XCTAssertTrue(try heldKeys().contains(id))
+        // Adding a key the agent holds needs no passphrase.
+        let again = try signet(["agent", "add", id], env: ["SIGNET_KEY_PASSPHRASE": "wrong"])
+        XCTAssertTrue(again.stdout.contains("added \(id)"), again.stdout)
     }
 
     /// Another user is refused on its peer credentials even when the socket's permissions let it connect.
