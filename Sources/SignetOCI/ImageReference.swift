@@ -18,8 +18,9 @@ import SignetCrypto
 /// contains an upper-case letter (which a path component may not); otherwise the registry is
 /// `docker.io`, and a single-component Docker Hub path gets the `library/` prefix. The registry is
 /// kept in one spelling: host in lower case, port without leading zeros, no `:443` (except on
-/// loopback), `index.docker.io` and `registry-1.docker.io` as `docker.io`; an IPv4 address must be
-/// four decimal numbers without leading zeros. The whole name (registry and path) is at most 255 characters.
+/// loopback), an IPv6 address in its RFC 5952 form, `index.docker.io`, `registry-1.docker.io` and
+/// `registry.hub.docker.com` as `docker.io`; an IPv4 address must be four decimal numbers without
+/// leading zeros, and not written as IPv6. The whole name (registry and path) is at most 255 characters.
 public struct ImageReference: Sendable, Hashable, CustomStringConvertible {
     /// The registry, in its one spelling (see ``canonicalRegistry(_:)``): `docker.io`, `127.0.0.1:5000`, `[::1]:5000`.
     public let registry: String
@@ -228,7 +229,8 @@ public struct ImageReference: Sendable, Hashable, CustomStringConvertible {
         }
         var lower = String(decoding: host.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 0x20 : $0 }, as: UTF8.self)
         if lower.hasPrefix("["), let address = ImageReference.canonicalIPv6(String(lower.dropFirst().dropLast())) { lower = "[" + address + "]" }
-        var portText = port.flatMap { Int($0) }.map(String.init)
+        // A port is a number (`05000` is `5000`); anything else is kept as written, never dropped.
+        var portText = port.map { p in p.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) ? (Int(p).map(String.init) ?? String(p)) : String(p) }
         if portText == "443" && !isLoopbackHost(lower.hasPrefix("[") ? String(lower.dropFirst().dropLast()) : lower) { portText = nil }
         if lower == "index.docker.io" || lower == "registry-1.docker.io" || lower == "registry.hub.docker.com" { lower = dockerHub }
         return lower + (portText.map { ":" + $0 } ?? "")
@@ -236,7 +238,7 @@ public struct ImageReference: Sendable, Hashable, CustomStringConvertible {
 
     /// The one text form of an IPv6 address (RFC 5952, as `inet_ntop` writes it), or nil when `text` is
     /// not an IPv6 address.
-    static func canonicalIPv6(_ text: String) -> String? {
+    public static func canonicalIPv6(_ text: String) -> String? {
         var address = in6_addr()
         guard inet_pton(AF_INET6, text, &address) == 1 else { return nil }
         var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)

@@ -136,6 +136,13 @@ public struct TrustPolicy: Sendable {
             guard registryPart.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || [0x2A, 0x2E, 0x2D, 0x3A, 0x5B, 0x5D].contains($0) }) else {
                 throw bad("\"\(pattern)\" can never match a repository: its registry part \"\(registryPart)\" holds characters no lower-case host name has")
             }
+            // An IPv6 address is matched in its one written form: no wildcard inside it, and no other form.
+            if registryPart.hasPrefix("["), let close = registryPart.firstIndex(of: "]") {
+                let inside = String(registryPart[registryPart.index(after: registryPart.startIndex)..<close])
+                guard !inside.contains("*"), let canonical = ImageReference.canonicalIPv6(inside), canonical == inside else {
+                    throw bad("\"\(pattern)\" can never match a repository: write the IPv6 address in full, in its short form (as references are read, for example [::1])")
+                }
+            }
             registry = "registry.example"
         } else if let colon = registryPart.lastIndex(of: ":"), !registryPart[colon...].contains("]") {
             registry = filled(registryPart[..<colon], with: "x") + ":" + filled(registryPart[registryPart.index(after: colon)...], with: "1")

@@ -303,7 +303,11 @@ public final class TrustPublisher {
     /// - Throws: `TrustError` when the registry could not be asked.
     func readStagedTag() throws -> StagedTag {
         do {
-            guard let (index, digest) = try trust.fetchIndex(tag: trust.options.stagedTag), !index.files.isEmpty else { return .nothing }
+            guard let (index, digest) = try trust.fetchIndex(tag: trust.options.stagedTag), !index.files.isEmpty else {
+                // Nothing waits any more: a record of a change this machine staged is stale.
+                try? FileManager.default.removeItem(atPath: trust.trustDirectory + "/" + KeyUsage.waitingKeysFile)
+                return .nothing
+            }
             return .index(index, digest)
         } catch {
             guard TrustPublisher.isNotAChange(error) else { throw error }
@@ -844,6 +848,8 @@ public final class TrustPublisher {
     /// - Throws: `TrustError.notAuthorized` without such a key; `.usage` when nothing waits.
     public func discardStaged() throws {
         guard let (staged, _) = try trust.fetchIndex(tag: trust.options.stagedTag), !staged.files.isEmpty else {
+            // Nothing waits: this machine's record of a change it staged (published or dropped since) goes.
+            try? FileManager.default.removeItem(atPath: trust.trustDirectory + "/" + KeyUsage.waitingKeysFile)
             throw TrustError.usage("no change is waiting for signatures in \(reference.name)")
         }
         let (_, editor) = try checkout(renewal: true)

@@ -124,7 +124,9 @@ func runPullCommand(_ arguments: [String]) throws -> Int32 {
         case .allowUnsigned:
             let probe = RegistryTrust(reference: reference, client: client, options: try trustOptions())
             let content = try probe.trustTagContent()
-            allowedUnsigned = !probe.isPinned && content == nil
+            // A name verified as a copy of another repository (--as, sameAs) is that repository's
+            // signed content: it is never allowed unsigned.
+            allowedUnsigned = (invocation.identity ?? rule?.sameAs) == nil && !probe.isPinned && content == nil
         }
     }
     if let digest = reference.digest {

@@ -505,7 +505,8 @@ func policyAllowsUnsigned(_ ctx: TrustContext) throws -> Bool {
     case .requireSigned:
         return false
     case .allowUnsigned:
-        if ctx.trust.isPinned { return false }
+        // A copy verified as its original (--as, sameAs) carries signed content: never unsigned.
+        if ctx.trust.isPinned || ctx.trust.options.expectedIdentity != nil { return false }
         return try ctx.trust.trustTagContent() == nil
     }
 }

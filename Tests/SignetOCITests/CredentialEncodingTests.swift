@@ -19,7 +19,7 @@ final class CredentialEncodingTests: XCTestCase {
         let cases: [(String, String)] = [
             ("Registry.Example:443", "registry.example"), ("https://registry.example:0443/v2/", "registry.example"),
             ("https://index.docker.io/v1/", "docker.io"), ("registry.hub.docker.com", "docker.io"),
-            ("host:05000", "host:5000"), ("[0:0::1]:5000", "[::1]:5000"), ("127.0.0.1:443", "127.0.0.1:443"),
+            ("host:05000", "host:5000"), ("[0:0::1]:5000", "[::1]:5000"), ("127.0.0.1:443", "127.0.0.1:443"), ("host:abc", "host:abc"), ("host:+443", "host:+443"),
         ]
         for (key, expected) in cases { XCTAssertEqual(DockerConfigCredentials.normalizedRegistry(key), expected, key) }
     }

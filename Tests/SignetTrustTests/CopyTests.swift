@@ -41,6 +41,14 @@ final class CopyTests: TrustTestCase {
         // trust data at all.
         let strayDigest = try signet(["push", try image("stray", message: "stray"), "\(second.address)/mirror/stray:v1", "--unsigned"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         try signet(["pull", "\(second.address)/mirror/stray@\(strayDigest)", "--as", repo, "--verify-only"], expect: 1)
+        // So even under a policy whose default allows unsigned repositories.
+        let lenient = work + "/allow-unsigned.json"
+        try Data(#"{"version":1,"default":"allow-unsigned"}"#.utf8).write(to: URL(fileURLWithPath: lenient))
+        for args in [["pull", "\(second.address)/mirror/stray@\(strayDigest)", "--verify-only"], ["pull", "\(second.address)/mirror/stray:v1", "--verify-only"],
+                     ["verify", "\(second.address)/mirror/stray:v1"], ["verify", "\(second.address)/mirror/stray@\(strayDigest)"]] {
+            try signet(args + ["--as", repo, "--policy", lenient], expect: 1)
+        }
+        try signet(["pull", "\(second.address)/mirror/stray:v1", "--verify-only", "--policy", lenient])   // not named as a copy: allowed
         // The multi-platform copies are complete: every platform pulls.
         let pulled = try json(try signet(["pull", "\(destination):multi1", "--all-platforms", "--as", repo, "--output", work + "/multi", "--json"], home: "mirror-client"))
         XCTAssertEqual(Set((pulled["platforms"] as? [String]) ?? []), ["linux/amd64", "linux/arm64"])

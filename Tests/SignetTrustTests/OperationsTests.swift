@@ -305,6 +305,15 @@ final class OperationsTests: TrustTestCase {
         XCTAssertTrue(delete.stderr.contains("named by a change this machine staged") && delete.stderr.contains("discard-staged"), delete.stderr)
         try signet(["trust", "discard-staged", repo])
         try signet(["key", "delete", newKey])
+        // Dropped by another signer instead: the record here is stale; following the error's advice
+        // (`discard-staged`, which finds nothing waiting) clears it.
+        let again = try json(try signet(["key", "rotate", repo, "releases", "--json"], expect: 1))
+        let secondKey = try XCTUnwrap(again["newKeyID"] as? String)
+        try signet(["trust", "discard-staged", repo, "--root", rootFile], home: "third")
+        try signet(["key", "delete", secondKey], expect: 2)
+        let nothing = try signet(["trust", "discard-staged", repo], expect: 2)
+        XCTAssertTrue(nothing.stderr.contains("no change is waiting"), nothing.stderr)
+        try signet(["key", "delete", secondKey])
     }
 
     /// Keys: where pinned trust data names each one, retiring or deleting only keys no longer named,

@@ -43,6 +43,8 @@ final class PolicyTests: TrustTestCase {
             ("registry.example/Team/*", "lowercase"),
             ("127.0.0.01:5000/team/*", "four decimal numbers"),
             ("*/Team/app", "lowercase"),
+            ("[0:0::1]:*/**", "IPv6 address in full"),
+            ("[::*]:5000/**", "IPv6 address in full"),
         ]
         for (pattern, fragment) in refused {
             let text = #"{"version":1,"default":"allow-unsigned","repositories":{"\#(pattern)":{"decision":"reject"}}}"#
@@ -53,7 +55,7 @@ final class PolicyTests: TrustTestCase {
         }
         for pattern in ["registry.example/team/*", "registry.example/**", "*.example:*/team/app", "127.0.0.*:5000/team/app",
                         "docker.io/library/*", "registry.example/team-*/app", "[::1]:5000/x",
-                        "*/team/app", "**/app", "*/*", "*/**", "10.0.*.1:5000/team/app"] {
+                        "*/team/app", "**/app", "*/*", "*/**", "10.0.*.1:5000/team/app", "[::1]:*/**"] {
             let text = #"{"version":1,"default":"allow-unsigned","repositories":{"\#(pattern)":{"decision":"reject"}}}"#
             XCTAssertNoThrow(try TrustPolicy(bytes: Array(text.utf8), source: "p.json"), pattern)
         }
