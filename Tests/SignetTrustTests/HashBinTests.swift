@@ -27,17 +27,23 @@ final class HashBinTests: TrustTestCase {
         XCTAssertEqual(r.status, 0, "python-tuf: \(r.stderr)", file: file, line: line)
     }
 
+    /// Lists `v1` for the manifest `digest` in the top-level targets (as trust data made by other tools
+    /// may), where clients look before `releases`.
+    func listV1InTopLevelTargets(digest: String, manifest: [UInt8]) throws {
+        _ = try publisher().update { editor in
+            var custom = JSONObject(); custom["mediaType"] = .string(MediaType.ociManifest)
+            try editor.addTarget(path: "v1", content: nil, length: Int64(manifest.count), hashes: [("sha256", String(digest.dropFirst(7)))],
+                                 custom: .object(custom), role: "targets", replace: true)
+        }
+    }
+
     /// `inspect` lists only what a client accepts: a tag listed by two roles (here `targets`, searched
     /// first, and `releases`) shows the entry the client's search reaches, once.
     func testInspectShowsTheEntryClientsResolve() throws {
         let (rootFile, first) = try setUpSignedRepository()
         let other = try signet(["push", try image("other", message: "other"), repo + ":other", "--unsigned"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let otherManifest = try manifestBytes("other")
-        _ = try publisher().update { editor in
-            var custom = JSONObject(); custom["mediaType"] = .string(MediaType.ociManifest)
-            try editor.addTarget(path: "v1", content: nil, length: Int64(otherManifest.count), hashes: [("sha256", String(other.dropFirst(7)))],
-                                 custom: .object(custom), role: "targets", replace: true)
-        }
+        try listV1InTopLevelTargets(digest: other, manifest: otherManifest)
         XCTAssertEqual(try signet(["verify", repo + ":v1", "--ignore-registry-tag", "--root", rootFile], home: "client").stdout, "\(repo)@\(other)\n")
         let inspect = try json(try signet(["inspect", repo, "--json"], home: "client"))
         let v1 = ((inspect["tags"] as? [[String: Any]]) ?? []).filter { $0["tag"] as? String == "v1" }
@@ -54,11 +60,7 @@ final class HashBinTests: TrustTestCase {
         let first = pushedFirst.trimmingCharacters(in: .whitespacesAndNewlines)
         let other = try signet(["push", try image("other", message: "other"), repo + ":other", "--unsigned"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let otherManifest = try manifestBytes("other")
-        _ = try publisher().update { editor in
-            var custom = JSONObject(); custom["mediaType"] = .string(MediaType.ociManifest)
-            try editor.addTarget(path: "v1", content: nil, length: Int64(otherManifest.count), hashes: [("sha256", String(other.dropFirst(7)))],
-                                 custom: .object(custom), role: "targets", replace: true)
-        }
+        try listV1InTopLevelTargets(digest: other, manifest: otherManifest)
         let verifyV1 = { (expect: Int32) in try self.signet(["verify", self.repo + ":v1", "--ignore-registry-tag", "--root", rootFile], home: "client", expect: expect) }
         XCTAssertEqual(try verifyV1(0).stdout, "\(repo)@\(other)\n")
         // releases already lists v1 → first, but clients resolve targets' v1 → other.
@@ -68,11 +70,7 @@ final class HashBinTests: TrustTestCase {
         try signet(["sign", "\(repo):v1@\(first)", "--replace"])
         XCTAssertEqual(try verifyV1(0).stdout, "\(repo)@\(first)\n")
         // Put targets' entry back on `other`, then revoke: neither digest may verify afterwards.
-        _ = try publisher().update { editor in
-            var custom = JSONObject(); custom["mediaType"] = .string(MediaType.ociManifest)
-            try editor.addTarget(path: "v1", content: nil, length: Int64(otherManifest.count), hashes: [("sha256", String(other.dropFirst(7)))],
-                                 custom: .object(custom), role: "targets", replace: true)
-        }
+        try listV1InTopLevelTargets(digest: other, manifest: otherManifest)
         XCTAssertEqual(try verifyV1(0).stdout, "\(repo)@\(other)\n")
         try signet(["revoke", repo + ":v1"])
         let revoked = try verifyV1(1)
