@@ -51,6 +51,9 @@ public struct NotaryServerSource: NotarySource {
         for name in names.sorted() where name.hasSuffix(".crt") {
             do {
                 guard let bytes = try AtomicFile.readRegularFile(directory + "/" + name, limit: 1 << 20, followingLinks: true) else { continue }
+                // As Docker does, a file that is not PEM certificates is left out (libcurl would refuse
+                // the whole bundle for it).
+                guard (try? X509Certificate.parseChain(pem: String(decoding: bytes, as: UTF8.self)))?.isEmpty == false else { continue }
                 pem += bytes + [0x0A]
             } catch { throw TrustError.file(error) }
         }
@@ -194,7 +197,7 @@ public final class DCTTrust {
     func currentRoot() throws(TrustError) -> [UInt8] {
         do {
             guard let bytes = try source.fetch(.current(role: "root"), limit: NotaryUpdater.rootLimit) else {
-                throw TrustError.noTrustData(gun)
+                throw TrustError.notaryHasNoData(gun)
             }
             return bytes
         } catch let e as TrustError { throw e } catch let e as TUFError { throw TrustError.tuf(e) } catch { throw TrustError.wrap(error) }

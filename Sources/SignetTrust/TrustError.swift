@@ -10,6 +10,8 @@ import SignetTUF
 public enum TrustError: Error, Sendable, CustomStringConvertible {
     /// The repository has no trust data (no trust tag) and none was pinned before.
     case noTrustData(String)
+    /// The Notary source (server or trust directory) holds no trust data for the GUN.
+    case notaryHasNoData(String)
     /// Trust data was pinned for this repository, but the registry no longer has any.
     case trustDataRemoved(String)
     /// No root is pinned and neither a root file nor trust on first use was given.
@@ -68,6 +70,8 @@ public enum TrustError: Error, Sendable, CustomStringConvertible {
         case .policy(let s): return "policy: \(s)"
         case .expired(let r, let role, let x, let fix):
             return "the \(role) metadata of \(r) expired at \(x): clients refuse it (an expired file may be a replayed old state). Renew it with `\(fix)`, run where its keys are"
+        case .notaryHasNoData(let gun):
+            return "the Notary source has no Docker Content Trust data for \(gun) (no root.json): check the name (registry host and repository, as Docker names them) and --server or --trust-dir"
         case .noTrustData(let r): return "\(r) has no trust data (no \"_tuf\" tag). To publish signed images, create it with `signet trust init \(r)`; for Docker Content Trust (Notary) signatures use `signet dct verify \(r):TAG`; to pull an unsigned image, give its digest (\(r)@sha256:…) or --unsafe-no-trust"
         case .trustDataRemoved(let r): return "\(r): trust data was pinned earlier but the registry no longer has it; refusing to treat the repository as unsigned"
         case .notPinned(let r): return "no trusted root pinned for \(r): pass --root ROOT_FILE, or --trust-on-first-use to accept the registry's current root"

@@ -17,7 +17,8 @@ usage: signet dct inspect REF [SOURCE] [PIN] [--json]     signed tags, signers, 
        signet dct import REF [SOURCE] [PIN] [--to REF2] [--signers dct|new] [--replace] [--json]
                                                           sign every DCT-signed tag in REF2's (default REF's) registry-native trust
 SOURCE: --server URL (default $DOCKER_CONTENT_TRUST_SERVER, https://notary.docker.io for Docker Hub, else
-        https://REGISTRY) with --notary-ca-file FILE, or --trust-dir DIR (a Docker or notary trust directory,
+        https://REGISTRY), its TLS checked with the system CAs and ~/.docker/tls/HOST:PORT/*.crt as Docker
+        does, or with --notary-ca-file FILE alone; or --trust-dir DIR (a Docker or notary trust directory,
         e.g. ~/.docker/trust or ~/.notary: its cached tuf/<GUN>/metadata, for a server that is gone).
 PIN (the first time; later runs use the root pinned in $SIGNET_HOME/dct/):
         --root FILE             a Notary root.json you trust

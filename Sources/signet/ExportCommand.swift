@@ -26,7 +26,8 @@ is then accepted for that many days after it expired; every other role must stil
 func runExportCommand(_ arguments: [String], importing: Bool) throws -> Int32 {
     let args = try Args(arguments, valued: registryValued.union(trustValued).union(["output", "tags"]),
                         boolean: registryBoolean.union(trustBoolean).union(["all-tags", "help"]))
-    if args.flag("help") { printHelp(exportUsage); return 0 }
+    // The usage names the trust options each command takes; the shared block would list others.
+    if args.flag("help") { printHelp(exportUsage, [.registry]); return 0 }
     return importing ? try runImport(args) : try runExport(args)
 }
 

@@ -77,7 +77,7 @@ func errorCode(for e: TrustError) -> String {
     case .notPinned, .dctNotPinned, .notPinnedOffline: return "not-pinned"
     case .rootDisagrees: return "root-disagrees"
     case .wrongRepository, .rootOfAnotherRepository: return "wrong-repository"
-    case .noTrustData: return "no-trust-data"
+    case .noTrustData, .notaryHasNoData: return "no-trust-data"
     case .trustDataRemoved: return "trust-data-removed"
     case .manifestMismatch, .invalidIndex: return "tampered"
     case .wouldReplace: return "would-replace"

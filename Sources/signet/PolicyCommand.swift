@@ -31,7 +31,10 @@ func runPolicyCommand(_ arguments: [String]) throws -> Int32 {
         return 0
     }
     let rule = policy.rule(for: reference.name)
-    let decision = rule?.decision ?? policy.defaultDecision
+    var decision = rule?.decision ?? policy.defaultDecision
+    // A copy of another repository (sameAs) carries signed content: allow-unsigned never applies to it.
+    let copyOverride = rule?.sameAs != nil && decision == .allowUnsigned
+    if copyOverride { decision = .requireSigned }
     // A pre-flight check: a root file the rule names must be a readable root, or every verify under the
     // policy would fail.
     var problems: [String] = []
@@ -53,7 +56,8 @@ func runPolicyCommand(_ arguments: [String]) throws -> Int32 {
         printJSON(o)
         return problems.isEmpty ? 0 : 4
     }
-    print("\(reference.name): \(decision.rawValue) (\(rule.map { "rule \"\($0.pattern)\"" } ?? "the default") of \(policy.source))")
+    print("\(reference.name): \(decision.rawValue) (\(rule.map { "rule \"\($0.pattern)\"" } ?? "the default") of \(policy.source))"
+          + (copyOverride ? "; the rule says allow-unsigned, which does not apply to a copy (sameAs)" : ""))
     if let rule {
         if !rule.roots.isEmpty { print("  root files: \(rule.roots.joined(separator: ", "))") }
         if !rule.rootKeyIDs.isEmpty { print("  the root must be signed by its threshold of: \(rule.rootKeyIDs.joined(separator: ", "))") }

@@ -347,6 +347,7 @@ func runSignCommand(_ arguments: [String], revoke: Bool) throws -> Int32 {
     try args.expectPositionals(1)
     guard let tag = ctx.reference.tag else { throw UsageError("\(ctx.reference) names no tag to \(revoke ? "revoke" : "sign") (REPO:TAG or REPO:TAG@sha256:…)") }
     let publisher = ctx.publisher()
+    if revoke && args.flag("replace") { throw UsageError("--replace is an option of `signet sign`; revoke takes none") }
     if revoke {
         return reportTrustChange(try publisher.revoke(tag: tag, digest: ctx.reference.digest), "revoke \(tag)", ctx.reference, json: args.flag("json"), extra: ["tag": tag, "revoked": true])
     }

@@ -49,6 +49,12 @@ final class CopyTests: TrustTestCase {
             try signet(args + ["--as", repo, "--policy", lenient], expect: 1)
         }
         try signet(["pull", "\(second.address)/mirror/stray:v1", "--verify-only", "--policy", lenient])   // not named as a copy: allowed
+        let copyRule = work + "/copy-rule.json"
+        try Data(#"{"version":1,"default":"reject","repositories":{"\#(second.address)/mirror/stray":{"sameAs":"\#(repo)","decision":"allow-unsigned"}}}"#.utf8)
+            .write(to: URL(fileURLWithPath: copyRule))
+        let explained = try signet(["policy", "check", "\(second.address)/mirror/stray", "--policy", copyRule])
+        XCTAssertTrue(explained.stdout.contains("require-signed") && explained.stdout.contains("does not apply to a copy"), explained.stdout)
+        try signet(["pull", "\(second.address)/mirror/stray:v1", "--verify-only", "--policy", copyRule], expect: 1)
         // The multi-platform copies are complete: every platform pulls.
         let pulled = try json(try signet(["pull", "\(destination):multi1", "--all-platforms", "--as", repo, "--output", work + "/multi", "--json"], home: "mirror-client"))
         XCTAssertEqual(Set((pulled["platforms"] as? [String]) ?? []), ["linux/amd64", "linux/arm64"])

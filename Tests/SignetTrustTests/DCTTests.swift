@@ -288,8 +288,13 @@ final class DCTTests: TrustTestCase {
         let hostDirectory = work + "/docker-config/tls/" + String(notary.url.dropFirst("https://".count))
         try FileManager.default.createDirectory(atPath: hostDirectory, withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: notary.caFile, toPath: hostDirectory + "/ca.crt")
+        // A file there that is not PEM certificates is left out, as Docker leaves it out.
+        try Data("-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n".utf8).write(to: URL(fileURLWithPath: hostDirectory + "/zz-broken.crt"))
         let withDockerCA = try signet(["dct", "verify", "\(gun):v1", "--root", rootFile] + serverOnly, home: "ca-client", env: ["DOCKER_CONFIG": work + "/docker-config"])
         XCTAssertEqual(withDockerCA.stdout, "\(gun)@\(v1.digest)\n")
+        // A name the server holds nothing for is said in Notary's terms.
+        let unknown = try signet(["dct", "inspect", registry.address + "/library/none", "--trust-on-first-use"] + dctSource, home: "ca-client", expect: 1)
+        XCTAssertTrue(unknown.stderr.contains("no Docker Content Trust data for") && !unknown.stderr.contains("_tuf"), unknown.stderr)
         // Migrated, the signer (only in targets/releases, as the notary CLI made it) keeps the name its
         // key file gives it, for policies to name.
         try signet(["key", "import", work + "/notary-trust"], home: "owner", env: notaryEnv)

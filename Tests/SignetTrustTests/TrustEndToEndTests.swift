@@ -57,6 +57,7 @@ final class TrustEndToEndTests: TrustTestCase {
         try signet(["verify", repo + ":v2"], home: "client")
         try signet(["revoke", "\(repo):v2@\(v2Digest)"])
         try signet(["verify", repo + ":v2"], home: "client", expect: 1)
+        XCTAssertTrue(try signet(["revoke", repo + ":v2", "--replace"], expect: 2).stderr.contains("option of `signet sign`"))
         let again = try signet(["revoke", repo + ":v2"], expect: 1)
         XCTAssertTrue(again.stderr.contains("is not signed; nothing was revoked") && !again.stderr.contains("signet sign"), again.stderr)
     }
