@@ -103,6 +103,21 @@ final class TrustEndToEndTests: TrustTestCase {
         XCTAssertTrue(moved.stderr.contains("moved without a signature"), moved.stderr)
     }
 
+    /// A pull that stops while writing a layout's new trust data (here killed just before `pull.json` is
+    /// renamed into place) leaves the trust data the layout had: its earlier image still verifies
+    /// offline, and the next pull completes the layout.
+    func testAPullStoppedWhileWritingTrustDataKeepsTheLayoutsTrustData() throws {
+        let (_, digest) = try setUpSignedRepository()
+        try signet(["pull", repo + ":v1", "--output", work + "/layout"])
+        let v2 = try signet(["push", try image("img2", message: "two"), repo + ":v2"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try signet(["pull", repo + ":v2", "--output", work + "/layout"], env: ["SIGNET_FAULT_INJECT": "before-rename:pull.json"], expect: 70)
+        XCTAssertEqual(try signet(["verify", "--layout", work + "/layout", repo + ":v1"]).stdout, "\(repo)@\(digest)\n")
+        try signet(["pull", repo + ":v2", "--output", work + "/layout"])
+        XCTAssertEqual(try signet(["verify", "--layout", work + "/layout", repo + ":v2"]).stdout, "\(repo)@\(v2)\n")
+        XCTAssertEqual(try signet(["verify", "--layout", work + "/layout", repo + ":v1"]).stdout, "\(repo)@\(digest)\n")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: work + "/layout/.signet-trust.new"))
+    }
+
     func testMultiPlatformIndex() throws {
         let rootFile = try XCTUnwrap(try json(try signet(["trust", "init", repo, "--json"]))["rootFile"] as? String)
         let pushed = try signet(["push", try image("multi", message: "multi", platforms: "linux/amd64,linux/arm64"), repo + ":multi"])
