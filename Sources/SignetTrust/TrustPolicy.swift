@@ -124,12 +124,12 @@ public struct TrustPolicy: Sendable {
     /// A rule that could never match would leave its repositories to the default without a word, so
     /// a pattern must be a repository name as references spell it, with wildcards: the registry
     /// written out, no scheme, tag, digest, upper-case or empty component. It is checked by parsing
-    /// it with each `*` read as a name character (a digit in a port).
+    /// it with each `*` of the path read as a name character (a wildcard host is checked on its own).
     static func checkPattern(_ pattern: String, _ bad: (String) -> TrustError) throws(TrustError) {
         guard let slash = pattern.firstIndex(of: "/") else { throw bad("\"\(pattern)\" is not a REGISTRY/NAME pattern") }
         func filled<S: StringProtocol>(_ text: S, with character: Character) -> String { String(text.map { $0 == "*" ? character : $0 }) }
         let registryPart = pattern[..<slash]
-        var registry: String
+        let registry: String
         if registryPart.contains("*") {
             // A wildcard host (`*/team/app`, `**/app`, `10.0.*.1:5000/…`) stands for registries of any
             // spelling: its letters must still be those of host names; the path is checked as usual.
@@ -144,10 +144,8 @@ public struct TrustPolicy: Sendable {
                 }
             }
             registry = "registry.example"
-        } else if let colon = registryPart.lastIndex(of: ":"), !registryPart[colon...].contains("]") {
-            registry = filled(registryPart[..<colon], with: "x") + ":" + filled(registryPart[registryPart.index(after: colon)...], with: "1")
         } else {
-            registry = filled(registryPart, with: "x")
+            registry = String(registryPart)
         }
         let sample = registry + filled(pattern[slash...], with: "x")
         let reference: ImageReference

@@ -305,7 +305,7 @@ public final class TrustPublisher {
         do {
             guard let (index, digest) = try trust.fetchIndex(tag: trust.options.stagedTag), !index.files.isEmpty else {
                 // Nothing waits any more: a record of a change this machine staged is stale.
-                try? FileManager.default.removeItem(atPath: trust.trustDirectory + "/" + KeyUsage.waitingKeysFile)
+                forgetWaitingKeys()
                 return .nothing
             }
             return .index(index, digest)
@@ -380,6 +380,12 @@ public final class TrustPublisher {
         }
     }
 
+    /// Where `recordWaitingKeys` keeps its record for this repository.
+    var waitingKeysPath: String { trust.trustDirectory + "/" + KeyUsage.waitingKeysFile }
+
+    /// Drops the record of a change this machine staged (nothing waits any more, or it was discarded).
+    func forgetWaitingKeys() { try? FileManager.default.removeItem(atPath: waitingKeysPath) }
+
     /// Notes which keys of this store the staged change names, so that `key delete` does not remove a
     /// key a change waiting for signatures needs (its own new key, say). Best effort: the change is in
     /// the registry whatever happens here.
@@ -394,11 +400,10 @@ public final class TrustPublisher {
         }
         let local = Set(((try? keyring.list()) ?? []).map(\.keyID))
         let ids = named.intersection(local).sorted()
-        let path = trust.trustDirectory + "/" + KeyUsage.waitingKeysFile
-        if ids.isEmpty { try? FileManager.default.removeItem(atPath: path); return }
+        if ids.isEmpty { forgetWaitingKeys(); return }
         var o = JSONObject()
         o["keyIDs"] = .array(ids.map { .string($0) })
-        try? AtomicFile.write(JSONWriter.encode(.object(o)), to: path)
+        try? AtomicFile.write(JSONWriter.encode(.object(o)), to: waitingKeysPath)
     }
 
     /// Verifies, changes, signs and publishes in one step.
@@ -735,10 +740,9 @@ public final class TrustPublisher {
                 if Root.topLevelRoles.contains(role) {
                     try editor.rotate(role: role, to: [entry.publicKey], threshold: 1)
                 } else {
-                    let d = editor.delegatedRole(role)
-                    let remaining = (d?.keyIDs.count ?? 1) - replaced.count + 1
+                    // The threshold stays (checked above; a state changed since is refused by the editor).
                     try editor.updateDelegation(from: "targets", name: role, addKeys: [entry.publicKey], removeKeyIDs: replaced,
-                                                threshold: d?.threshold ?? min(1, remaining))
+                                                threshold: editor.delegatedRole(role)?.threshold ?? 1)
                 }
             }
             return Rotation(outcome: outcome, newKey: entry, replaced: replaced)
@@ -849,7 +853,7 @@ public final class TrustPublisher {
     public func discardStaged() throws {
         guard let (staged, _) = try trust.fetchIndex(tag: trust.options.stagedTag), !staged.files.isEmpty else {
             // Nothing waits: this machine's record of a change it staged (published or dropped since) goes.
-            try? FileManager.default.removeItem(atPath: trust.trustDirectory + "/" + KeyUsage.waitingKeysFile)
+            forgetWaitingKeys()
             throw TrustError.usage("no change is waiting for signatures in \(reference.name)")
         }
         let (_, editor) = try checkout(renewal: true)
@@ -859,7 +863,7 @@ public final class TrustPublisher {
         }
         _ = try unlock(entry, editor.root.signed.roles["root"]?.keyIDs.contains(entry.keyID) == true)
         _ = try pushIndex([], tag: trust.options.stagedTag)
-        try? FileManager.default.removeItem(atPath: trust.trustDirectory + "/" + KeyUsage.waitingKeysFile)
+        forgetWaitingKeys()
     }
 
     // MARK: Plumbing

@@ -129,6 +129,17 @@ func runPullCommand(_ arguments: [String]) throws -> Int32 {
             allowedUnsigned = (invocation.identity ?? rule?.sameAs) == nil && !probe.isPinned && content == nil
         }
     }
+    /// The trust data to verify against: the repository's own, or the original's for a copy (`--as`,
+    /// `sameAs`), and the root to start from (given, the policy's, or trusted on first use).
+    func trustToVerify() throws -> (RegistryTrust, RootChoice) {
+        let registryTrust = RegistryTrust(reference: reference, client: client, options: try trustOptions(as: invocation.identity ?? rule?.sameAs),
+                                          events: trustEventPrinter())
+        var choice = RootChoice(trustOnFirstUse: invocation.trustOnFirstUse)
+        if let root = invocation.rootFile ?? rule?.roots.first { choice.given = try RootChoice.file(root).given }
+        return (registryTrust, choice)
+    }
+    // An imported copy's timestamp may be accepted expired for the policy's `exportValidityDays`.
+    let expiry: ExpiredMetadata = rule?.exportValidityDays.map { .timestampGrace(seconds: Int64($0) * 86400) } ?? .refuse
     if let digest = reference.digest {
         trust = .digest(digest, size: nil)
         // A digest names its content, so a repository with no trust data (and none pinned here) is
@@ -156,24 +167,18 @@ func runPullCommand(_ arguments: [String]) throws -> Int32 {
             }
         } else if let tag = reference.tag {
             // As `verify REPO:TAG@DIGEST`: the tag must be signed for exactly this digest.
-            let registryTrust = RegistryTrust(reference: reference, client: client, options: try trustOptions(as: invocation.identity ?? rule?.sameAs),
-                                              events: trustEventPrinter())
-            var choice = RootChoice(trustOnFirstUse: invocation.trustOnFirstUse)
-            if let root = invocation.rootFile ?? rule?.roots.first { choice.given = try RootChoice.file(root).given }
+            let (registryTrust, choice) = try trustToVerify()
             // The image is fetched by its digest, so where the registry's tag points does not matter (a
             // tag moved by whoever can push must not stop a deployment pinned by digest).
             registryTrust.tagsToResolve = [tag]
-            let state = try registryTrust.refresh(choice, expired: rule?.exportValidityDays.map { .timestampGrace(seconds: Int64($0) * 86400) } ?? .refuse)
+            let state = try registryTrust.refresh(choice, expired: expiry)
             let target = try registryTrust.verifyTag(tag, state: state, pinnedDigest: digest, checkRegistryTag: false).target
             try rule?.check(registryTrust, state: state, target: target)
             verifiedTrust = (registryTrust, state, target)
         } else {
             // As `verify REPO@DIGEST`: the digest must be the signed digest of some tag.
-            let registryTrust = RegistryTrust(reference: reference, client: client, options: try trustOptions(as: invocation.identity ?? rule?.sameAs),
-                                              events: trustEventPrinter())
-            var choice = RootChoice(trustOnFirstUse: invocation.trustOnFirstUse)
-            if let root = invocation.rootFile ?? rule?.roots.first { choice.given = try RootChoice.file(root).given }
-            let state = try registryTrust.refresh(choice)
+            let (registryTrust, choice) = try trustToVerify()
+            let state = try registryTrust.refresh(choice, expired: expiry)
             let signed = try registryTrust.tags(signing: digest, state: state)
             guard !signed.isEmpty else {
                 if let policy {
@@ -191,16 +196,13 @@ func runPullCommand(_ arguments: [String]) throws -> Int32 {
     } else if !invocation.unsafeNoTrust && !allowedUnsigned {
         // The tag is resolved by the repository's trust data, never by the registry. A root file pins
         // only when nothing is pinned; otherwise it must be a version of the pinned root.
-        let registryTrust = RegistryTrust(reference: reference, client: client, options: try trustOptions(as: invocation.identity ?? rule?.sameAs),
-                                          events: trustEventPrinter())
-        var choice = RootChoice(trustOnFirstUse: invocation.trustOnFirstUse)
-        if let root = invocation.rootFile ?? rule?.roots.first { choice.given = try RootChoice.file(root).given }
+        let (registryTrust, choice) = try trustToVerify()
         // As `verify`: the registry's tag is read while the trust data refreshes, and the tag's bin is
         // fetched with the top-level files on a cold refresh.
         let tag = reference.tagOrDefault
         let tagRead = invocation.ignoreRegistryTag ? nil : registryTrust.startTagRead(tag)
         registryTrust.tagsToResolve = [tag]
-        let state = try registryTrust.refresh(choice, expired: rule?.exportValidityDays.map { .timestampGrace(seconds: Int64($0) * 86400) } ?? .refuse)
+        let state = try registryTrust.refresh(choice, expired: expiry)
         // As `verify`: a tag moved in the registry without a signature is refused unless asked otherwise.
         let target = try registryTrust.verifyTag(tag, state: state, checkRegistryTag: !invocation.ignoreRegistryTag, tagRead: tagRead).target
         try rule?.check(registryTrust, state: state, target: target)

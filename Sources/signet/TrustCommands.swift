@@ -385,10 +385,10 @@ func alignRegistryTag(_ ctx: TrustContext, tag: String, digest: Digest) {
     do {
         if let head = try client.headManifest(repository: repository, reference: tag), head.claimedDigest == digest.ociString { return }
         let fetched = try client.fetchManifest(repository: repository, reference: digest.ociString, what: "manifest \(ctx.reference.name)@\(digest)")
-        guard (try? SHA256.hash(fetched.bytes)) == digest else { return }
-        let mediaType = (try? VerifiedManifest.verify(fetched.bytes, expectedDigest: digest, declaredMediaType: fetched.contentType, what: "manifest"))?.mediaType
-            ?? fetched.contentType ?? MediaType.ociManifest
-        _ = try client.putManifest(repository: repository, reference: tag, bytes: fetched.bytes, mediaType: mediaType)
+        // Only the manifest the digest names goes under the tag, with the media type its bytes carry.
+        let manifest = try VerifiedManifest.verify(fetched.bytes, expectedDigest: digest, declaredMediaType: fetched.contentType,
+                                                   what: "manifest \(ctx.reference.name)@\(digest)")
+        _ = try client.putManifest(repository: repository, reference: tag, bytes: fetched.bytes, mediaType: manifest.mediaType)
         note("signet: the registry's tag \(tag) now names \(digest), as signed")
     } catch {
         note("signet: warning: the registry's tag \(tag) could not be moved to \(digest) (\(error)); clients that check the registry's tag report it as moved until it names \(digest)")
